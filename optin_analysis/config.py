@@ -1,0 +1,199 @@
+"""Run configuration: the practices of a run, where their extracts are, and output settings.
+
+One YAML file per run (``data/sample/config.yaml`` is an example). Relative paths in it
+are resolved against the folder holding the file, so a configuration can be moved with
+its extracts. :func:`load_config` validates everything and raises :class:`ConfigError`
+with every problem in words, naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ODS_PATTERN = r"^[A-Z][0-9A-Z]{4,5}$"
+
+
+class Supplier(StrEnum):
+    """The practice's clinical system supplier."""
+
+    EMIS = "emis"
+    TPP = "tpp"
+
+
+class GoLiveStatus(StrEnum):
+    """Where the practice is with automatic prospective access ("go-live")."""
+
+    LIVE = "live"  #: gone live: automatic access was (or is) given
+    DUE = "due"  #: due to go live soon
+    NOT_PLANNED = "not_planned"  #: no plan to go live; access is provisioned manually
+
+
+class Model(StrEnum):
+    """The access model the practice's DPIA chose."""
+
+    OPT_IN = "opt_in"
+    DEFAULT = "default"
+
+
+class ConfigError(Exception):
+    """A run configuration that cannot be used; the message lists every problem."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Disclosure(Strict):
+    """Statistical disclosure control of outgoing figures (on by default)."""
+
+    enabled: bool = True
+    redact_at_or_below: Annotated[int, Field(ge=0)] = 7
+    round_to: Annotated[int, Field(ge=1)] = 5
+
+
+class Practice(Strict):
+    """A practice profile: who the practice is, what it has done, and where its extracts are.
+
+    ``supplier_setting_date`` is the date the supplier setting the guidance names was made:
+    for EMIS practices that have gone live (or are due), the bulk addition of 104 codes;
+    for EMIS practices not going live, the global setting allowing per-patient access;
+    for TPP practices, unticking "By default give prospective access to the full clinical
+    record". Empty means not done.
+    """
+
+    ods_code: Annotated[str, Field(pattern=ODS_PATTERN)]
+    name: str
+    supplier: Supplier
+    model: Model = Model.OPT_IN
+    go_live_status: GoLiveStatus
+    go_live_date: dt.date | None = None
+    extract_date: dt.date
+    supplier_setting_date: dt.date | None = None
+    website_updated: dt.date | None = None
+    icb_informed: dt.date | None = None
+    dpia_approved: dt.date | None = None
+    patients: Path
+    events: Path
+    mapping: Path | None = None
+    risk_register: Path | None = None
+
+    @model_validator(mode="after")
+    def _live_needs_date(self) -> Practice:
+        if self.go_live_status is GoLiveStatus.LIVE and self.go_live_date is None:
+            raise ValueError("go_live_status is 'live' but go_live_date is missing")
+        return self
+
+    @property
+    def protected_by_setting(self) -> bool:
+        """TPP only: the organisation preference is unticked, so nobody gets access by default."""
+        return self.supplier is Supplier.TPP and self.supplier_setting_date is not None
+
+
+class RunConfig(Strict):
+    """A whole run configuration."""
+
+    source: Path = Field(default=Path("."), exclude=True)
+    reports_dir: Path = Path("reports")
+    worklists_dir: Path = Path("worklists")
+    history_db: Path | None = None
+    codelist: Path | None = None
+    disclosure: Disclosure = Disclosure()
+    practices: list[Practice]
+
+    @field_validator("practices")
+    @classmethod
+    def _unique_codes(cls, practices: list[Practice]) -> list[Practice]:
+        codes = [p.ods_code for p in practices]
+        dupes = sorted({c for c in codes if codes.count(c) > 1})
+        if dupes:
+            raise ValueError(f"practice ods_code listed more than once: {', '.join(dupes)}")
+        if not practices:
+            raise ValueError("no practices listed")
+        return practices
+
+    @property
+    def history_path(self) -> Path:
+        """The DuckDB history store (default: ``history.duckdb`` in the reports folder)."""
+        return self.history_db or self.reports_dir / "history.duckdb"
+
+    def practice(self, ods_code: str) -> Practice:
+        """The profile of one practice, or a :class:`ConfigError` naming the known ones."""
+        for p in self.practices:
+            if p.ods_code == ods_code:
+                return p
+        known = ", ".join(p.ods_code for p in self.practices)
+        raise ConfigError(f"{self.source}: no practice {ods_code!r} (known: {known})")
+
+
+def _resolve(base: Path, path: Path | None) -> Path | None:
+    return None if path is None or path.is_absolute() else base / path
+
+
+def _absolute(cfg: RunConfig, base: Path) -> RunConfig:
+    practices = [
+        p.model_copy(
+            update={
+                k: _resolve(base, getattr(p, k))
+                for k in ("patients", "events", "mapping", "risk_register")
+                if getattr(p, k) is not None
+            }
+        )
+        for p in cfg.practices
+    ]
+    update = {
+        k: _resolve(base, getattr(cfg, k))
+        for k in ("reports_dir", "worklists_dir", "history_db", "codelist")
+        if getattr(cfg, k) is not None
+    }
+    return cfg.model_copy(update={**update, "practices": practices})
+
+
+def _describe(err: ValidationError, raw: dict) -> list[str]:
+    lines = []
+    for e in err.errors():
+        loc = list(e["loc"])
+        where = ".".join(str(x) for x in loc)
+        if len(loc) >= 2 and loc[0] == "practices" and isinstance(loc[1], int):
+            try:
+                where = f"practice {raw['practices'][loc[1]].get('ods_code', loc[1])}: " + ".".join(
+                    str(x) for x in loc[2:]
+                )
+            except (IndexError, AttributeError, KeyError):
+                pass
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown setting (misspelt?)"
+        lines.append(f"{where}: {msg}")
+    return lines
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a run configuration; relative paths become absolute."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping with a 'practices' list")
+    try:
+        cfg = RunConfig.model_validate({**raw, "source": path})
+    except ValidationError as exc:
+        problems = "\n".join(f"  - {line}" for line in _describe(exc, raw))
+        raise ConfigError(f"{path}: invalid run configuration:\n{problems}") from None
+    return _absolute(cfg, path.resolve().parent)
+
+
+def dump_config(cfg_dict: dict, path: Path) -> None:
+    """Write a configuration dictionary as YAML with a short header comment."""
+    header = "# optin-analysis run configuration (paths are relative to this file)\n"
+    body = yaml.safe_dump(cfg_dict, sort_keys=False, default_flow_style=False)
+    path.write_text(header + body, encoding="utf-8")
