@@ -8,6 +8,7 @@ with every problem in words, naming the file and the key.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from enum import StrEnum
 from pathlib import Path
@@ -160,12 +161,10 @@ def _describe(err: ValidationError, raw: dict) -> list[str]:
         loc = list(e["loc"])
         where = ".".join(str(x) for x in loc)
         if len(loc) >= 2 and loc[0] == "practices" and isinstance(loc[1], int):
-            try:
+            with contextlib.suppress(IndexError, AttributeError, KeyError):
                 where = f"practice {raw['practices'][loc[1]].get('ods_code', loc[1])}: " + ".".join(
                     str(x) for x in loc[2:]
                 )
-            except (IndexError, AttributeError, KeyError):
-                pass
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "unknown setting (misspelt?)"

@@ -25,7 +25,9 @@ class AccessLevel(StrEnum):
     NONE = "none"  #: no record access online (appointments/prescriptions only)
     SUMMARY = "summary"  #: summary information: allergies, medications, immunisations
     DETAILED_CODED = "detailed_coded"  #: DCR: every coded entry, no free text or letters
-    FULL_PROSPECTIVE = "full_prospective"  #: full record (DCR + free text, letters) from a start date
+    FULL_PROSPECTIVE = (
+        "full_prospective"  #: full record (DCR + free text, letters) from a start date
+    )
 
 
 class EventType(StrEnum):
@@ -49,7 +51,7 @@ PATIENT_COLUMNS: dict[str, str] = {
     "practice_code": "ODS code of the practice (from the run configuration, not the file).",
     "patient_id": "Supplier-local patient identifier; unique within a practice.",
     "nhs_number": "Optional 10-digit NHS number with a valid Modulus 11 check digit.",
-    "date_of_birth": "Date of birth. Some exports round it to the month: ages are then approximate.",
+    "date_of_birth": "Date of birth; some exports round it to the month (ages then approximate).",
     "sex": "Optional, as recorded (free text, not validated).",
     "registration_date": "Date of the current registration at this practice.",
     "online_account": (

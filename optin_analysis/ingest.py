@@ -1,0 +1,57 @@
+"""Ingestion: one practice's extracts, read through its supplier mapping and validated.
+
+``load_practice`` is the single entry point from files to canonical tables: everything
+downstream (measures, worklists, reports) starts from the :class:`PracticeData` it returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from . import validate
+from .adapters import load_mapping, read_raw
+from .codelist import load_codelist
+from .config import Practice
+from .problems import InputError, Problem, errors
+
+
+@dataclass
+class PracticeData:
+    """A practice's validated canonical tables and the warnings found on the way in."""
+
+    profile: Practice
+    patients: pd.DataFrame
+    events: pd.DataFrame
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def load_practice(profile: Practice, codelist: pd.DataFrame | None = None) -> PracticeData:
+    """Read, map and validate one practice's extracts; raise :class:`InputError` on errors.
+
+    All problems in both files are collected before raising, so one run lists them all.
+    """
+    codelist = load_codelist() if codelist is None else codelist
+    mapping = load_mapping(profile.supplier, profile.mapping)
+    raw_p = read_raw(profile.patients, mapping.patients, "patients", mapping.encoding)
+    patients, problems = validate.patients(
+        raw_p, mapping.patients, profile.ods_code, profile.extract_date
+    )
+    problems = raw_p.problems + problems
+    try:
+        raw_e = read_raw(profile.events, mapping.events, "events", mapping.encoding)
+    except InputError as exc:
+        raise InputError(problems + exc.problems) from None
+    events, event_problems = validate.events(
+        raw_e,
+        mapping.events,
+        profile.ods_code,
+        profile.extract_date,
+        patients["patient_id"],
+        codelist,
+    )
+    problems += raw_e.problems + event_problems
+    if errors(problems):
+        raise InputError(problems)
+    return PracticeData(profile, patients, events, problems)

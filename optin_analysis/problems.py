@@ -1,0 +1,52 @@
+"""Problems found in input files, reported in words a data lead understands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem: where it is (file, spreadsheet row, column heading) and what is wrong.
+
+    ``row`` is the row number a user sees when opening the file in a spreadsheet
+    (the header row of a file with no preamble is row 1). ``None`` means the whole file
+    or the whole column.
+    """
+
+    file: Path
+    message: str
+    row: int | None = None
+    column: str | None = None
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        where = [self.file.name]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column '{self.column}'")
+        return f"{self.severity.upper()}: {', '.join(where)}: {self.message}"
+
+
+class InputError(Exception):
+    """Input that cannot be used; carries every problem found (errors and warnings)."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        errors = [p for p in problems if p.severity is Severity.ERROR]
+        shown = "\n".join(str(p) for p in errors[:20])
+        more = f"\n... and {len(errors) - 20} more" if len(errors) > 20 else ""
+        super().__init__(f"{len(errors)} problem(s) in the input:\n{shown}{more}")
+
+
+def errors(problems: list[Problem]) -> list[Problem]:
+    """Only the problems that stop a run."""
+    return [p for p in problems if p.severity is Severity.ERROR]

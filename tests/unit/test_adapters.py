@@ -1,0 +1,83 @@
+"""Supplier adapters: each export maps to the same canonical tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from optin_analysis.config import load_config
+from optin_analysis.ingest import load_practice
+from tests.extracts import EMIS_EVENTS, EMIS_PATIENTS, TPP_EVENTS, TPP_PATIENTS, write_practice
+
+
+def _load(tmp_path, supplier, patients, events):
+    cfg = load_config(write_practice(tmp_path, supplier, patients, events))
+    return load_practice(cfg.practices[0])
+
+
+def test_emis_patients_map_to_canonical(tmp_path):
+    data = _load(tmp_path, "emis", EMIS_PATIENTS, EMIS_EVENTS)
+    p = data.patients.set_index("patient_id")
+    assert list(p.index) == ["E1", "E2", "E3"]
+    assert p.loc["E1", "date_of_birth"] == pd.Timestamp("1980-06-12")
+    assert p.loc["E2", "date_of_birth"] == pd.Timestamp("2012-02-29")
+    # Live and Active are accounts; an empty status is not.
+    assert p["online_account"].tolist() == [True, False, True]
+    assert p["access_level"].tolist() == ["full_prospective", "none", "detailed_coded"]
+    assert p.loc["E1", "access_start_date"] == pd.Timestamp("2023-10-31")
+    assert pd.isna(p.loc["E3", "access_start_date"])
+    assert pd.isna(p.loc["E2", "nhs_number"])
+    assert set(p["practice_code"]) == {"Y90001"}
+
+
+def test_emis_events_are_classified_by_the_codelist(tmp_path):
+    data = _load(tmp_path, "emis", EMIS_PATIENTS, EMIS_EVENTS)
+    e = data.events
+    assert e["event_type"].tolist() == ["enhanced_review_added", "opt_in_requested"]
+    assert e["event_date"].tolist() == [pd.Timestamp("2023-11-15"), pd.Timestamp("2024-03-01")]
+
+
+def test_tpp_export_maps_to_the_same_canonical_shape(tmp_path):
+    emis = _load(tmp_path / "e", "emis", EMIS_PATIENTS, EMIS_EVENTS)
+    tpp = _load(tmp_path / "t", "tpp", TPP_PATIENTS, TPP_EVENTS)
+    assert list(tpp.patients.columns) == list(emis.patients.columns)
+    t1 = tpp.patients.set_index("patient_id").loc["T1"]
+    assert t1["date_of_birth"] == pd.Timestamp("1980-06-12")  # 12/06 is day first
+    assert bool(t1["online_account"]) is True
+    assert t1["access_level"] == "full_prospective"
+    assert tpp.events["event_type"].tolist() == ["opt_out"]
+
+
+def test_windows_1252_export_is_read_with_a_warning(tmp_path):
+    # A sex recorded with a non-ASCII character, as Windows software writes it.
+    body = TPP_PATIENTS.replace(",F,", ",Féminin,").encode("cp1252")
+    data = _load(tmp_path, "tpp", body, TPP_EVENTS)
+    assert data.patients.loc[0, "sex"] == "Féminin"
+    assert any("Windows" in p.message for p in data.warnings)
+
+
+def test_user_mapping_overrides_headings(tmp_path):
+    renamed = TPP_PATIENTS.replace("Patient Identifier", "Patient ref")
+    config = write_practice(
+        tmp_path, "tpp", renamed, TPP_EVENTS.replace("Patient Identifier", "Patient ref")
+    )
+    shipped = (
+        __import__("optin_analysis.adapters", fromlist=["MAPPING_DIR"]).MAPPING_DIR
+        / "mapping-tpp.yaml"
+    ).read_text()
+    (tmp_path / "my-mapping.yaml").write_text(shipped.replace("Patient Identifier", "Patient ref"))
+    text = config.read_text().replace(
+        "patients: Y90001", "mapping: my-mapping.yaml\n  patients: Y90001"
+    )
+    config.write_text(text)
+    data = load_practice(load_config(config).practices[0])
+    assert data.patients["patient_id"].tolist() == ["T1", "T2"]
+
+
+@pytest.mark.parametrize(
+    "supplier,patients,events",
+    [("emis", EMIS_PATIENTS, EMIS_EVENTS), ("tpp", TPP_PATIENTS, TPP_EVENTS)],
+)
+def test_clean_extracts_have_no_errors(tmp_path, supplier, patients, events):
+    data = _load(tmp_path, supplier, patients, events)
+    assert all(p.severity == "warning" for p in data.warnings)

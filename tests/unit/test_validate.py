@@ -1,0 +1,135 @@
+"""Validation: each kind of bad input gives a clear problem naming file, row and column."""
+
+from __future__ import annotations
+
+import pytest
+
+from optin_analysis.config import load_config
+from optin_analysis.ingest import load_practice
+from optin_analysis.problems import InputError, Severity
+from tests.extracts import EMIS_EVENTS, EMIS_PATIENTS, TPP_EVENTS, TPP_PATIENTS, write_practice
+
+# Row numbers as a spreadsheet shows them. TPP: header row 1, T1 row 2, T2 row 3.
+# EMIS: two preamble rows, header row 3, E1 row 4, E2 row 5, E3 row 6.
+
+
+def _errors(tmp_path, supplier, patients, events):
+    cfg = load_config(write_practice(tmp_path, supplier, patients, events))
+    with pytest.raises(InputError) as info:
+        load_practice(cfg.practices[0])
+    return [p for p in info.value.problems if p.severity is Severity.ERROR]
+
+
+def _only(problems):
+    assert len(problems) == 1, [str(p) for p in problems]
+    return problems[0]
+
+
+def test_missing_required_column_is_named_with_its_likely_rename(tmp_path):
+    body = TPP_PATIENTS.replace("Date of birth", "DOB of patient")
+    p = _only(_errors(tmp_path, "tpp", body, TPP_EVENTS))
+    assert p.file.name == "patients.csv" and p.row == 1
+    assert "'Date of birth'" in p.message and "not found" in p.message
+
+
+def test_renamed_column_suggests_the_close_match(tmp_path):
+    body = TPP_PATIENTS.replace("Date registered", "Date Registered ")
+    p = _only(_errors(tmp_path, "tpp", body, TPP_EVENTS))
+    assert "renamed?" in p.message and "Date Registered" in p.message
+
+
+def test_unparseable_and_impossible_dates(tmp_path):
+    body = TPP_PATIENTS.replace("12/06/1980", "1980-06-12").replace("29/02/2012", "31/02/2012")
+    problems = _errors(tmp_path, "tpp", body, TPP_EVENTS)
+    where = {(p.row, p.column) for p in problems if "not a valid date" in p.message}
+    assert where == {(2, "Date of birth"), (3, "Date of birth")}
+    assert all("12/06/2024" in p.message for p in problems if "valid date" in p.message)
+
+
+def test_birth_after_the_extract_date(tmp_path):
+    body = TPP_PATIENTS.replace("29/02/2012,M,01/03/2012", "28/02/2027,M,01/03/2012")
+    problems = _errors(tmp_path, "tpp", body, TPP_EVENTS)
+    messages = {(p.row, p.column, p.message) for p in problems}
+    assert (3, "Date of birth", "birth is after the extract date") in messages
+    assert (3, "Date registered", "registered before birth") in messages
+
+
+def test_duplicate_patient_id_flags_both_rows(tmp_path):
+    body = TPP_PATIENTS.replace("T2,", "T1,")
+    problems = _errors(tmp_path, "tpp", body, TPP_EVENTS.replace("T1", "T1"))
+    dupes = [p for p in problems if "more than one row" in p.message]
+    assert {p.row for p in dupes} == {2, 3}
+    assert {p.column for p in dupes} == {"Patient Identifier"}
+
+
+def test_invalid_nhs_number_fails_modulus_11(tmp_path):
+    body = EMIS_PATIENTS.replace("9990000018", "9990000017")  # last digit should be 8
+    p = _only(_errors(tmp_path, "emis", body, EMIS_EVENTS))
+    assert (p.row, p.column) == (6, "NHS Number")
+    assert "Modulus 11" in p.message
+
+
+def test_event_for_unknown_patient(tmp_path):
+    events = EMIS_EVENTS + "E9,LOCAL-OPTIN-REQ,01-Apr-2024\r\n"
+    p = _only(_errors(tmp_path, "emis", EMIS_PATIENTS, events))
+    assert (p.file.name, p.row, p.column) == ("events.csv", 6, "Patient ID")
+    assert "no patient with this id" in p.message
+
+
+def test_unknown_code_is_a_listed_warning_not_an_error(tmp_path):
+    events = EMIS_EVENTS + "E1,123456,01-Apr-2024\r\nE3,123456,02-Apr-2024\r\n"
+    cfg = load_config(write_practice(tmp_path, "emis", EMIS_PATIENTS, events))
+    data = load_practice(cfg.practices[0])
+    unknown = [p for p in data.warnings if "not in the codelist" in p.message]
+    assert len(unknown) == 1
+    assert unknown[0].row == 6 and "2 row(s)" in unknown[0].message
+    assert len(data.events) == 4  # kept, with no event type
+
+
+@pytest.mark.parametrize(
+    "body,message",
+    [
+        ("", "the file is empty"),
+        ("   \r\n", "the file is empty"),
+        (TPP_PATIENTS.split("\r\n")[0] + "\r\n", "header but no data rows"),
+    ],
+)
+def test_empty_and_header_only_files(tmp_path, body, message):
+    p = _only(_errors(tmp_path, "tpp", body, TPP_EVENTS))
+    assert message in p.message and p.file.name == "patients.csv"
+
+
+def test_file_truncated_mid_row(tmp_path):
+    body = TPP_PATIENTS + "T3,,01/01/2001,F,01/01/20"
+    p = _only(_errors(tmp_path, "tpp", body, TPP_EVENTS))
+    assert p.row == 4 and "truncated" in p.message
+
+
+def test_row_with_extra_fields(tmp_path):
+    body = TPP_PATIENTS + "T3,,01/01/2001,F,01/01/2020,N,,No access,,surplus\r\n"
+    p = _only(_errors(tmp_path, "tpp", body, TPP_EVENTS))
+    assert p.row == 4 and "do not line up" in p.message
+
+
+def test_undecodable_bytes_are_explained(tmp_path):
+    # 0x81 is undefined in Windows-1252 and invalid as UTF-8.
+    body = TPP_PATIENTS.encode("utf-8") + b"T3,,01/01/2001,F,01/01/2020,N,,No access\x81,\r\n"
+    p = _only(_errors(tmp_path, "tpp", body, TPP_EVENTS))
+    assert p.row == 4 and "UTF-8" in p.message
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    body = (
+        TPP_PATIENTS.replace("9434765919", "1234567890")
+        .replace("12/06/1980", "31/13/1980")
+        .replace(",Y,", ",Maybe,")
+    )
+    events = TPP_EVENTS + "T7,1290331000000103,03/01/2024\r\n"
+    problems = _errors(tmp_path, "tpp", body, events)
+    columns = {(p.file.name, p.column) for p in problems}
+    assert columns == {
+        ("patients.csv", "NHS number"),
+        ("patients.csv", "Date of birth"),
+        ("patients.csv", "Online user"),
+        ("events.csv", "Patient Identifier"),
+    }
