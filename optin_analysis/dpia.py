@@ -26,14 +26,14 @@ SEVERITY = {"minimal": 1, "significant": 2, "severe": 3}
 #: Measures a mitigation can be tied to: key in the headline figures -> (label, kind).
 MEASURES: dict[str, tuple[str, str]] = {
     "revocation_backlog": ("Revocation backlog (patients)", "count"),
-    "protection_coverage": ("Protection coverage", "share"),
+    "protection_coverage_share": ("Protection coverage", "share"),
     "pending_16_at_risk": ("Turning 16 within 6 months and not protected", "count"),
     "turned_16_automatic": ("Turned 16 this month and given access automatically", "count"),
     "open_requests_over_28_days": ("Opt-in requests waiting over 28 days", "count"),
     "request_to_provision_p90_days": ("Request to provision, 90th percentile (days)", "days"),
-    "uptake_share_of_account_holders": ("Opt-in access among 16+ account holders", "share"),
+    "opt_in_share_of_account_holders": ("Opt-in access among 16+ account holders", "share"),
     "withheld_pending_opt_in": ("16+ without access and not opted out", "count"),
-    "bulk_104_active": ("Active 104 codes added in bulk", "count"),
+    "active_104_bulk": ("Active 104 codes added in bulk", "count"),
 }
 
 

@@ -40,8 +40,8 @@ def test_shipped_register_loads_and_ties_mitigations_to_measures():
 
 def test_evidence_decides_on_exact_figures_and_shows_controlled_ones():
     register = load_register()
-    exact = {"revocation_backlog": 3, "protection_coverage": 0.97}
-    shown = {"revocation_backlog": None, "protection_coverage": 0.97}
+    exact = {"revocation_backlog": 3, "protection_coverage_share": 0.97}
+    shown = {"revocation_backlog": None, "protection_coverage_share": 0.97}
     table = evidence(register, exact, shown).set_index("risk")
     assert bool(table.loc["R2", "met"]) is False  # 3 patients in the backlog > 0
     assert pd.isna(table.loc["R2", "figure"])  # suppressed in the report
