@@ -52,6 +52,7 @@ STEP_4 = "Write to the ICB to inform it of the approach"
 
 Headline = Mapping[str, Any]
 Step = tuple[str, str, str]  # action, status, evidence
+StepRule = Callable[[Practice, Headline, Headline, pd.Timestamp], Step]
 
 
 def _on_or_before(date: dt.date | None, ref: pd.Timestamp) -> bool:
@@ -66,14 +67,16 @@ def _setting_words(profile: Practice, ref: pd.Timestamp, what: str) -> str:
     return f"{what}: {when} {date.isoformat()}."
 
 
-def _step1_emis_live(profile: Practice, h: Headline, ref: pd.Timestamp) -> Step:
+def _step1_emis_live(profile: Practice, h: Headline, s: Headline, ref: pd.Timestamp) -> Step:
     backlog, at_risk = h["revocation_backlog"], h["pending_16_at_risk"]
     revoked = h.get("revocations_cumulative", 0) or 0
     evidence = " ".join(
         [
             _setting_words(profile, ref, "104 codes bulk-added"),
-            f"Revocation backlog {backlog}; {revoked} revocations to date;",
-            f"{at_risk} patients turning 16 within {h['pending_16_horizon_months']} months "
+            f"Revocation backlog {s['revocation_backlog']}; "
+            f"{s['revocations_cumulative']} revocations to date;",
+            f"{s['pending_16_at_risk']} patients turning 16 within "
+            f"{h['pending_16_horizon_months']} months "
             "at risk.",
         ]
     )
@@ -86,10 +89,11 @@ def _step1_emis_live(profile: Practice, h: Headline, ref: pd.Timestamp) -> Step:
     return EMIS_PREVENT, status, evidence
 
 
-def _step1_emis_due(profile: Practice, h: Headline, ref: pd.Timestamp) -> Step:
+def _step1_emis_due(profile: Practice, h: Headline, s: Headline, ref: pd.Timestamp) -> Step:
     at_risk = h["pending_16_at_risk"]
     evidence = (
-        f"{_setting_words(profile, ref, '104 codes bulk-added')} {at_risk} patients turning "
+        f"{_setting_words(profile, ref, '104 codes bulk-added')} "
+        f"{s['pending_16_at_risk']} patients turning "
         f"16 within {h['pending_16_horizon_months']} months at risk."
     )
     if _on_or_before(profile.supplier_setting_date, ref) and at_risk == 0:
@@ -101,8 +105,8 @@ def _step1_emis_due(profile: Practice, h: Headline, ref: pd.Timestamp) -> Step:
     return EMIS_PREVENT_DUE, status, evidence
 
 
-def _setting_only(action: str, what: str) -> Callable[[Practice, Headline, pd.Timestamp], Step]:
-    def step(profile: Practice, h: Headline, ref: pd.Timestamp) -> Step:
+def _setting_only(action: str, what: str) -> StepRule:
+    def step(profile: Practice, h: Headline, s: Headline, ref: pd.Timestamp) -> Step:
         date = profile.supplier_setting_date
         status = DONE if _on_or_before(date, ref) else IN_PROGRESS if date else NOT_STARTED
         return action, status, _setting_words(profile, ref, what)
@@ -110,10 +114,11 @@ def _setting_only(action: str, what: str) -> Callable[[Practice, Headline, pd.Ti
     return step
 
 
-def _step1_tpp_live(profile: Practice, h: Headline, ref: pd.Timestamp) -> Step:
+def _step1_tpp_live(profile: Practice, h: Headline, s: Headline, ref: pd.Timestamp) -> Step:
     backlog = h["revocation_backlog"]
     evidence = (
-        f"{_setting_words(profile, ref, 'Preference unticked')} Revocation backlog {backlog}."
+        f"{_setting_words(profile, ref, 'Preference unticked')} "
+        f"Revocation backlog {s['revocation_backlog']}."
     )
     if _on_or_before(profile.supplier_setting_date, ref) and backlog == 0:
         status = DONE
@@ -124,7 +129,7 @@ def _step1_tpp_live(profile: Practice, h: Headline, ref: pd.Timestamp) -> Step:
     return TPP_UNTICK_REVIEW, status, evidence
 
 
-_STEP_1: dict[tuple[Supplier, GoLiveStatus], Callable[[Practice, Headline, pd.Timestamp], Step]]
+_STEP_1: dict[tuple[Supplier, GoLiveStatus], StepRule]
 _STEP_1 = {
     (Supplier.EMIS, GoLiveStatus.LIVE): _step1_emis_live,
     (Supplier.EMIS, GoLiveStatus.DUE): _step1_emis_due,
@@ -135,12 +140,13 @@ _STEP_1 = {
 }
 
 
-def _step2(h: Headline) -> Step:
+def _step2(h: Headline, s: Headline) -> Step:
     requests, provisioned = h["requests_cumulative"], h["provisioned_cumulative"]
-    waiting, late = h["open_requests"], h["open_requests_over_28_days"]
+    late = h["open_requests_over_28_days"]
     evidence = (
-        f"{requests} opt-in requests and {provisioned} provisioned to date; {waiting} open, "
-        f"{late} waiting more than 28 days."
+        f"{s['requests_cumulative']} opt-in requests and {s['provisioned_cumulative']} "
+        f"provisioned to date; {s['open_requests']} open, "
+        f"{s['open_requests_over_28_days']} waiting more than 28 days."
     )
     if provisioned > 0 and late == 0:
         status = DONE
@@ -159,7 +165,9 @@ def _dated_step(action: str, date: dt.date | None, ref: pd.Timestamp, what: str)
     return action, NOT_STARTED, f"{what}: recorded for {date.isoformat()}, after the report date."
 
 
-def action_plan(profile: Practice, headline: Headline, ref_date: DateLike) -> pd.DataFrame:
+def action_plan(
+    profile: Practice, headline: Headline, ref_date: DateLike, shown: Headline | None = None
+) -> pd.DataFrame:
     """The four steps with ``step`` (1-4), ``action``, ``status`` and ``evidence``.
 
     Step 1 depends on supplier and go-live status:
@@ -177,11 +185,15 @@ def action_plan(profile: Practice, headline: Headline, ref_date: DateLike) -> pd
     in progress when any request was made; else not started. Step 3: done iff
     website_updated <= D; step 4: done iff icb_informed <= D. A practice on the default
     model gets 'not applicable' for every step.
+
+    Statuses are decided on ``headline`` (exact figures); the evidence quotes ``shown``
+    (for outgoing reports: the disclosure-controlled figures as text), else ``headline``.
     """
     ref = as_timestamp(ref_date)
+    s = shown if shown is not None else headline
     steps: list[Step] = [
-        _STEP_1[(profile.supplier, profile.go_live_status)](profile, headline, ref),
-        _step2(headline),
+        _STEP_1[(profile.supplier, profile.go_live_status)](profile, headline, s, ref),
+        _step2(headline, s),
         _dated_step(STEP_3, profile.website_updated, ref, "Website updated"),
         _dated_step(STEP_4, profile.icb_informed, ref, "ICB informed"),
     ]

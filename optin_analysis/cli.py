@@ -119,5 +119,150 @@ def _codelist(cfg: RunConfig):
         raise typer.Exit(2) from None
 
 
+def _period(value: str) -> str:
+    import re
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        err.print(f"[red]--period must be YYYY-MM, not {value!r}[/red]")
+        raise typer.Exit(2)
+    return value
+
+
+def _results_table(results, title: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("Practice", "Status", "Time (s)", "Written", "Problem"):
+        table.add_column(column, overflow="fold")
+    for r in results:
+        colour = {"ok": "green", "failed": "red"}.get(r.status, "yellow")
+        table.add_row(
+            f"{r.ods_code} {r.name}",
+            f"[{colour}]{r.status}[/{colour}]",
+            f"{r.seconds:.1f}",
+            str(len(r.written)),
+            r.problem,
+        )
+    console.print(table)
+
+
+def _finish(results) -> None:
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        err.print(f"[red]{len(failed)} of {len(results)} practice(s) failed.[/red]")
+        raise typer.Exit(1)
+
+
+@app.command()
+def measures(
+    config: ConfigOpt,
+    period: PeriodOpt,
+    practice: PracticeOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Print each practice's headline measures (exact figures: practice-internal)."""
+    import json
+
+    from .batch import run_batch
+    from .summary import headline_rows
+
+    cfg = _config(config)
+    results = run_batch(cfg, _selected(cfg, practice), _period(period), reports=False, lists=False)
+    if as_json:
+        payload = [
+            {
+                "practice": r.ods_code,
+                "status": r.status,
+                "problem": r.problem or None,
+                "headline": r.headline,
+            }
+            for r in results
+        ]
+        print(json.dumps(payload, indent=2))
+    else:
+        _print_headlines(results, headline_rows)
+    _finish(results)
+
+
+def _print_headlines(results, headline_rows) -> None:
+    from rich.table import Table
+
+    ok = [r for r in results if r.headline]
+    if ok:
+        table = Table(title=f"Headline measures as of {ok[0].headline['ref_date']} (exact)")
+        table.add_column("Measure")
+        rows = {r.ods_code: headline_rows(r.headline) for r in ok}
+        for r in ok:
+            table.add_column(r.ods_code, justify="right")
+        for i, (label, *_rest) in enumerate(rows[ok[0].ods_code]):
+            table.add_row(label, *(rows[r.ods_code][i][1] for r in ok))
+        console.print(table)
+    for r in results:
+        if r.status != "ok":
+            err.print(f"[red]✗ {r.ods_code} {r.name}: {r.problem}[/red]")
+
+
+@app.command("worklists")
+def worklists_command(
+    config: ConfigOpt,
+    period: PeriodOpt,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder (default: worklists_dir of the configuration).")
+    ] = None,
+    practice: PracticeOpt = None,
+) -> None:
+    """Write practice-internal worklists (CSV and XLSX): revoke, protect, requests."""
+    from .batch import run_batch
+
+    cfg = _config(config)
+    if out is not None:
+        cfg = cfg.model_copy(update={"worklists_dir": out})
+    results = run_batch(cfg, _selected(cfg, practice), _period(period), reports=False)
+    _results_table(results, f"Worklists for {period} in {cfg.worklists_dir}")
+    _finish(results)
+
+
+@app.command()
+def report(
+    config: ConfigOpt,
+    period: PeriodOpt,
+    practice: PracticeOpt = None,
+    keep_notebooks: Annotated[
+        bool, typer.Option(help="Keep the executed notebooks beside the HTML.")
+    ] = False,
+) -> None:
+    """Write each practice's outgoing reports: summary.json and the HTML reports."""
+    from .batch import run_batch
+
+    cfg = _config(config)
+    results = run_batch(
+        cfg, _selected(cfg, practice), _period(period), lists=False, keep_notebooks=keep_notebooks
+    )
+    _results_table(results, f"Reports for {period} in {cfg.reports_dir / period}")
+    _finish(results)
+
+
+@app.command()
+def run(
+    config: ConfigOpt,
+    period: PeriodOpt,
+    practice: PracticeOpt = None,
+    keep_notebooks: Annotated[
+        bool, typer.Option(help="Keep the executed notebooks beside the HTML.")
+    ] = False,
+) -> None:
+    """The monthly job: validate, measures, worklists and reports for every practice."""
+    from .batch import run_batch
+    from .summary import headline_rows
+
+    cfg = _config(config)
+    results = run_batch(
+        cfg, _selected(cfg, practice), _period(period), keep_notebooks=keep_notebooks
+    )
+    _print_headlines(results, headline_rows)
+    _results_table(results, f"Monthly run {period}: reports in {cfg.reports_dir / period}")
+    _finish(results)
+
+
 if __name__ == "__main__":
     app()

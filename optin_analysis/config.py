@@ -133,7 +133,7 @@ class RunConfig(Strict):
 
 
 def _resolve(base: Path, path: Path | None) -> Path | None:
-    return None if path is None or path.is_absolute() else base / path
+    return None if path is None else (base / path).resolve()
 
 
 def _absolute(cfg: RunConfig, base: Path) -> RunConfig:

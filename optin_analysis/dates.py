@@ -37,9 +37,7 @@ def anniversary(dob: pd.Series, years: int) -> pd.Series:
     feb29 = (month == 2) & (day == 29) & ~leap
     month = month.where(~feb29, 3)
     day = day.where(~feb29, 1)
-    out = pd.to_datetime(
-        pd.DataFrame({"year": year, "month": month, "day": day}), errors="coerce"
-    )
+    out = pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": day}), errors="coerce")
     return out.astype("datetime64[us]")
 
 

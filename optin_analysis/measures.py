@@ -657,3 +657,52 @@ def headline(
     if day_number(period_start) > ctx.d:
         raise ValueError(f"period_start {period_start} is after the reference date")
     return {k: _json(v) for k, v in _headline(ctx, period_start).items()}
+
+
+# --------------------------------------------------------------------------- one month
+
+
+@dataclass(frozen=True)
+class MonthMeasures:
+    """Every measure of one practice-month, computed from one preparation of the inputs.
+
+    ``headline`` is :func:`headline` at D for the period; ``previous`` the same at the
+    end of the month before (for "change since last month"), or None when that month
+    ends before ``trend_start``. Tables are exact (practice-internal): outgoing use goes
+    through :mod:`optin_analysis.summary`, which applies disclosure control.
+    """
+
+    headline: dict[str, int | float | str | None]
+    previous: dict[str, int | float | str | None] | None
+    uptake_by_month: pd.DataFrame
+    backlog_by_month: pd.DataFrame
+    pending_16: pd.DataFrame
+    open_requests: pd.DataFrame
+
+
+def month_measures(
+    patients: pd.DataFrame,
+    events: pd.DataFrame,
+    profile: Practice,
+    ref_date: DateLike,
+    period_start: DateLike,
+    trend_start: DateLike,
+    horizon_months: int = DEFAULT_HORIZON_MONTHS,
+) -> MonthMeasures:
+    """All measures for the period [period_start, D], with trends from ``trend_start``."""
+    prep = prepare(patients, events)
+    ctx = _Ctx(prep, state_at(prep, profile, ref_date), profile, day_number(ref_date))
+    previous = None
+    prev_end = as_timestamp(period_start) - pd.Timedelta(days=1)
+    if prev_end >= as_timestamp(trend_start):
+        prev_ctx = _Ctx(prep, state_at(prep, profile, prev_end), profile, day_number(prev_end))
+        prev_start = prev_end.replace(day=1)
+        previous = {k: _json(v) for k, v in _headline(prev_ctx, prev_start).items()}
+    return MonthMeasures(
+        headline={k: _json(v) for k, v in _headline(ctx, period_start).items()},
+        previous=previous,
+        uptake_by_month=_uptake_by_month(ctx, trend_start),
+        backlog_by_month=_backlog_by_month(ctx, trend_start),
+        pending_16=_pending_16(ctx, horizon_months),
+        open_requests=_open_requests(ctx),
+    )
