@@ -29,6 +29,8 @@ REPORTS = {
     "dpia-evidence": ("dpia_evidence.ipynb", "DPIA risk-mitigation evidence"),
 }
 KERNEL = "python3"
+#: Quieten the kernel's start-up warnings (ipykernel 7 warns about local TCP transport).
+KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
 
 
 class ReportError(Exception):
@@ -62,6 +64,7 @@ def execute(name: str, parameters: dict, folder: Path, keep_notebook: bool) -> P
             kernel_name=KERNEL,
             progress_bar=False,
             cwd=NOTEBOOK_DIR,
+            extra_arguments=KERNEL_ARGS,
         )
     except papermill.PapermillExecutionError as exc:
         raise ReportError(
