@@ -103,7 +103,8 @@ def trend_start(profile: Practice, ref: pd.Timestamp, months: int = 36) -> pd.Ti
     floor = (ref - pd.DateOffset(months=months - 1)).replace(day=1)
     if profile.go_live_date is None:
         return floor
-    return max(as_timestamp(profile.go_live_date).replace(day=1), floor)
+    go_live = as_timestamp(profile.go_live_date).replace(day=1)
+    return min(max(go_live, floor), ref.replace(day=1))
 
 
 def compute(data: PracticeData, period: str) -> PracticeMonth:
