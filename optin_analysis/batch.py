@@ -1,12 +1,21 @@
-"""The monthly job for many practices: validate, compute, worklists, reports.
+"""The monthly job for many practices: validate, compute, worklists, reports, roll-up.
 
-One practice failing never stops the others: each practice's outcome is a
+Practices run in parallel worker processes (``jobs``), each keeping one kernel alive
+for its notebooks. One practice failing never stops the others: each outcome is a
 :class:`PracticeResult` with its status, time, what it wrote and, if it failed, why.
+Only this parent process writes the history store, after the workers; the ICB roll-up
+is rendered last from the practices' summaries and the history.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import multiprocessing
+import signal
+import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,13 +24,24 @@ import pandas as pd
 from .codelist import load_codelist
 from .config import ConfigError, Practice, RunConfig
 from .dpia import load_register
+from .history import History
 from .ingest import load_practice
 from .problems import InputError, errors
-from .reports import ReportError, Timings, write_reports
-from .summary import PeriodError, compute, outgoing
+from .reports import (
+    ROLLUP,
+    KernelSession,
+    ReportError,
+    Timings,
+    complete,
+    remove_stale_staging,
+    render,
+    write_reports,
+)
+from .summary import TREND_MEASURES, PeriodError, compute, outgoing, with_history, write_json
 from .worklists import worklists, write_worklists
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
+_session: KernelSession | None = None  # one per process, reused across practices
 
 
 @dataclass
@@ -35,7 +55,18 @@ class PracticeResult:
     written: list[Path] = field(default_factory=list)
     problem: str = ""
     headline: dict | None = None
+    bundle: dict | None = None
     timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a run does for each practice."""
+
+    reports: bool = True
+    lists: bool = True
+    keep_notebooks: bool = False
+    generated: dt.datetime | None = None
 
 
 def _describe(exc: Exception) -> str:
@@ -47,17 +78,26 @@ def _describe(exc: Exception) -> str:
     return str(exc)
 
 
+def session() -> KernelSession:
+    """This process's kernel session."""
+    global _session
+    if _session is None:
+        _session = KernelSession()
+    return _session
+
+
 def run_practice(
     cfg: RunConfig,
     profile: Practice,
     period: str,
-    *,
-    reports: bool = True,
-    lists: bool = True,
-    keep_notebooks: bool = False,
+    options: Options = Options(),
     codelist: pd.DataFrame | None = None,
+    earlier: pd.DataFrame | None = None,
 ) -> PracticeResult:
-    """Everything for one practice-month; failures become a result, never an exception."""
+    """Everything for one practice-month; failures become a result, never an exception.
+
+    ``earlier`` holds the practice's figures from the history store (for trends).
+    """
     result = PracticeResult(profile.ods_code, profile.name)
     timings = Timings()
     start = time.perf_counter()
@@ -66,17 +106,20 @@ def run_practice(
             data = load_practice(profile, codelist)
         with timings.stage("measures"):
             month = compute(data, period)
-            bundle = outgoing(month, cfg.disclosure, load_register(profile.risk_register))
-        result.headline = month.measures.headline
-        if lists:
+            bundle = outgoing(month, cfg.disclosure, load_register(profile.risk_register),
+                              options.generated)  # fmt: skip
+            if earlier is not None:
+                bundle = with_history(bundle, earlier)
+        result.headline, result.bundle = month.measures.headline, bundle
+        if options.lists:
             with timings.stage("worklists"):
                 frames = worklists(data.patients, data.events, profile, month.ref_date)
-                result.written += write_worklists(
-                    frames, cfg.worklists_dir, profile.ods_code, period
-                )
-        if reports:
+                result.written += write_worklists(frames, cfg.worklists_dir, profile.ods_code,
+                                                  period)  # fmt: skip
+        if options.reports:
             final = cfg.reports_dir / period / profile.ods_code
-            result.written += write_reports(bundle, final, keep_notebooks, timings)
+            result.written += write_reports(session(), bundle, final, options.keep_notebooks,
+                                            timings)  # fmt: skip
     except (InputError, ConfigError, PeriodError, ReportError) as exc:
         result.status, result.problem = FAILED, _describe(exc)
     except Exception as exc:  # noqa: BLE001 - one practice must never stop the batch
@@ -86,9 +129,101 @@ def run_practice(
     return result
 
 
+def _terminate(_signum, _frame) -> None:
+    """SIGTERM in a worker: unwind (staging folders are removed by ``finally``)."""
+    sys.exit(143)
+
+
+def _init_worker() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides on Ctrl-C
+
+
+def _earlier(cfg: RunConfig, period: str) -> dict[str, pd.DataFrame]:
+    with History(cfg.history_path, read_only=True) as history:
+        series = history.series(None, period, TREND_MEASURES)
+    return {code: rows for code, rows in series.groupby("practice_code")}
+
+
+def _resumable(cfg: RunConfig, practices: list[Practice], period: str) -> list[PracticeResult]:
+    return [
+        PracticeResult(p.ods_code, p.name, status=SKIPPED)
+        for p in practices
+        if complete(cfg.reports_dir / period / p.ods_code)
+    ]
+
+
+Progress = Callable[[PracticeResult], None]
+
+
+def _run_parallel(cfg, todo, period, options, codelist, earlier, jobs, progress):
+    results: list[PracticeResult] = []
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker)
+    try:
+        pending: set[Future] = {
+            pool.submit(run_practice, cfg, p, period, options, codelist, earlier.get(p.ods_code))
+            for p in todo
+        }
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                results.append(future.result())
+                progress(results[-1])
+    except BaseException:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()  # workers unwind on SIGTERM and remove their staging
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return results
+
+
 def run_batch(
-    cfg: RunConfig, practices: list[Practice], period: str, **options
+    cfg: RunConfig,
+    practices: list[Practice],
+    period: str,
+    options: Options = Options(),
+    jobs: int = 1,
+    resume: bool = False,
+    progress: Progress = lambda _r: None,
 ) -> list[PracticeResult]:
-    """Run every practice in turn (see :func:`run_practice` for the options)."""
+    """Run every practice (in ``jobs`` processes), record history, render the roll-up."""
     codelist = load_codelist(cfg.codelist)
-    return [run_practice(cfg, p, period, codelist=codelist, **options) for p in practices]
+    period_dir = cfg.reports_dir / period
+    remove_stale_staging(period_dir)
+    skipped = _resumable(cfg, practices, period) if resume and options.reports else []
+    todo = [p for p in practices if p.ods_code not in {r.ods_code for r in skipped}]
+    earlier = _earlier(cfg, period) if options.reports else {}
+    if jobs > 1 and len(todo) > 1:
+        results = _run_parallel(cfg, todo, period, options, codelist, earlier, jobs, progress)
+    else:
+        results = []
+        for p in todo:
+            results.append(run_practice(cfg, p, period, options, codelist, earlier.get(p.ods_code)))
+            progress(results[-1])
+    if options.reports:
+        done = [(r.bundle, r.headline) for r in results if r.status == OK]
+        with History(cfg.history_path) as history:
+            history.record(done, options.generated or dt.datetime.now())
+    order = {p.ods_code: i for i, p in enumerate(practices)}
+    return sorted(skipped + results, key=lambda r: order[r.ods_code])
+
+
+def write_rollup(cfg: RunConfig, period: str, generated: dt.datetime | None = None) -> Path:
+    """Render ``reports/<period>/icb-rollup.html`` (and rollup.json) from summaries + history."""
+    from .rollup import build
+
+    folder = cfg.reports_dir / period
+    bundle = build(cfg, period, generated)
+    write_json(bundle, folder / "rollup.json")
+    notebook, title = ROLLUP
+    parameters = {"period": period, "rollup_path": str(folder / "rollup.json")}
+    return render(session(), notebook, f"{title} — {period}", parameters,
+                  folder / "icb-rollup.html")  # fmt: skip
+
+
+def close() -> None:
+    """Shut this process's kernel down (call at the end of a command)."""
+    if _session is not None:
+        _session.close()

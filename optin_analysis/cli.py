@@ -148,9 +148,33 @@ def _results_table(results, title: str) -> None:
 
 def _finish(results) -> None:
     failed = [r for r in results if r.status == "failed"]
+    for r in failed:
+        err.print(f"[red]✗ {r.ods_code} {r.name}: {r.problem}[/red]", soft_wrap=True)
     if failed:
         err.print(f"[red]{len(failed)} of {len(results)} practice(s) failed.[/red]")
         raise typer.Exit(1)
+
+
+def _batch(cfg, practices, period, options, jobs: int = 1, resume: bool = False):
+    """Run a batch with a progress bar; the parent turns SIGTERM into a clean unwind."""
+    import signal
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from .batch import close, run_batch
+
+    def stop(_signum, _frame):
+        raise SystemExit(143)
+
+    signal.signal(signal.SIGTERM, stop)
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(f"{period}: practices", total=len(practices))
+        try:
+            return run_batch(cfg, practices, period, options, jobs, resume,
+                             progress=lambda _r: bar.advance(task))  # fmt: skip
+        finally:
+            close()
 
 
 @app.command()
@@ -163,29 +187,27 @@ def measures(
     """Print each practice's headline measures (exact figures: practice-internal)."""
     import json
 
-    from .batch import run_batch
-    from .summary import headline_rows
+    from .batch import Options
 
     cfg = _config(config)
-    results = run_batch(cfg, _selected(cfg, practice), _period(period), reports=False, lists=False)
+    options = Options(reports=False, lists=False)
+    results = _batch(cfg, _selected(cfg, practice), _period(period), options)
     if as_json:
         payload = [
-            {
-                "practice": r.ods_code,
-                "status": r.status,
-                "problem": r.problem or None,
-                "headline": r.headline,
-            }
+            {"practice": r.ods_code, "status": r.status, "problem": r.problem or None,
+             "headline": r.headline}
             for r in results
-        ]
+        ]  # fmt: skip
         print(json.dumps(payload, indent=2))
     else:
-        _print_headlines(results, headline_rows)
+        _print_headlines(results)
     _finish(results)
 
 
-def _print_headlines(results, headline_rows) -> None:
+def _print_headlines(results) -> None:
     from rich.table import Table
+
+    from .summary import headline_rows
 
     ok = [r for r in results if r.headline]
     if ok:
@@ -197,9 +219,6 @@ def _print_headlines(results, headline_rows) -> None:
         for i, (label, *_rest) in enumerate(rows[ok[0].ods_code]):
             table.add_row(label, *(rows[r.ods_code][i][1] for r in ok))
         console.print(table)
-    for r in results:
-        if r.status != "ok":
-            err.print(f"[red]✗ {r.ods_code} {r.name}: {r.problem}[/red]")
 
 
 @app.command("worklists")
@@ -212,14 +231,20 @@ def worklists_command(
     practice: PracticeOpt = None,
 ) -> None:
     """Write practice-internal worklists (CSV and XLSX): revoke, protect, requests."""
-    from .batch import run_batch
+    from .batch import Options
 
     cfg = _config(config)
     if out is not None:
-        cfg = cfg.model_copy(update={"worklists_dir": out})
-    results = run_batch(cfg, _selected(cfg, practice), _period(period), reports=False)
+        cfg = cfg.model_copy(update={"worklists_dir": out.resolve()})
+    results = _batch(cfg, _selected(cfg, practice), _period(period), Options(reports=False))
     _results_table(results, f"Worklists for {period} in {cfg.worklists_dir}")
     _finish(results)
+
+
+JobsOpt = Annotated[
+    int | None, typer.Option("--jobs", "-j", min=1, help="Practices in parallel (default: cores).")
+]
+KeepOpt = Annotated[bool, typer.Option(help="Keep the executed notebooks beside the HTML.")]
 
 
 @app.command()
@@ -227,17 +252,18 @@ def report(
     config: ConfigOpt,
     period: PeriodOpt,
     practice: PracticeOpt = None,
-    keep_notebooks: Annotated[
-        bool, typer.Option(help="Keep the executed notebooks beside the HTML.")
-    ] = False,
+    jobs: JobsOpt = None,
+    keep_notebooks: KeepOpt = False,
 ) -> None:
     """Write each practice's outgoing reports: summary.json and the HTML reports."""
-    from .batch import run_batch
+    import os
+
+    from .batch import Options
 
     cfg = _config(config)
-    results = run_batch(
-        cfg, _selected(cfg, practice), _period(period), lists=False, keep_notebooks=keep_notebooks
-    )
+    options = Options(lists=False, keep_notebooks=keep_notebooks)
+    results = _batch(cfg, _selected(cfg, practice), _period(period), options,
+                     jobs or os.cpu_count() or 1)  # fmt: skip
     _results_table(results, f"Reports for {period} in {cfg.reports_dir / period}")
     _finish(results)
 
@@ -247,20 +273,31 @@ def run(
     config: ConfigOpt,
     period: PeriodOpt,
     practice: PracticeOpt = None,
-    keep_notebooks: Annotated[
-        bool, typer.Option(help="Keep the executed notebooks beside the HTML.")
+    jobs: JobsOpt = None,
+    resume: Annotated[
+        bool, typer.Option(help="Skip practices whose reports for the period are complete.")
     ] = False,
+    keep_notebooks: KeepOpt = False,
 ) -> None:
-    """The monthly job: validate, measures, worklists and reports for every practice."""
-    from .batch import run_batch
-    from .summary import headline_rows
+    """The monthly job: validate, measures, worklists, reports and the ICB roll-up."""
+    import os
+
+    from .batch import Options, close, write_rollup
 
     cfg = _config(config)
-    results = run_batch(
-        cfg, _selected(cfg, practice), _period(period), keep_notebooks=keep_notebooks
-    )
-    _print_headlines(results, headline_rows)
+    period = _period(period)
+    options = Options(keep_notebooks=keep_notebooks)
+    results = _batch(cfg, _selected(cfg, practice), period, options,
+                     jobs or os.cpu_count() or 1, resume)  # fmt: skip
+    _print_headlines(results)
     _results_table(results, f"Monthly run {period}: reports in {cfg.reports_dir / period}")
+    try:
+        console.print(f"ICB roll-up: {write_rollup(cfg, period)}")
+    except Exception as exc:  # noqa: BLE001 - reported, and the run fails
+        err.print(f"[red]ICB roll-up failed: {type(exc).__name__}: {exc}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        close()
     _finish(results)
 
 

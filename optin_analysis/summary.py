@@ -257,3 +257,38 @@ def bundle_for(config_path: Path, ods_code: str, period: str) -> dict:
     cfg = load_config(config_path)
     data = load_practice(cfg.practice(ods_code))
     return outgoing(compute(data, period), cfg.disclosure)
+
+
+#: Headline figures the history store keeps a trend of in the monthly report.
+TREND_MEASURES = [
+    "revocation_backlog",
+    "opt_in_holders",
+    "open_requests",
+    "pending_16_at_risk",
+    "withheld_pending_opt_in",
+    "protection_coverage_share",
+]
+
+
+def with_history(bundle: dict, earlier: pd.DataFrame) -> dict:
+    """The bundle plus a ``history`` table: earlier periods from the store, then this one.
+
+    ``earlier`` has columns period, measure, controlled (from
+    :meth:`optin_analysis.history.History.series`); periods at or after the bundle's are
+    ignored, so re-running a month replaces it.
+    """
+    before = earlier[earlier["period"] < bundle["period"]]
+    rows = [
+        {"period": r.period, "measure": r.measure, "value": _finite(r.controlled)}
+        for r in before.itertuples()
+        if r.measure in TREND_MEASURES
+    ]
+    rows += [
+        {"period": bundle["period"], "measure": m, "value": bundle["headline"].get(m)}
+        for m in TREND_MEASURES
+    ]
+    return {**bundle, "history": rows}
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or value != value else float(value)

@@ -267,3 +267,49 @@ def footnote(bundle: dict) -> None:
             "system extract, processed by optin-analysis.</p></footer>"
         )
     )
+
+
+TREND_LABELS = {
+    "revocation_backlog": "Revocation backlog",
+    "opt_in_holders": "Access through opt-in",
+    "open_requests": "Open requests",
+    "pending_16_at_risk": "Turning 16, not protected",
+    "withheld_pending_opt_in": "16+ without access, not opted out",
+    "protection_coverage_share": "Protection coverage",
+}
+
+
+def history_chart(bundle: dict) -> None:
+    """Month-by-month figures from the history store (one small chart per measure)."""
+    frame = pd.DataFrame(bundle.get("history") or [], columns=["period", "measure", "value"])
+    periods = sorted(frame["period"].unique())
+    if len(periods) < 2:
+        display(
+            HTML(
+                "<h3>Trends across monthly runs</h3><p class='note'>The history store has "
+                "no earlier month for this practice yet: trends of coverage, cohorts and "
+                "requests start with this report.</p>"
+            )
+        )
+        return
+    frame["label"] = frame["measure"].map(TREND_LABELS)
+    chart = (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("period:O", title="Month"),
+            y=alt.Y("value:Q", title=None),
+            tooltip=["label", "period", "value"],
+        )
+        .properties(width=190, height=110)
+        .facet(facet=alt.Facet("label:N", title=None), columns=3)
+        .resolve_scale(y="independent")
+    )
+    table = frame.pivot(index="period", columns="label", values="value").reset_index()
+    chart_block(
+        chart,
+        table,
+        "Trends across monthly runs",
+        "Figures recorded by each month's run (history store), including states that an "
+        "extract only gives as of its own date.",
+    )
