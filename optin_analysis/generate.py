@@ -575,7 +575,7 @@ def _opt_in(plan: _Plan, s: _State, extract: int, rng: np.random.Generator, log:
         letter,
         np.minimum(grant + rng.integers(0, LETTER_LAG_DAYS + 1, n), extract),
     )
-    protected = (s.code104 <= grant) & (s.code106 > grant)
+    protected = (s.code104 < grant) & (s.code106 > grant)  # a same-day 104 is not yet there
     cancel = (grant < NEVER) & protected & (rng.random(n) < GRANT_106_RATE)
     s.code106 = np.where(cancel, grant, s.code106)
     log.add(EventType.ENHANCED_REVIEW_REMOVED, cancel, grant)
