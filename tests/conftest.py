@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from optin_analysis.batch import PracticeResult, run_batch
+from optin_analysis.batch import PracticeResult, close, run_batch, write_rollup
 from optin_analysis.config import RunConfig, load_config
 
 SAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "data" / "sample" / "config.yaml"
@@ -34,4 +34,6 @@ def sample_run(tmp_path_factory) -> SampleRun:
     results = run_batch(cfg, list(cfg.practices), SAMPLE_PERIOD)
     failed = [f"{r.ods_code}: {r.problem}" for r in results if r.status != "ok"]
     assert not failed, failed
+    write_rollup(cfg, SAMPLE_PERIOD)
+    close()
     return SampleRun(cfg, SAMPLE_PERIOD, results)

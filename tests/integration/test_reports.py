@@ -14,6 +14,7 @@ from optin_analysis.config import Supplier
 from optin_analysis.render import find_external_resources, vega_bundle
 from tests.browser import open_offline, require_browser
 
+ROLLUP_SECTIONS = ["Needs attention first", "Practices side by side", "ICB totals"]
 REPORT_SECTIONS = {
     "monthly-report.html": [
         "Headline measures", "Commentary", "Protection coverage", "Action plan",
@@ -77,11 +78,13 @@ def _leak_finder(profile, summary: dict):
 
 
 def test_no_patient_identifier_or_birth_date_in_any_outgoing_file(sample_run):
+    period_dir = sample_run.config.reports_dir / sample_run.period
+    rollup_files = [period_dir / "icb-rollup.html", period_dir / "rollup.json"]
     for profile, files in _outgoing_files(sample_run):
         leaks = _leak_finder(profile, json.loads(files[0].read_text(encoding="utf-8")))
-        for path in files:
+        for path in files + rollup_files:  # the roll-up holds every practice's figures
             found = leaks(path.read_text(encoding="utf-8"))
-            assert not found, f"{path.name} of {profile.ods_code} contains {found[:5]}"
+            assert not found, f"{path.name} contains {profile.ods_code}'s {found[:5]}"
 
 
 def test_the_leak_check_finds_a_planted_identifier(sample_run):
@@ -133,7 +136,7 @@ def test_small_counts_are_suppressed_in_the_report(sample_run):
     assert "are suppressed ([c])" in soup.get_text()
 
 
-@pytest.mark.parametrize("name", list(REPORT_SECTIONS))
+@pytest.mark.parametrize("name", [*REPORT_SECTIONS, "../icb-rollup.html"])
 def test_report_opens_offline_with_every_chart_drawn(sample_run, name, tmp_path):
     require_browser()
     page = open_offline(sample_run.folder("Y90001") / name, screenshot=tmp_path / "page.png")
@@ -141,3 +144,16 @@ def test_report_opens_offline_with_every_chart_drawn(sample_run, name, tmp_path)
     assert page.console_errors == [] and page.page_errors == []
     assert page.chart_count >= 2
     assert page.charts_rendered == page.chart_count
+
+
+def test_rollup_has_every_practice_and_no_code(sample_run):
+    html = (sample_run.config.reports_dir / sample_run.period / "icb-rollup.html").read_text()
+    soup = BeautifulSoup(html, "html.parser")
+    assert not soup.select(".jp-InputArea") and find_external_resources(html) == []
+    headings = [h.get_text(strip=True) for h in soup.find_all("h2")]
+    assert all(any(s in h for h in headings) for s in ROLLUP_SECTIONS), headings
+    table = next(t for t in soup.find_all("table") if "Backlog" in t.get_text())
+    rows = table.find_all("tr")[1:]
+    assert sorted(r.find("td").get_text() for r in rows) == [
+        f"Synthetic Practice {i} (Y9000{i})" for i in range(1, 5)
+    ]
