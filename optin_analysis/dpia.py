@@ -61,13 +61,19 @@ class Target(Frozen):
         ok_min = self.at_least is None or value >= self.at_least
         return bool(ok_max and ok_min)
 
-    def __str__(self) -> str:
-        parts = []
-        if self.at_most is not None:
-            parts.append(f"at most {self.at_most:g}")
-        if self.at_least is not None:
-            parts.append(f"at least {self.at_least:g}")
-        return " and ".join(parts)
+    def describe(self, kind: str = "count") -> str:
+        """The target in words ("at least 95%", "at most 28 days")."""
+
+        def fmt(value: float) -> str:
+            if kind == "share":
+                return f"{value:.0%}"
+            return f"{value:g} days" if kind == "days" else f"{value:g}"
+
+        parts = [
+            f"at most {fmt(self.at_most)}" if self.at_most is not None else "",
+            f"at least {fmt(self.at_least)}" if self.at_least is not None else "",
+        ]
+        return " and ".join(p for p in parts if p)
 
 
 class Mitigation(Frozen):
@@ -146,7 +152,7 @@ def evidence(register: Register, exact: dict, shown: dict) -> pd.DataFrame:
                     "action": m.action,
                     "measure": label,
                     "kind": kind,
-                    "target": str(m.target) if m.target else "",
+                    "target": m.target.describe(kind) if m.target else "",
                     "figure": shown.get(m.measure) if m.measure else None,
                     "met": m.target.met(exact.get(m.measure)) if m.target and m.measure else None,
                     "effect": m.effect,

@@ -121,20 +121,21 @@ def backlog_chart(bundle: dict) -> None:
     )
 
 
-def _all_suppressed(frame: pd.DataFrame, columns: list[str]) -> bool:
-    return bool(frame[columns].isna().all().all())
+def _nothing_to_draw(frame: pd.DataFrame, columns: list[str]) -> bool:
+    """True when no published figure is above zero (all zero or suppressed)."""
+    return not bool((frame[columns].fillna(0) > 0).any().any())
 
 
 def pending_16_chart(bundle: dict) -> None:
     """Patients turning 16 by month of birthday: protected or at risk."""
     frame = _frame(bundle, "pending_16")[["month", "protected", "at_risk"]]
-    if _all_suppressed(frame, ["protected", "at_risk"]):
+    if _nothing_to_draw(frame, ["protected", "at_risk"]):
         h = bundle["headline"]
         display(
             HTML(
                 "<h3>Turning 16 in the next six months</h3><p class='note'>Monthly figures are "
-                f"too small to publish. Over the six months: {show(h['pending_16_cohort'])} "
-                f"turning 16, {show(h['pending_16_protected'])} protected, "
+                "zero or too small to publish. Over the six months: "
+                f"{show(h['pending_16_cohort'])} turning 16, {show(h['pending_16_protected'])} protected, "
                 f"{show(h['pending_16_at_risk'])} at risk.</p>"
             )
         )
