@@ -135,7 +135,8 @@ def pending_16_chart(bundle: dict) -> None:
             HTML(
                 "<h3>Turning 16 in the next six months</h3><p class='note'>Monthly figures are "
                 "zero or too small to publish. Over the six months: "
-                f"{show(h['pending_16_cohort'])} turning 16, {show(h['pending_16_protected'])} protected, "
+                f"{show(h['pending_16_cohort'])} turning 16, "
+                f"{show(h['pending_16_protected'])} protected, "
                 f"{show(h['pending_16_at_risk'])} at risk.</p>"
             )
         )
