@@ -77,8 +77,8 @@ def validate(
 
     failed = 0
     for path in paths:
-        cfg = _config(path / "config.yaml" if path.is_dir() else path)
-        for profile in _selected(cfg, practice):
+        cfg, practices = _config_for(path)
+        for profile in _selected(cfg, practice) if practice else practices:
             label = f"{profile.ods_code} {profile.name}"
             try:
                 data = load_practice(profile, _codelist(cfg))
@@ -96,6 +96,26 @@ def validate(
     if failed:
         err.print(f"[red]{failed} practice(s) have errors.[/red]")
         raise typer.Exit(1)
+
+
+def _config_for(path: Path):
+    """A configuration file; a folder holding config.yaml; or a folder of one practice's
+    extracts, found in the nearest config.yaml above it that lists them."""
+    if not path.is_dir():
+        cfg = _config(path)
+        return cfg, list(cfg.practices)
+    if (path / "config.yaml").is_file():
+        cfg = _config(path / "config.yaml")
+        return cfg, list(cfg.practices)
+    folder = path.resolve()
+    for parent in folder.parents:
+        if (parent / "config.yaml").is_file():
+            cfg = _config(parent / "config.yaml")
+            mine = [p for p in cfg.practices if folder in p.patients.parents]
+            if mine:
+                return cfg, mine
+    err.print(f"[red]{path}: no config.yaml in or above this folder lists its extracts[/red]")
+    raise typer.Exit(2)
 
 
 def _selected(cfg: RunConfig, codes: list[str] | None):

@@ -43,3 +43,15 @@ def test_bad_configuration_names_the_practice_and_key(tmp_path):
 def test_missing_configuration_file(tmp_path):
     result = runner.invoke(app, ["validate", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 2 and "not found" in result.output
+
+
+def test_a_practice_folder_is_found_in_the_config_above_it(tmp_path):
+    write_practice(tmp_path, "tpp", TPP_PATIENTS, TPP_EVENTS)
+    result = runner.invoke(app, ["validate", str(tmp_path / "Y90001")])
+    assert result.exit_code == 0 and "Y90001" in result.output
+
+
+def test_a_folder_no_config_lists_is_refused(tmp_path):
+    (tmp_path / "stray").mkdir()
+    result = runner.invoke(app, ["validate", str(tmp_path / "stray")])
+    assert result.exit_code == 2 and "no config.yaml" in result.output
