@@ -193,6 +193,10 @@ def _batch(cfg, practices, period, options, jobs: int = 1, resume: bool = False)
         try:
             return run_batch(cfg, practices, period, options, jobs, resume,
                              progress=lambda _r: bar.advance(task))  # fmt: skip
+        except InputError as exc:  # the run's shared inputs (codelist) are unusable
+            err.print("[red]The run cannot start:[/red]")
+            print_problems(exc.problems)
+            raise typer.Exit(2) from None
         finally:
             close()
 
