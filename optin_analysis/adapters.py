@@ -11,16 +11,23 @@ can say exactly which cell is wrong; conversion to typed canonical tables happen
 
 from __future__ import annotations
 
+import codecs
 import csv
+import datetime as dt
 import difflib
+import functools
 import io
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .config import Supplier
 from .problems import InputError, Problem, Severity
@@ -36,6 +43,10 @@ REQUIRED = {
     ),
     "events": ("patient_id", "code", "event_date"),
 }
+ARROW_BLOCK = 1 << 18  # bytes: Arrow parses blocks in parallel, so mid-size files use all cores
+TRANSCODE_PIECE = 1 << 20  # bytes: non-UTF-8 text is converted in pieces about this long
+STR = pd.StringDtype(na_value=np.nan)  # pandas' default ``str`` dtype
+TEXT = pa.large_string()  # Arrow type of all text read (what pandas' ``str`` holds)
 
 
 class TableMapping(BaseModel):
@@ -46,6 +57,17 @@ class TableMapping(BaseModel):
     date_format: str
     columns: dict[str, str]
     values: dict[str, dict[str, bool | str]] = {}
+
+    @field_validator("date_format")
+    @classmethod
+    def _usable(cls, fmt: str) -> str:
+        """A format pandas cannot read dates with would stop every run part-way through."""
+        try:
+            example = dt.date(2024, 6, 12).strftime(fmt)
+            pd.to_datetime(pd.Series([example]), format=fmt, errors="coerce")
+        except ValueError as exc:
+            raise ValueError(f"not a usable date format ({exc})") from None
+        return fmt
 
 
 class Mapping(BaseModel):
@@ -62,6 +84,16 @@ def load_mapping(supplier: Supplier, path: Path | None = None) -> Mapping:
     """The shipped mapping for ``supplier``, or the practice's own file at ``path``."""
     path = Path(path or MAPPING_DIR / f"mapping-{supplier.value}.yaml")
     try:
+        stat = path.stat()
+    except OSError:
+        raise InputError([Problem(path, "mapping file not found")]) from None
+    return _load_mapping(path.resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _load_mapping(path: Path, mtime_ns: int, size: int) -> Mapping:
+    """Parse a mapping file once per version (size, time) of it; mappings are frozen."""
+    try:
         return Mapping.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         raise InputError([Problem(path, "mapping file not found")]) from None
@@ -73,50 +105,113 @@ def load_mapping(supplier: Supplier, path: Path | None = None) -> Mapping:
 class RawTable:
     """An export read as text: canonical column names, one row per data line.
 
-    ``first_row`` is the spreadsheet row number of the frame's first row, so row ``i``
-    of the frame is row ``first_row + i`` in the file.
+    ``table`` holds the text (Arrow strings); ``labels`` gives each row's position among
+    the file's data lines (blank lines are dropped but keep their numbers), so row ``i``
+    is spreadsheet row ``first_row + labels[i]``. ``frame`` is the same as pandas ``str``.
     """
 
     path: Path
-    frame: pd.DataFrame
+    table: pa.Table
+    labels: np.ndarray
     first_row: int
     headings: dict[str, str]
     problems: list[Problem]
 
     def row(self, index: int) -> int:
-        """The spreadsheet row number of frame row ``index``."""
+        """The spreadsheet row number of the row labelled ``index`` (see ``labels``)."""
         return self.first_row + int(index)
 
+    @functools.cached_property
+    def frame(self) -> pd.DataFrame:
+        """The table as pandas ``str`` columns, indexed by ``labels``."""
+        return self.rows(np.arange(self.table.num_rows))
 
-def decode(path: Path, data: bytes, encoding: str) -> tuple[str, list[Problem]]:
-    """Bytes to text: UTF-8 (with or without BOM), else Windows-1252 when ``auto``."""
-    try:
-        return data.decode("utf-8-sig"), []
-    except UnicodeDecodeError as exc:
-        utf8_error = exc
+    def rows(self, positions: np.ndarray) -> pd.DataFrame:
+        """The rows at ``positions`` as a pandas frame indexed by their labels."""
+        frame = self.table.take(positions).to_pandas(types_mapper={TEXT: STR}.get)
+        labels = self.labels[positions]
+        if len(labels) and labels[-1] - labels[0] == len(labels) - 1:
+            frame.index = pd.RangeIndex(int(labels[0]), int(labels[-1]) + 1)
+        else:
+            frame.index = pd.Index(labels)
+        return frame
+
+
+def to_utf8(path: Path, data: bytes, encoding: str) -> tuple[bytes, list[Problem]]:
+    """The file's bytes as UTF-8 (BOM removed): UTF-8 as is, else Windows-1252 when ``auto``.
+
+    UTF-8 is checked in place, without decoding to a Python string; other text is converted
+    piece by piece, keeping pieces that are plain ASCII as they are.
+    """
+    if data.isascii():
+        return data, []
+    body = data.removeprefix(codecs.BOM_UTF8)
+    if _is_utf8(body):
+        return body, []
     fallback = "cp1252" if encoding == "auto" else encoding
     try:
-        text = data.decode(fallback)
+        text = _transcode(data, fallback)
     except (UnicodeDecodeError, LookupError):
-        line = data[: utf8_error.start].count(b"\n") + 1
-        raise InputError(
-            [
-                Problem(
-                    path,
-                    f"cannot read the text: byte 0x{data[utf8_error.start]:02x} is neither UTF-8 "
-                    f"nor {fallback}; export the file again as CSV (UTF-8)",
-                    row=line,
-                )
-            ]
-        ) from None
+        raise InputError([_undecodable(path, data, fallback)]) from None
     note = Problem(path, f"not UTF-8: read as {fallback} (Windows)", severity=Severity.WARNING)
     return text, [note]
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8, checked by Arrow over the bytes where they lie."""
+    size = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    binary = pa.Array.from_buffers(pa.large_binary(), 1, [None, size, pa.py_buffer(data)])
+    try:
+        binary.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _transcode(data: bytes, encoding: str) -> bytes:
+    """``data`` from ``encoding`` to UTF-8; ASCII pieces of ASCII-compatible text are kept."""
+    if "\r\n".encode(encoding) != b"\r\n":
+        return data.decode(encoding).encode("utf-8")
+    view, pieces, start = memoryview(data), [], 0
+    while start < len(data):
+        end = data.find(b"\n", start + TRANSCODE_PIECE) + 1 or len(data)
+        piece = view[start:end]
+        if np.frombuffer(piece, dtype=np.uint8).max() >= 0x80:
+            piece = bytes(piece).decode(encoding).encode("utf-8")
+        pieces.append(piece)
+        start = end
+    return b"".join(pieces)
+
+
+def _undecodable(path: Path, data: bytes, fallback: str) -> Problem:
+    try:
+        data.decode("utf-8-sig")
+        start = 0
+    except UnicodeDecodeError as exc:
+        start = exc.start
+    return Problem(
+        path,
+        f"cannot read the text: byte 0x{data[start]:02x} is neither UTF-8 "
+        f"nor {fallback}; export the file again as CSV (UTF-8)",
+        row=data[:start].count(b"\n") + 1,
+    )
+
+
+def _head(data: bytes, skip: int) -> list[str]:
+    """The first ``skip + 1`` lines of UTF-8 ``data``, decoded, with their line ends."""
+    end = -1
+    for _ in range(skip + 1):
+        end = data.find(b"\n", end + 1)
+        if end < 0:
+            break
+    chunk = data if end < 0 else data[: end + 1]
+    return chunk.decode("utf-8").splitlines(keepends=True)[: skip + 1]
 
 
 def _header(path: Path, lines: list[str], skip: int) -> list[str]:
     if len(lines) <= skip or not lines[skip].strip():
         raise InputError([Problem(path, "no header row where one was expected", row=skip + 1)])
-    return next(csv.reader([lines[skip]]))
+    return next(csv.reader(lines[skip].splitlines()))
 
 
 def _check_headings(
@@ -136,10 +231,10 @@ def _check_headings(
     return problems
 
 
-def _truncation(path: Path, text: str, header: list[str], last_row: int) -> list[Problem]:
-    if text.endswith(("\n", "\r")):
+def _truncation(path: Path, data: bytes, header: list[str], last_row: int) -> list[Problem]:
+    if data.endswith((b"\n", b"\r")):
         return []
-    last = text.rsplit("\n", 1)[-1]
+    last = data.rsplit(b"\n", 1)[-1].decode("utf-8")
     fields = next(csv.reader([last]), [])
     if len(fields) < len(header):
         return [
@@ -164,43 +259,108 @@ def read_raw(path: Path, mapping: TableMapping, table: str, encoding: str = "aut
         data = path.read_bytes()
     except OSError as exc:
         raise InputError([Problem(path, f"cannot open the file: {exc.strerror}")]) from None
-    if not data.strip():
+    if not data or data.isspace():
         raise InputError([Problem(path, "the file is empty")])
-    text, problems = decode(path, data, encoding)
-    lines = text.splitlines()[: mapping.skip_rows + 1]
-    header = _header(path, lines, mapping.skip_rows)
+    data, problems = to_utf8(path, data, encoding)
+    head = _head(data, mapping.skip_rows)
+    header = _header(path, head, mapping.skip_rows)
     header_row = mapping.skip_rows + 1
     problems += _check_headings(path, header, mapping, table, header_row)
     if any(p.severity is Severity.ERROR for p in problems):
         raise InputError(problems)
+    text, labels = _arrow_text(data, head[:-1], header) or _pandas_text(
+        path, data, mapping.skip_rows, problems
+    )
+    if text.num_rows == 0:
+        raise InputError(problems + [Problem(path, "the file has a header but no data rows")])
+    truncated = _truncation(path, data, header, header_row + 1 + int(labels[-1]))
+    if any(p.severity is Severity.ERROR for p in truncated):
+        text, labels = text.slice(0, len(labels) - 1), labels[:-1]  # the cut row: reported once
+    problems += truncated
+    headings = dict(mapping.columns)
+    return RawTable(path, _canonical(text, mapping), labels, header_row + 1, headings, problems)
+
+
+def _canonical(text: pa.Table, mapping: TableMapping) -> pa.Table:
+    """The mapped columns under canonical names; headings not in the file read as empty."""
+    rename = {h: c for c, h in mapping.columns.items() if h in text.column_names}
+    out = text.select(list(rename)).rename_columns(list(rename.values()))
+    for canonical in mapping.columns:
+        if canonical not in out.column_names:
+            out = out.append_column(canonical, pa.repeat(pa.scalar("", TEXT), len(out)))
+    return out
+
+
+def _arrow_text(
+    data: bytes, preamble: list[str], header: list[str]
+) -> tuple[pa.Table, np.ndarray] | None:
+    """Read with Arrow, all text; None when the file needs the careful (pandas) reader.
+
+    The careful reader is needed for what Arrow treats differently: blank lines (which
+    keep their row numbers there), rows with missing or extra fields, odd line breaks in
+    the preamble, and headings that repeat.
+    """
+    names = [h.strip() for h in header]
+    if len(set(names)) < len(names) or not all(line.endswith(("\n", "\r")) for line in preamble):
+        return None
+    start = len("".join(preamble).encode("utf-8"))
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(memoryview(data)[start:]),
+            read_options=pacsv.ReadOptions(block_size=ARROW_BLOCK),
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=data.find(b'"', start) >= 0, ignore_empty_lines=False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(header, TEXT),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    if table.column_names != header or not all(t == TEXT for t in table.schema.types):
+        return None
+    return _without_blank_rows(table.rename_columns(names))
+
+
+def _without_blank_rows(table: pa.Table) -> tuple[pa.Table, np.ndarray]:
+    """Rows with any cell filled in, and each kept row's position in ``table``."""
+    if table.num_columns == 0 or not pc.any(pc.equal(table.column(0), "")).as_py():
+        return table, np.arange(table.num_rows)
+    filled = None
+    for column in table.columns:
+        nonempty = pc.greater(pc.binary_length(column), 0)
+        filled = nonempty if filled is None else pc.or_(filled, nonempty)
+    if pc.all(filled).as_py():
+        return table, np.arange(table.num_rows)
+    keep = filled.to_numpy()
+    return table.filter(keep), np.flatnonzero(keep)
+
+
+def _pandas_text(
+    path: Path, data: bytes, skip: int, problems: list[Problem]
+) -> tuple[pa.Table, np.ndarray]:
+    """Read with pandas' C parser: short rows padded with empty cells, blank rows dropped."""
     try:
         frame = pd.read_csv(
-            io.StringIO(text),
-            skiprows=mapping.skip_rows,
+            io.StringIO(data.decode("utf-8")),
+            skiprows=skip,
             dtype="str",
             keep_default_na=False,
             skip_blank_lines=False,
         )
-    except pd.errors.ParserError as exc:
-        raise InputError(problems + [_parser_problem(path, exc, mapping.skip_rows)]) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(problems + [_parser_problem(path, exc, skip)]) from None
     frame.columns = [str(c).strip() for c in frame.columns]
-    frame = frame.loc[(frame != "").any(axis=1)] if len(frame) else frame
-    if frame.empty:
-        raise InputError(problems + [Problem(path, "the file has a header but no data rows")])
-    truncated = _truncation(path, text, header, header_row + 1 + int(frame.index[-1]))
-    if any(p.severity is Severity.ERROR for p in truncated):
-        frame = frame.iloc[:-1]  # the cut row is reported once, not cell by cell
-    problems += truncated
-    rename = {h: c for c, h in mapping.columns.items() if h in frame.columns}
-    out = frame[list(rename)].rename(columns=rename)
-    for canonical in mapping.columns:
-        if canonical not in out.columns:
-            out[canonical] = ""
-    headings = dict(mapping.columns)
-    return RawTable(path, out, header_row + 1, headings, problems)
+    frame = frame.loc[(frame != "").any(axis=1), ~frame.columns.duplicated()]
+    text = pa.Table.from_pandas(frame, preserve_index=False)
+    return text.cast(pa.schema([(c, TEXT) for c in text.column_names])), np.asarray(
+        frame.index, dtype=np.int64
+    )
 
 
-def _parser_problem(path: Path, exc: pd.errors.ParserError, skip: int) -> Problem:
+def _parser_problem(path: Path, exc: Exception, skip: int) -> Problem:
     text = str(exc)
     row = None
     if " in line " in text:

@@ -21,15 +21,24 @@ def check_digit(first_nine: np.ndarray) -> np.ndarray:
     return np.where(digit == 11, 0, digit)
 
 
+def valid_digits(chars: np.ndarray) -> np.ndarray:
+    """True for each row of an (n, 10) array of ASCII bytes that is a valid NHS number."""
+    digits = chars - np.uint8(ord("0"))  # anything but a digit wraps round to 10 or more
+    total = np.zeros(len(chars), dtype=np.int32)
+    for position, weight in enumerate(WEIGHTS):
+        total += digits[:, position] * np.int32(weight)
+    check = (11 - total % 11) % 11  # 10 can never match a digit
+    return (digits < 10).all(axis=1) & (check == digits[:, 9])
+
+
 def is_valid(numbers: pd.Series) -> pd.Series:
     """True where the value (spaces allowed) is 10 digits with a correct check digit."""
     text = numbers.astype("str").str.replace(" ", "", regex=False)
-    shaped = text.str.fullmatch(r"\d{10}").fillna(False).astype(bool)
+    shaped = text.str.fullmatch(r"[0-9]{10}").fillna(False).astype(bool)
     result = pd.Series(False, index=numbers.index)
     if shaped.any():
-        digits = np.frombuffer("".join(text[shaped]).encode(), dtype=np.uint8) - ord("0")
-        digits = digits.reshape(-1, 10).astype(np.int64)
-        result[shaped] = check_digit(digits[:, :9]) == digits[:, 9]
+        chars = np.frombuffer("".join(text[shaped]).encode("ascii"), dtype=np.uint8)
+        result[shaped] = valid_digits(chars.reshape(-1, 10))
     return result
 
 

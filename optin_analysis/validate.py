@@ -1,69 +1,323 @@
 """Validation: supplier text to typed canonical tables, every problem reported at once.
 
-Each table is checked with a pandera schema in lazy mode, so one pass lists every bad
-cell. Values are parsed once, vectorised; the schema's checks compare against the parsed
-columns, and each failure becomes a :class:`~optin_analysis.problems.Problem` naming the
-file, the spreadsheet row and the column heading the user knows.
+Each check is a vectorised rule over a whole column (computed once, with Arrow), giving a
+pass/fail mask. The rules become a pandera schema whose checks return those masks; pandera
+validates, in lazy mode, the rows where some rule failed (all of them, so one pass lists
+every bad cell), and each failure becomes a :class:`~optin_analysis.problems.Problem`
+naming the file, the spreadsheet row and the column heading the user knows. Clean tables
+pass without the schema being run: there is nothing for it to collect.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 import warnings
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 
 from . import nhs_number
-from .adapters import RawTable, TableMapping
+from .adapters import STR, TEXT, RawTable, TableMapping
 from .problems import Problem, Severity
 from .schema import AccessLevel
 
-MAX_ROWS_PER_MESSAGE = 1
+DUPLICATE = "the same patient id appears on more than one row"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_FIELD_WIDTHS = {"d": 2, "m": 2, "Y": 4, "b": 3}
+_YEARS = (1678, 2261)  # parsed here only inside the range pandas handles at any resolution
+
+
+def _calendar() -> dict[str, np.ndarray]:
+    """Lookup tables for parsing dates.
+
+    Per (year, month): the first day (days since 1970) and the month's length, padded with
+    zero-length months all round so that any parsed number can be clipped into the table;
+    month numbers by an abbreviation's last two letters; each month's first letter.
+    """
+    years = np.arange(_YEARS[0] - 1, _YEARS[1] + 2)[:, None]
+    months = (years - 1970) * 12 + np.arange(-1, 13)  # month 0 and 13: padding
+    first = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    length = np.diff(np.concatenate([first, first[:, -1:] + 31], axis=1), axis=1)
+    length[:, [0, 13]] = 0
+    length[[0, -1], :] = 0
+    names = np.zeros((256, 256), dtype=np.int32)
+    for number, name in enumerate(_MONTHS, start=1):
+        names[ord(name[1]), ord(name[2])] = number
+    return {
+        "first": first.ravel(),
+        "length": length.ravel(),
+        "names": names.ravel(),
+        "initials": np.array([0] + [ord(m[0]) for m in _MONTHS], dtype=np.uint8),
+    }
+
+
+_CALENDAR = _calendar()
 
 # Quieten pandera's advice about its own import style once here, not in every caller.
 warnings.filterwarnings("ignore", module="pandera")
 
 
-def _dates(text: pd.Series, fmt: str) -> pd.Series:
-    return pd.to_datetime(text.str.strip(), format=fmt, errors="coerce").astype("datetime64[us]")
+@dataclass(frozen=True)
+class Rule:
+    """One check on one canonical column: ``ok`` is True for each row that passes."""
+
+    column: str
+    error: str
+    ok: np.ndarray
 
 
-def _date_checks(
-    parsed: pd.Series, fmt: str, required: bool, extract_date: dt.date, what: str
-) -> list[pa.Check]:
+# --- text and dates --------------------------------------------------------------------
+
+
+def _arrow(values: pd.Series | pyarrow.ChunkedArray) -> pyarrow.Array:
+    """Text as one Arrow array of type ``TEXT``."""
+    array = pyarrow.array(values) if isinstance(values, pd.Series) else values
+    if isinstance(array, pyarrow.ChunkedArray):
+        array = array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
+    return array if array.type == TEXT else array.cast(TEXT)
+
+
+def _stripped(raw: RawTable, columns: tuple[str, ...]) -> dict[str, pyarrow.Array]:
+    """Each column once, with surrounding whitespace removed (as pandas ``str.strip`` does)."""
+    return {c: pc.utf8_trim_whitespace(_arrow(raw.table.column(c))) for c in columns}
+
+
+def _numpy(mask: pyarrow.Array | pyarrow.ChunkedArray) -> np.ndarray:
+    return np.asarray(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _offsets(text: pyarrow.Array) -> np.ndarray:
+    """Where each string of ``text`` starts in its data buffer, and where the last ends."""
+    wide = pyarrow.types.is_large_string(text.type)
+    starts = np.frombuffer(text.buffers()[1], dtype=np.int64 if wide else np.int32)
+    return starts[text.offset : text.offset + len(text) + 1]
+
+
+def _lengths(text: pyarrow.Array) -> np.ndarray:
+    """The byte length of each string in ``text`` (-1 where missing)."""
+    sizes = np.diff(_offsets(text))
+    if text.null_count:
+        sizes[~text.is_valid().to_numpy(zero_copy_only=False)] = -1
+    return sizes
+
+
+def _fixed_width(text: pyarrow.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of ``text`` exactly ``width`` bytes long, and their bytes as (n, width) uint8."""
+    sizes = _lengths(text)
+    rows = np.flatnonzero(sizes == width)
+    if len(rows) == 0:
+        return rows, np.zeros((0, width), dtype=np.uint8)
+    starts = _offsets(text)
+    chars = np.frombuffer(text.buffers()[2], dtype=np.uint8)
+    if np.count_nonzero(sizes > 0) == len(rows):  # the rest are empty: the bytes are contiguous
+        first = int(starts[rows[0]])
+        return rows, chars[first : first + len(rows) * width].reshape(-1, width)
+    return rows, chars[starts[rows][:, None] + np.arange(width)]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A date format whose fields have fixed widths: where each field and literal sits."""
+
+    width: int
+    starts: dict[str, int]
+    digits: np.ndarray
+    literal_at: np.ndarray
+    literals: np.ndarray
+
+
+@functools.lru_cache(maxsize=32)
+def layout(fmt: str) -> Layout | None:
+    """``fmt`` as fixed-width fields, if it is only ``%d``, ``%m`` or ``%b``, ``%Y`` and ASCII
+    (and neither starts nor ends with whitespace, so that canonical dates need no stripping).
+    """
+    if fmt != fmt.strip():
+        return None
+    starts: dict[str, int] = {}
+    literals: dict[int, int] = {}
+    pos = 0
+    for directive, literal in re.findall(r"%(.)|([^%])", fmt):
+        if literal and literal.isascii():
+            literals[pos] = ord(literal)
+        elif directive in _FIELD_WIDTHS and directive not in starts:
+            starts[directive] = pos
+        else:
+            return None
+        pos += 1 if literal else _FIELD_WIDTHS[directive]
+    if not {"d", "Y"} <= starts.keys() or len({"m", "b"} & starts.keys()) != 1:
+        return None
+    digits = [p for d, s in starts.items() if d != "b" for p in range(s, s + _FIELD_WIDTHS[d])]
+    return Layout(
+        pos,
+        starts,
+        np.array(digits),
+        np.array(list(literals), dtype=np.intp),
+        np.array(list(literals.values()), dtype=np.uint8),
+    )
+
+
+def _field(digits: np.ndarray, start: int, width: int) -> np.ndarray:
+    value = digits[:, start].astype(np.int32)
+    for i in range(start + 1, start + width):
+        value = value * 10 + digits[:, i]
+    return value
+
+
+def _month_names(chars: np.ndarray, start: int) -> np.ndarray:
+    """Month numbers for English abbreviations as ``strftime`` writes them (0 for others)."""
+    pair = chars[:, start + 1].astype(np.intp) << 8 | chars[:, start + 2]
+    month = _CALENDAR["names"][pair]
+    return np.where(_CALENDAR["initials"][month] == chars[:, start], month, 0)
+
+
+def _parse_fixed(chars: np.ndarray, lay: Layout) -> tuple[np.ndarray, np.ndarray]:
+    """Days since 1970 from fixed-width text; ``ok`` only where it is a canonical real date."""
+    digits = chars - np.uint8(ord("0"))  # anything but a digit wraps round to 10 or more
+    ok = (digits[:, lay.digits] < 10).all(axis=1)
+    ok &= (chars[:, lay.literal_at] == lay.literals).all(axis=1)
+    day = _field(digits, lay.starts["d"], 2)
+    year = _field(digits, lay.starts["Y"], 4) - (_YEARS[0] - 1)
+    if "m" in lay.starts:
+        month = _field(digits, lay.starts["m"], 2)
+    else:
+        month = _month_names(chars, lay.starts["b"])
+    cell = np.clip(year, 0, _YEARS[1] - _YEARS[0] + 2) * 14 + np.clip(month, 0, 13)
+    ok &= (day >= 1) & (day <= _CALENDAR["length"][cell])  # out-of-range months have none
+    return _CALENDAR["first"][cell] + day - 1, ok
+
+
+@dataclass(frozen=True)
+class Dates:
+    """Parsed dates (NaT where empty or invalid) and where the text is empty once stripped."""
+
+    values: np.ndarray
+    blank: np.ndarray
+
+
+def parse_dates(text: pyarrow.Array, fmt: str) -> Dates:
+    """Text to ``datetime64[us]`` as pandas parses it once stripped of surrounding whitespace.
+
+    Canonical fixed-width dates (e.g. ``12-Jun-2024``) are read straight from the bytes;
+    anything else is stripped and goes to ``pandas.to_datetime`` once per distinct value.
+    """
+    values = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
+    sizes = _lengths(text)
+    rest, blank = sizes > 0, sizes <= 0
+    lay = layout(fmt)
+    if lay is not None:
+        fixed, chars = _fixed_width(text, lay.width)
+        days, ok = _parse_fixed(chars, lay)
+        values[fixed[ok]] = (days[ok] * 86_400_000_000).view("datetime64[us]")
+        rest[fixed[ok]] = False
+    if rest.any():
+        stripped = pc.utf8_trim_whitespace(pc.filter(text, rest))
+        values[rest] = _parse_slow(stripped, fmt)
+        blank[rest] = _numpy(pc.equal(stripped, ""))
+    return Dates(values, blank)
+
+
+def _dates(raw: RawTable, column: str, fmt: str) -> Dates:
+    return parse_dates(_arrow(raw.table.column(column)), fmt)
+
+
+def _parse_slow(text: pyarrow.Array, fmt: str) -> np.ndarray:
+    encoded = text.dictionary_encode()
+    distinct = pd.Series(encoded.dictionary.to_pylist(), dtype="object")
+    parsed = pd.to_datetime(distinct, format=fmt, errors="coerce").astype("datetime64[us]")
+    return parsed.to_numpy()[encoded.indices.to_numpy()]
+
+
+@dataclass(frozen=True)
+class DateColumn:
+    """A date column's parsed values, with what the date is of."""
+
+    column: str
+    dates: Dates
+    what: str
+
+
+def _date_rules(date: DateColumn, fmt: str, required: bool, extract_date: dt.date) -> list[Rule]:
     example = dt.date(2024, 6, 12).strftime(fmt)
-    limit = pd.Timestamp(extract_date)
-    checks = [
-        pa.Check(
-            lambda s: (s.str.strip() == "") | parsed.notna(),
-            error=f"not a valid date in the form {example}",
-        ),
-        pa.Check(lambda s: ~(parsed > limit), error=f"{what} is after the extract date"),
+    empty, parsed = date.dates.blank, date.dates.values
+    after = parsed > np.datetime64(extract_date, "us")
+    rules = [
+        Rule(date.column, f"not a valid date in the form {example}", empty | ~np.isnat(parsed)),
+        Rule(date.column, f"{date.what} is after the extract date", ~after),
     ]
     if required:
-        checks.insert(0, pa.Check(lambda s: s.str.strip() != "", error="empty: a date is needed"))
-    return checks
+        rules.insert(0, Rule(date.column, "empty: a date is needed", ~empty))
+    return rules
 
 
-def _value_check(text: pd.Series, mapping: dict) -> pa.Check:
+def _valid_nhs(nhs: pyarrow.Array) -> np.ndarray:
+    """True where the (space-free) NHS number is empty or valid."""
+    ok = _lengths(nhs) == 0
+    rows, chars = _fixed_width(nhs, 10)
+    ok[rows] = nhs_number.valid_digits(chars)
+    return ok
+
+
+def _value_rule(column: str, text: pyarrow.Array, mapping: dict) -> Rule:
     allowed = ", ".join(f"'{k}'" for k in mapping if k)
-    return pa.Check(lambda s: s.str.strip().isin(mapping), error=f"not one of {allowed}")
+    ok = _numpy(pc.is_in(text, value_set=pyarrow.array(list(mapping), TEXT)))
+    return Rule(column, f"not one of {allowed}", ok)
 
 
-def _failures(raw: RawTable, schema: pa.DataFrameSchema) -> list[Problem]:
-    try:
-        schema.validate(raw.frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-    else:
-        return []
-    cases = cases[cases["index"].notna()]
-    messages = (
-        cases["check"]
-        .astype("str")
-        .replace({"field_uniqueness": "the same patient id appears on more than one row"})
+def _lookup(text: pyarrow.Array, mapping: dict, default: object) -> pyarrow.Array:
+    """The mapped value of each text (as text when ``default`` is), ``default`` when unmapped."""
+    keys = pyarrow.array(list(mapping), TEXT)
+    index = pc.index_in(text, value_set=keys).fill_null(len(mapping))
+    convert = str if isinstance(default, str) else bool
+    values = [convert(v) for v in mapping.values()] + [default]
+    return pc.take(pyarrow.array(values, TEXT if convert is str else pyarrow.bool_()), index)
+
+
+# --- failures through pandera ----------------------------------------------------------
+
+
+def _schema(
+    rules: list[Rule], rows: np.ndarray, index: pd.Index, unique: str | None
+) -> pa.DataFrameSchema:
+    """A pandera schema for ``rows`` whose checks return the rules' precomputed masks."""
+    checks: dict[str, list[pa.Check]] = {unique: []} if unique else {}
+    for rule in rules:
+        mask = pd.Series(rule.ok[rows], index=index)
+        checks.setdefault(rule.column, []).append(
+            pa.Check(lambda s, mask=mask: mask, error=rule.error)
+        )
+    return pa.DataFrameSchema(
+        {c: pa.Column(str, cs, unique=c == unique) for c, cs in checks.items()}, strict=False
     )
+
+
+def _failures(
+    raw: RawTable, rules: list[Rule], unique: tuple[str, np.ndarray] | None = None
+) -> list[Problem]:
+    """Every failed rule as a problem, collected by pandera from the rows that fail."""
+    bad = ~np.logical_and.reduce([r.ok for r in rules])
+    if unique is not None:
+        bad |= unique[1]
+    if not bad.any():
+        return []
+    rows = np.flatnonzero(bad)
+    subset = raw.rows(rows)
+    schema = _schema(rules, rows, subset.index, unique[0] if unique else None)
+    try:
+        schema.validate(subset, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        return _problems(raw, exc.failure_cases)
+    return []
+
+
+def _problems(raw: RawTable, cases: pd.DataFrame) -> list[Problem]:
+    cases = cases[cases["index"].notna()]
+    messages = cases["check"].astype("str").replace({"field_uniqueness": DUPLICATE})
     headings = cases["column"].map(raw.headings)
     rows = cases["index"].astype("int64") + raw.first_row
     order = rows.argsort(kind="stable")
@@ -75,67 +329,96 @@ def _failures(raw: RawTable, schema: pa.DataFrameSchema) -> list[Problem]:
     ]
 
 
+def _duplicated(text: pyarrow.Array) -> np.ndarray:
+    """True for every row whose value appears on more than one row."""
+    encoded = text.dictionary_encode()
+    indices = encoded.indices.to_numpy()
+    return np.bincount(indices, minlength=len(encoded.dictionary))[indices] > 1
+
+
+def _frame(columns: dict[str, pyarrow.Array | np.ndarray | str], n: int) -> pd.DataFrame:
+    """Canonical output columns as a frame indexed 0..n-1: text as ``str``, dates in µs."""
+    out = {}
+    for name, values in columns.items():
+        if isinstance(values, str):
+            values = pyarrow.repeat(pyarrow.scalar(values, TEXT), n)
+        if isinstance(values, pyarrow.Array) and pyarrow.types.is_boolean(values.type):
+            values = values.to_numpy(zero_copy_only=False)
+        elif isinstance(values, pyarrow.Array):
+            values = pd.array(_arrow(values), dtype=STR)
+        out[name] = values
+    return pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
+
+
+# --- tables ----------------------------------------------------------------------------
+
+PATIENT_DATES = ("date_of_birth", "registration_date", "online_account_date", "access_start_date")
+PATIENT_TEXT = ("patient_id", "sex", "online_account", "access_level")
+
+
 def patients(
     raw: RawTable, mapping: TableMapping, practice_code: str, extract_date: dt.date
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Check and convert a patients export; returns the canonical table and all problems."""
-    f = raw.frame
-    fmt = mapping.date_format
-    parsed = {
-        c: _dates(f[c], fmt)
-        for c in ("date_of_birth", "registration_date", "online_account_date", "access_start_date")
-    }
-    account_map = mapping.values.get("online_account", {})
-    level_map = mapping.values.get("access_level", {})
-    born_after_registered = parsed["date_of_birth"] > parsed["registration_date"]
-    nhs = f["nhs_number"].str.replace(" ", "", regex=False)
-    schema = pa.DataFrameSchema(
-        {
-            "patient_id": pa.Column(
-                str, pa.Check(lambda s: s.str.strip() != "", error="empty patient id"), unique=True
-            ),
-            "nhs_number": pa.Column(
-                str,
-                pa.Check(
-                    lambda s: (nhs == "") | nhs_number.is_valid(nhs),
-                    error="not a valid NHS number (10 digits with a Modulus 11 check digit)",
-                ),
-            ),
-            "date_of_birth": pa.Column(
-                str, _date_checks(parsed["date_of_birth"], fmt, True, extract_date, "birth")
-            ),
-            "registration_date": pa.Column(
-                str,
-                _date_checks(parsed["registration_date"], fmt, True, extract_date, "registration")
-                + [pa.Check(lambda s: ~born_after_registered, error="registered before birth")],
-            ),
-            "online_account": pa.Column(str, _value_check(f["online_account"], account_map)),
-            "online_account_date": pa.Column(
-                str,
-                _date_checks(parsed["online_account_date"], fmt, False, extract_date, "account"),
-            ),
-            "access_level": pa.Column(str, _value_check(f["access_level"], level_map)),
-            "access_start_date": pa.Column(
-                str, _date_checks(parsed["access_start_date"], fmt, False, extract_date, "access")
-            ),
-        },
-        strict=False,
-    )
-    problems = _failures(raw, schema)
-    levels = f["access_level"].str.strip().map(level_map)
-    table = pd.DataFrame(
+    text = _stripped(raw, PATIENT_TEXT)
+    dates = {c: _dates(raw, c, mapping.date_format) for c in PATIENT_DATES}
+    nhs = pc.replace_substring(_arrow(raw.table.column("nhs_number")), " ", "")
+    rules = _patient_rules(text, dates, nhs, mapping, extract_date)
+    ids = ("patient_id", _duplicated(text["patient_id"]))
+    problems = _failures(raw, rules, unique=ids)
+    values = mapping.values
+    table = _frame(
         {
             "practice_code": practice_code,
-            "patient_id": f["patient_id"].str.strip(),
-            "nhs_number": nhs.where(nhs != "", None),
-            "sex": f["sex"].str.strip(),
-            "online_account": f["online_account"].str.strip().map(account_map).fillna(False),
-            "access_level": levels.fillna(AccessLevel.NONE.value),
-            **parsed,
+            "patient_id": text["patient_id"],
+            "nhs_number": pc.if_else(pc.equal(nhs, ""), pyarrow.scalar(None, nhs.type), nhs),
+            "sex": text["sex"],
+            "online_account": _lookup(
+                text["online_account"], values.get("online_account", {}), False
+            ),
+            "access_level": _lookup(
+                text["access_level"], values.get("access_level", {}), AccessLevel.NONE.value
+            ),
+            **{c: d.values for c, d in dates.items()},
         },
-        index=f.index,
-    ).astype({"online_account": "bool", "access_level": "str", "practice_code": "str"})
-    return table.reset_index(drop=True), problems
+        raw.table.num_rows,
+    )
+    return table, problems
+
+
+def _patient_rules(
+    text: dict[str, pyarrow.Array],
+    dates: dict[str, Dates],
+    nhs: pyarrow.Array,
+    mapping: TableMapping,
+    extract_date: dt.date,
+) -> list[Rule]:
+    """Every patients check, in the order problems are listed within a row."""
+    values = mapping.values
+
+    def date_rules(column: str, required: bool, what: str) -> list[Rule]:
+        date = DateColumn(column, dates[column], what)
+        return _date_rules(date, mapping.date_format, required, extract_date)
+
+    return [
+        Rule("patient_id", "empty patient id", ~_numpy(pc.equal(text["patient_id"], ""))),
+        Rule(
+            "nhs_number",
+            "not a valid NHS number (10 digits with a Modulus 11 check digit)",
+            _valid_nhs(nhs),
+        ),
+        *date_rules("date_of_birth", True, "birth"),
+        *date_rules("registration_date", True, "registration"),
+        Rule(
+            "registration_date",
+            "registered before birth",
+            ~(dates["date_of_birth"].values > dates["registration_date"].values),
+        ),
+        _value_rule("online_account", text["online_account"], values.get("online_account", {})),
+        *date_rules("online_account_date", False, "account"),
+        _value_rule("access_level", text["access_level"], values.get("access_level", {})),
+        *date_rules("access_start_date", False, "access"),
+    ]
 
 
 def events(
@@ -150,47 +433,46 @@ def events(
 
     Unknown codes are warnings (listed once per code with a count), not errors.
     """
-    f = raw.frame
-    parsed = _dates(f["event_date"], mapping.date_format)
-    ids = f["patient_id"].str.strip()
-    known_patient = ids.isin(patient_ids)
-    schema = pa.DataFrameSchema(
-        {
-            "patient_id": pa.Column(
-                str,
-                pa.Check(
-                    lambda s: known_patient,
-                    error="no patient with this id in the patients extract",
-                ),
-            ),
-            "code": pa.Column(str, pa.Check(lambda s: s.str.strip() != "", error="empty code")),
-            "event_date": pa.Column(
-                str, _date_checks(parsed, mapping.date_format, True, extract_date, "event")
-            ),
-        },
-        strict=False,
+    text = _stripped(raw, ("patient_id", "code"))
+    dates = _dates(raw, "event_date", mapping.date_format)
+    known = pc.is_in(text["patient_id"], value_set=_arrow(patient_ids))
+    rules = [
+        Rule("patient_id", "no patient with this id in the patients extract", _numpy(known)),
+        Rule("code", "empty code", ~_numpy(pc.equal(text["code"], ""))),
+        *_date_rules(
+            DateColumn("event_date", dates, "event"),
+            mapping.date_format,
+            True,
+            extract_date,
+        ),
+    ]
+    problems = _failures(raw, rules)
+    codes = text["code"]
+    event_type = pc.take(
+        _arrow(codelist["event_type"]),
+        pc.index_in(codes, value_set=_arrow(codelist["code"])),
     )
-    problems = _failures(raw, schema)
-    codes = f["code"].str.strip()
-    event_type = codes.map(codelist.set_index("code")["event_type"])
-    problems += _unknown_codes(raw, codes, event_type.isna() & (codes != ""))
-    table = pd.DataFrame(
+    unknown = _numpy(pc.and_(pc.is_null(event_type), pc.not_equal(codes, "")))
+    problems += _unknown_codes(raw, codes, unknown)
+    table = _frame(
         {
             "practice_code": practice_code,
-            "patient_id": ids,
+            "patient_id": text["patient_id"],
             "code": codes,
-            "event_date": parsed,
+            "event_date": dates.values,
             "event_type": event_type,
         },
-        index=f.index,
-    ).astype({"practice_code": "str", "event_type": "str"})
-    return table.reset_index(drop=True), problems
+        raw.table.num_rows,
+    )
+    return table, problems
 
 
-def _unknown_codes(raw: RawTable, codes: pd.Series, unknown: pd.Series) -> list[Problem]:
+def _unknown_codes(raw: RawTable, codes: pyarrow.Array, unknown: np.ndarray) -> list[Problem]:
     if not unknown.any():
         return []
-    first = codes[unknown].reset_index().groupby("code", sort=True)["index"].agg(["min", "size"])
+    rows = np.flatnonzero(unknown)
+    found = pd.DataFrame({"code": pc.take(codes, rows).to_pylist(), "index": raw.labels[rows]})
+    first = found.groupby("code", sort=True)["index"].agg(["min", "size"])
     return [
         Problem(
             raw.path,

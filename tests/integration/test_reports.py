@@ -142,7 +142,7 @@ def test_report_opens_offline_with_every_chart_drawn(sample_run, name, tmp_path)
     page = open_offline(sample_run.folder("Y90001") / name, screenshot=tmp_path / "page.png")
     assert page.network_requests == [], page.network_requests
     assert page.console_errors == [] and page.page_errors == []
-    assert page.chart_count >= 2
+    assert page.chart_count >= 1
     assert page.charts_rendered == page.chart_count
 
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import random
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
 import pytest
 
+from optin_analysis import nhs_number, validate
 from optin_analysis.config import load_config
 from optin_analysis.ingest import load_practice
 from optin_analysis.problems import InputError, Severity
@@ -133,3 +139,79 @@ def test_every_problem_is_reported_at_once(tmp_path):
         ("patients.csv", "Online user"),
         ("events.csv", "Patient Identifier"),
     }
+
+
+# --- fast parsing gives what pandas gives ----------------------------------------------
+
+
+def _date_samples(fmt: str) -> list[str]:
+    rng = random.Random(fmt)
+    days = pd.date_range("1600-01-01", "2300-12-31", freq="11D").strftime(fmt).tolist()
+    days += pd.date_range("2011-12-25", "2013-03-05", freq="D").strftime(fmt).tolist()
+    alphabet = "0123456789-/. JanFebMayjunJUNx\t"
+    noisy = []
+    for text in rng.sample(days, 2000):
+        chars = list(text)
+        chars[rng.randrange(len(chars))] = rng.choice(alphabet)
+        noisy.append("".join(chars))
+    odd = ["", "  ", "31-Feb-2001", "29-Feb-1900", "29/02/2000", "00/01/2000", "1-Jun-2000"]
+    return days + noisy + [f" {d}\t" for d in days[:50]] + odd
+
+
+@pytest.mark.parametrize("fmt", ["%d-%b-%Y", "%d/%m/%Y", "%Y-%m-%d", "%b %d %Y", "%d/%m/%y"])
+def test_date_parsing_matches_pandas(fmt):
+    values = _date_samples(fmt)
+    got = validate.parse_dates(pa.array(values, pa.large_string()), fmt)
+    stripped = pd.Series(values, dtype="object").str.strip()
+    want = pd.to_datetime(stripped, format=fmt, errors="coerce").astype("datetime64[us]")
+    assert np.array_equal(got.values, want.to_numpy(), equal_nan=True)
+    assert np.array_equal(got.blank, (stripped == "").to_numpy())
+
+
+def test_only_fixed_width_formats_take_the_byte_route():
+    assert validate.layout("%d-%b-%Y").width == 11
+    assert validate.layout("%d/%m/%Y").width == 10
+    for fmt in ("%d/%m/%y", "%d %B %Y", "%Y-%m-%d %H:%M", " %d/%m/%Y", "%d/%m"):
+        assert validate.layout(fmt) is None
+
+
+def test_nhs_numbers_must_be_ascii_digits():
+    numbers = pd.Series(["943 476 5919", "9434765918", "\u0669\u0669\u06690000018", None])
+    assert nhs_number.is_valid(numbers).tolist() == [True, False, False, False]
+
+
+# --- pandera collects the failures -----------------------------------------------------
+
+
+def test_pandera_runs_only_when_a_check_fails(tmp_path, monkeypatch):
+    calls = []
+    validate_schema = validate.pa.DataFrameSchema.validate
+
+    def counting(self, frame, *args, **kwargs):
+        calls.append(len(frame))
+        return validate_schema(self, frame, *args, **kwargs)
+
+    monkeypatch.setattr(validate.pa.DataFrameSchema, "validate", counting)
+    load_practice(
+        load_config(write_practice(tmp_path / "ok", "tpp", TPP_PATIENTS, TPP_EVENTS)).practices[0]
+    )
+    assert calls == []
+    body = TPP_PATIENTS.replace("12/06/1980", "31/13/1980")
+    problems = _errors(tmp_path / "bad", "tpp", body, TPP_EVENTS)
+    assert calls == [1]  # just the failing row
+    assert [(p.row, p.column) for p in problems] == [(2, "Date of birth")]
+
+
+def test_every_bad_row_of_a_long_file_is_listed_in_order(tmp_path):
+    header = TPP_PATIENTS.split("\r\n")[0]
+    rows = [
+        f"T{i},,{'bad' if i % 3 else '01/01/2000'},F,01/01/2020,N,,No access," for i in range(3000)
+    ]
+    problems = _errors(
+        tmp_path,
+        "tpp",
+        "\r\n".join([header, *rows, ""]),
+        "Patient Identifier,SNOMED code,Event date\r\n",
+    )
+    bad = [p.row for p in problems if "valid date" in p.message]
+    assert bad == [i + 2 for i in range(3000) if i % 3]
