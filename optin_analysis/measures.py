@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -30,16 +31,21 @@ from optin_analysis.state import (
     K_REQUEST,
     K_REVOKED,
     MISSING,
+    NEVER,
     DateLike,
     EventArrays,
     Prepared,
-    access_at,
+    StateArrays,
+    automatic_spells,
     day_number,
     group_min,
     prepare,
-    state_at,
-    to_days,
+    state_arrays,
 )
+
+#: A patient state: the frame of :func:`~optin_analysis.state.patient_state` or its columns
+#: as arrays (:func:`~optin_analysis.state.state_arrays`); the masks below read either.
+State = pd.DataFrame | StateArrays
 
 #: Ageing bands of open requests, by days waited (upper bounds of all but the last).
 AGE_BANDS: tuple[str, ...] = ("0-7", "8-14", "15-28", "29-56", "57+")
@@ -58,7 +64,7 @@ class _Ctx:
     """Inputs prepared once and the state at D, shared by the measures of one run."""
 
     prep: Prepared
-    state: pd.DataFrame
+    state: StateArrays
     profile: Practice
     d: int
 
@@ -67,20 +73,46 @@ class _Ctx:
         return pd.Timestamp(np.datetime64(self.d, "D"))
 
     def flag(self, name: str) -> np.ndarray:
-        return self.state[name].to_numpy(dtype=bool)
+        return self.state[name]
 
-    def events(self) -> EventArrays:
+    @cached_property
+    def ev(self) -> EventArrays:
         """Events dated <= D of patients registered at D."""
         pos, kind, day = self.prep.events_until(self.d)
         keep = self.flag("registered")[pos]
         return pos[keep], kind[keep], day[keep]
 
+    def events(self) -> EventArrays:
+        """Events dated <= D of patients registered at D (computed once)."""
+        return self.ev
+
+    @cached_property
+    def uptake_days(self) -> dict[str, np.ndarray]:
+        """Days of requests, counselling and provisions (:func:`_uptake_days`), once."""
+        return _uptake_days(self)
+
+    @cached_property
+    def revoked_days(self) -> np.ndarray:
+        """Days of access_revoked events (:func:`_revoked_days`), once."""
+        return _revoked_days(self)
+
+
+def _ctx(prep: Prepared, profile: Practice, ref_date: DateLike) -> _Ctx:
+    return _Ctx(prep, state_arrays(prep, profile, ref_date), profile, day_number(ref_date))
+
 
 def _context(
     patients: pd.DataFrame, events: pd.DataFrame, profile: Practice, ref_date: DateLike
 ) -> _Ctx:
-    prep = prepare(patients, events)
-    return _Ctx(prep, state_at(prep, profile, ref_date), profile, day_number(ref_date))
+    return _ctx(prepare(patients, events), profile, ref_date)
+
+
+def _bool(state: State, name: str) -> np.ndarray:
+    return np.asarray(state[name], dtype=bool)
+
+
+def _dates(state: State, name: str) -> np.ndarray:
+    return np.asarray(state[name], dtype="datetime64[us]")
 
 
 def _share(numerator: int, denominator: int) -> float:
@@ -92,20 +124,26 @@ def _month(days: np.ndarray | int) -> np.ndarray:
     return np.asarray(days).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
 
 
-def _month_labels(m0: int, m1: int) -> np.ndarray:
-    return np.arange(m0, m1 + 1).astype("datetime64[M]").astype(str)
+@lru_cache(maxsize=256)
+def _month_labels(m0: int, m1: int) -> pd.api.extensions.ExtensionArray:
+    """``YYYY-MM`` labels of months m0..m1 as a text array (immutable, so shared)."""
+    return pd.array(np.arange(m0, m1 + 1).astype("datetime64[M]").astype(str), dtype="str")
 
 
 def _month_end_day(month: int) -> int:
     return int(np.datetime64(month + 1, "M").astype("datetime64[D]").astype(np.int64)) - 1
 
 
+def _month_firsts(m0: int, m1: int) -> np.ndarray:
+    """Day numbers of the first days of months m0..m1."""
+    return np.arange(m0, m1 + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+
+
 def _monthly(days: np.ndarray, m0: int, m1: int) -> tuple[np.ndarray, np.ndarray]:
     """Counts per month m0..m1 and cumulative counts (everything up to each month end)."""
-    months = _month(days)
-    inside = (months >= m0) & (months <= m1)
-    counts = np.bincount(months[inside] - m0, minlength=m1 - m0 + 1)
-    return counts, np.count_nonzero(months < m0) + np.cumsum(counts)
+    bins = np.searchsorted(_month_firsts(m0, m1 + 1), days, side="right")  # 0: before m0
+    counts = np.bincount(bins, minlength=m1 - m0 + 3)
+    return counts[1:-1], counts[0] + np.cumsum(counts[1:-1])
 
 
 def _month_range(start: DateLike, d: int) -> tuple[int, int]:
@@ -132,12 +170,12 @@ def _uptake_days(ctx: _Ctx) -> dict[str, np.ndarray]:
 
 def _uptake_by_month(ctx: _Ctx, start: DateLike) -> pd.DataFrame:
     m0, m1 = _month_range(start, ctx.d)
-    frame = pd.DataFrame({"month": pd.array(_month_labels(m0, m1), dtype="str")})
-    for name, days in _uptake_days(ctx).items():
+    columns: dict[str, object] = {"month": _month_labels(m0, m1)}
+    for name, days in ctx.uptake_days.items():
         counts, cumulative = _monthly(days, m0, m1)
-        frame[name] = counts.astype(np.int64)
-        frame[f"{name}_cumulative"] = cumulative.astype(np.int64)
-    return frame
+        columns[name] = counts.astype(np.int64)
+        columns[f"{name}_cumulative"] = cumulative.astype(np.int64)
+    return pd.DataFrame(columns)
 
 
 def uptake_by_month(
@@ -212,8 +250,9 @@ def _open_mask(ctx: _Ctx) -> np.ndarray:
 
 def _open_requests(ctx: _Ctx) -> pd.DataFrame:
     is_open = _open_mask(ctx)
-    wait = ctx.state["wait_days"].to_numpy(dtype=np.int64, na_value=0)[is_open]
-    stage = (ctx.state["stage"].to_numpy()[is_open] == STAGES[1]).astype(np.int64)
+    wait = ctx.state["wait_days"][is_open]
+    # stage: awaiting provisioning once counselled (see patient_state)
+    stage = (~np.isnat(ctx.state["counselled_date"][is_open])).astype(np.int64)
     band = np.searchsorted(_BAND_UPPER, wait, side="left")
     counts = np.bincount(stage * len(AGE_BANDS) + band, minlength=len(STAGES) * len(AGE_BANDS))
     return pd.DataFrame(
@@ -251,24 +290,41 @@ class ProvisionTimes:
     p90_days: float
 
 
-def _provision_episodes(ctx: _Ctx) -> pd.DataFrame:
-    """One row per provisioned request: granted day and wait in days."""
+def _pair_keys(pos: np.ndarray, day: np.ndarray, low: int, span: int) -> np.ndarray:
+    """One sortable integer per (patient or practice, day), for days in [low, low + span)."""
+    return pos * span + (day - low)
+
+
+def _provision_episodes(ctx: _Ctx) -> tuple[np.ndarray, np.ndarray]:
+    """(granted day, wait in days), one pair per provisioned request."""
     pos, kind, day = ctx.events()
     is_req, is_grant = kind == K_REQUEST, kind == K_GRANTED
-    requests = pd.DataFrame({"pos": pos[is_req], "day": day[is_req], "request": day[is_req]})
-    grants = pd.DataFrame({"pos": pos[is_grant], "day": day[is_grant]})
-    paired = pd.merge_asof(
-        grants.sort_values("day"), requests.sort_values("day"), on="day", by="pos"
-    ).dropna(subset=["request"])
-    first = paired.groupby(["pos", "request"], as_index=False)["day"].min()
-    return pd.DataFrame({"granted": first["day"], "wait": first["day"] - first["request"]})
+    if not is_req.any() or not is_grant.any():
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    low = int(day.min())
+    span = int(day.max()) - low + 1
+    requests = np.sort(_pair_keys(pos[is_req], day[is_req], low, span))
+    grants = _pair_keys(pos[is_grant], day[is_grant], low, span)
+    # the latest request of the same patient on or before each grant
+    latest = np.searchsorted(requests, grants, side="right") - 1
+    paired = latest >= 0
+    request = requests[np.maximum(latest, 0)]
+    paired &= request // span == pos[is_grant]
+    request, granted = request[paired], day[is_grant][paired]
+    # each request once, with its first grant
+    order = np.argsort(request * span + (granted - low))
+    request, granted = request[order], granted[order]
+    first = np.ones(len(request), dtype=bool)
+    first[1:] = request[1:] != request[:-1]
+    granted = granted[first]
+    return granted, granted - (request[first] % span + low)
 
 
 def _request_to_provision(ctx: _Ctx, period_start: DateLike | None) -> ProvisionTimes:
-    episodes = _provision_episodes(ctx)
+    granted, waits = _provision_episodes(ctx)
     if period_start is not None:
-        episodes = episodes[episodes["granted"] >= day_number(period_start)]
-    waits = episodes["wait"].to_numpy(dtype=float)
+        waits = waits[granted >= day_number(period_start)]
+    waits = waits.astype(float)
     if not len(waits):
         return ProvisionTimes(0, math.nan, math.nan)
     return ProvisionTimes(len(waits), float(np.median(waits)), float(np.percentile(waits, 90)))
@@ -297,9 +353,9 @@ def request_to_provision(
 # --------------------------------------------------------------------------- backlog
 
 
-def backlog_mask(state: pd.DataFrame) -> np.ndarray:
+def backlog_mask(state: State) -> np.ndarray:
     """Rows of a patient state in the revocation backlog: eligible & account & automatic."""
-    return (state["eligible"] & state["account"] & state["automatic"]).to_numpy(dtype=bool)
+    return _bool(state, "eligible") & _bool(state, "account") & _bool(state, "automatic")
 
 
 def revocation_backlog(
@@ -319,22 +375,32 @@ def _revoked_days(ctx: _Ctx) -> np.ndarray:
     return day[kind == K_REVOKED]
 
 
-def _backlog_at(ctx: _Ctx, d: int) -> int:
-    """Backlog at day ``d`` without the full state (16+ at d <=> 16th birthday <= d)."""
-    prep = ctx.prep
-    has_access, via_opt_in = access_at(prep, ctx.profile, d)
-    eligible = prep.registered(d) & (prep.b16_day != MISSING) & (prep.b16_day <= d)
-    return int((eligible & prep.account_at(d) & has_access & ~via_opt_in).sum())
+def _backlog_on(prep: Prepared, profile: Practice, days: np.ndarray) -> np.ndarray:
+    """Revocation backlog at each of ``days``, in one pass over the patients' histories.
+
+    Each condition of the backlog holds over spans of days: registered, 16+ (16th birthday
+    <= d) and an account each from a day on, ``automatic`` over the spans of
+    :func:`~optin_analysis.state.automatic_spells`. A patient counts on day d when d is in
+    one of their automatic spans cut to start no earlier than all three days.
+    """
+    since = np.maximum(np.maximum(prep.reg_day, prep.b16_day), prep.acct_day)  # MISSING: none
+    never = (prep.reg_day == MISSING) | (prep.b16_day == MISSING) | ~prep.online
+    since = np.where(never, NEVER, since)
+    pos, start, end = automatic_spells(prep, profile)
+    start = np.maximum(start, since[pos])
+    held = start < end
+    starts, ends = np.sort(start[held]), np.sort(end[held])
+    return np.searchsorted(starts, days, side="right") - np.searchsorted(ends, days, side="right")
 
 
 def _backlog_by_month(ctx: _Ctx, start: DateLike) -> pd.DataFrame:
     m0, m1 = _month_range(start, ctx.d)
-    as_of = np.minimum([_month_end_day(m) for m in range(m0, m1 + 1)], ctx.d)
-    backlog = [_backlog_at(ctx, int(d)) for d in as_of]
-    revocations, _ = _monthly(_revoked_days(ctx), m0, m1)
+    as_of = np.minimum(_month_firsts(m0 + 1, m1 + 1) - 1, ctx.d)  # month ends
+    backlog = _backlog_on(ctx.prep, ctx.profile, as_of)
+    revocations, _ = _monthly(ctx.revoked_days, m0, m1)
     return pd.DataFrame(
         {
-            "month": pd.array(_month_labels(m0, m1), dtype="str"),
+            "month": _month_labels(m0, m1),
             "as_of": np.asarray(as_of).astype("datetime64[D]").astype("datetime64[us]"),
             "backlog": np.asarray(backlog, dtype=np.int64),
             "revocations": revocations.astype(np.int64),
@@ -375,8 +441,9 @@ def _projected_clear(ctx: _Ctx) -> ClearProjection:
     backlog = int(backlog_mask(ctx.state).sum())
     m = int(_month(ctx.d))
     last = m if ctx.d == _month_end_day(m) else m - 1
-    months = _month(_revoked_days(ctx))
-    recent = int(np.count_nonzero((months >= last - 2) & (months <= last)))
+    first, end = _month_firsts(last - 2, last + 1)[[0, -1]]
+    revoked = ctx.revoked_days
+    recent = int(np.count_nonzero((revoked >= first) & (revoked < end)))
     rate = recent / 3
     if backlog == 0:
         return ClearProjection(0, recent, rate, "cleared", None, None)
@@ -403,6 +470,7 @@ def projected_clear_date(
 # --------------------------------------------------------------------------- turning 16
 
 
+@lru_cache(maxsize=256)
 def horizon_end(ref_date: DateLike, horizon_months: int) -> pd.Timestamp:
     """D + horizon_months calendar months (day clamped to the month's last day)."""
     if horizon_months < 0:
@@ -410,24 +478,30 @@ def horizon_end(ref_date: DateLike, horizon_months: int) -> pd.Timestamp:
     return as_timestamp(ref_date) + pd.DateOffset(months=horizon_months)
 
 
-def pending_16_mask(state: pd.DataFrame, ref_date: DateLike, horizon_months: int) -> np.ndarray:
+def pending_16_mask(state: State, ref_date: DateLike, horizon_months: int) -> np.ndarray:
     """Rows of a patient state in the pending-16 cohort (see :func:`pending_16`)."""
-    b16 = state["sixteenth_birthday"]
-    window = (b16 > as_timestamp(ref_date)) & (b16 <= horizon_end(ref_date, horizon_months))
-    return (state["registered"] & window).to_numpy(dtype=bool)
+    b16 = _dates(state, "sixteenth_birthday")
+    ref = as_timestamp(ref_date).to_datetime64()
+    window = (b16 > ref) & (b16 <= horizon_end(ref_date, horizon_months).to_datetime64())
+    return _bool(state, "registered") & window
 
 
-def _pending_16(ctx: _Ctx, horizon_months: int) -> pd.DataFrame:
+def _pending_16_counts(ctx: _Ctx, horizon_months: int) -> tuple[int, int, np.ndarray, np.ndarray]:
+    """(first month, last month, cohort and protected per month) of :func:`pending_16`."""
     cohort = pending_16_mask(ctx.state, ctx.ref, horizon_months)
     m0, m1 = int(_month(ctx.d + 1)), int(_month(day_number(horizon_end(ctx.ref, horizon_months))))
     months = _month(ctx.prep.b16_day[cohort]) - m0
     protected = ctx.flag("protected")[cohort]
     size = max(m1 - m0 + 1, 0)
     total = np.bincount(months, minlength=size).astype(np.int64)
-    safe = np.bincount(months[protected], minlength=size).astype(np.int64)
+    return m0, m1, total, np.bincount(months[protected], minlength=size).astype(np.int64)
+
+
+def _pending_16(ctx: _Ctx, horizon_months: int) -> pd.DataFrame:
+    m0, m1, total, safe = _pending_16_counts(ctx, horizon_months)
     return pd.DataFrame(
         {
-            "month": pd.array(_month_labels(m0, m1), dtype="str"),
+            "month": _month_labels(m0, m1),
             "cohort": total,
             "protected": safe,
             "at_risk": total - safe,
@@ -488,15 +562,14 @@ class Coverage:
     share: float
 
 
-def withheld_mask(state: pd.DataFrame) -> np.ndarray:
+def withheld_mask(state: State) -> np.ndarray:
     """Rows of a patient state withheld pending opt-in: eligible & ~has_access & ~opted_out."""
-    withheld = state["eligible"] & ~state["has_access"] & ~state["opted_out"]
-    return withheld.to_numpy(dtype=bool)
+    return _bool(state, "eligible") & ~_bool(state, "has_access") & ~_bool(state, "opted_out")
 
 
-def coverage_base_mask(state: pd.DataFrame) -> np.ndarray:
+def coverage_base_mask(state: State) -> np.ndarray:
     """Rows in the protection-coverage denominator: withheld and no opt-in request."""
-    return withheld_mask(state) & state["request_date"].isna().to_numpy(dtype=bool)
+    return withheld_mask(state) & np.isnat(_dates(state, "request_date"))
 
 
 def _protection_coverage(ctx: _Ctx) -> Coverage:
@@ -538,19 +611,25 @@ class Active104:
 def _active_104(ctx: _Ctx) -> Active104:
     pos, kind, day = ctx.events()
     added = kind == K_ADDED
-    coded = pd.DataFrame(
-        {"group": ctx.prep.group[pos[added]], "day": day[added], "pos": pos[added]}
-    ).drop_duplicates()
-    sizes = coded.groupby(["group", "day"]).size().rename("same_day").reset_index()
     active = ctx.flag("registered") & ctx.flag("protected_104")
-    current = pd.DataFrame(
-        {
-            "group": ctx.prep.group[active],
-            "day": to_days(ctx.state["enhanced_review_date"][active]),
-        }
-    ).merge(sizes, on=["group", "day"], how="left")
-    bulk = int((current["same_day"] >= BULK_104_THRESHOLD).sum())
-    return Active104(bulk, len(current) - bulk)
+    n_active = int(active.sum())
+    if not n_active:
+        return Active104(0, 0)
+    low = int(day[added].min())
+    span = int(day[added].max()) - low + 1
+    n = ctx.prep.n
+    # (practice, day, patient) of each 104, sorted; distinct patients per (practice, day)
+    coded = np.sort(_pair_keys(ctx.prep.group[pos[added]], day[added], low, span) * n + pos[added])
+    coded = coded[np.append(True, coded[1:] != coded[:-1])] // n
+    firsts = np.flatnonzero(np.append(True, coded[1:] != coded[:-1]))
+    sizes, counts = coded[firsts], np.diff(np.append(firsts, len(coded)))
+    # looked up at each active 104's date
+    review = _dates(ctx.state, "enhanced_review_date")[active].astype("datetime64[D]")
+    wanted = _pair_keys(ctx.prep.group[active], review.astype(np.int64), low, span)
+    at = np.minimum(np.searchsorted(sizes, wanted), len(sizes) - 1)
+    same_day = np.where(sizes[at] == wanted, counts[at], 0)
+    bulk = int(np.count_nonzero(same_day >= BULK_104_THRESHOLD))
+    return Active104(bulk, n_active - bulk)
 
 
 def active_104s(
@@ -580,7 +659,7 @@ def _json(value: object) -> int | float | str | None:
 
 def _period_counts(ctx: _Ctx, period_start: DateLike) -> dict[str, int]:
     start = day_number(period_start)
-    days = {**_uptake_days(ctx), "revocations": _revoked_days(ctx)}
+    days = {**ctx.uptake_days, "revocations": ctx.revoked_days}
     out: dict[str, int] = {}
     for name, values in days.items():
         out[f"{name}_period"] = int(np.count_nonzero(values >= start))
@@ -592,7 +671,7 @@ def _headline(ctx: _Ctx, period_start: DateLike) -> dict[str, object]:
     share = _uptake_share(ctx)
     times = _request_to_provision(ctx, period_start)
     clear = _projected_clear(ctx)
-    pending = _pending_16(ctx, DEFAULT_HORIZON_MONTHS)
+    _, _, cohort, protected = _pending_16_counts(ctx, DEFAULT_HORIZON_MONTHS)
     coverage = _protection_coverage(ctx)
     codes = _active_104(ctx)
     wait = ctx.state["wait_days"][_open_mask(ctx)]
@@ -616,9 +695,9 @@ def _headline(ctx: _Ctx, period_start: DateLike) -> dict[str, object]:
         "projected_clear_status": clear.status,
         "projected_clear_date": clear.clear_date,
         "pending_16_horizon_months": DEFAULT_HORIZON_MONTHS,
-        "pending_16_cohort": int(pending["cohort"].sum()),
-        "pending_16_protected": int(pending["protected"].sum()),
-        "pending_16_at_risk": int(pending["at_risk"].sum()),
+        "pending_16_cohort": int(cohort.sum()),
+        "pending_16_protected": int(protected.sum()),
+        "pending_16_at_risk": int((cohort - protected).sum()),
         "turned_16_automatic": _turned_16_automatic(ctx, period_start),
         "protection_coverage_numerator": coverage.numerator,
         "protection_coverage_denominator": coverage.denominator,
@@ -691,11 +770,11 @@ def month_measures(
 ) -> MonthMeasures:
     """All measures for the period [period_start, D], with trends from ``trend_start``."""
     prep = prepare(patients, events)
-    ctx = _Ctx(prep, state_at(prep, profile, ref_date), profile, day_number(ref_date))
+    ctx = _ctx(prep, profile, ref_date)
     previous = None
     prev_end = as_timestamp(period_start) - pd.Timedelta(days=1)
     if prev_end >= as_timestamp(trend_start):
-        prev_ctx = _Ctx(prep, state_at(prep, profile, prev_end), profile, day_number(prev_end))
+        prev_ctx = _ctx(prep, profile, prev_end)
         prev_start = prev_end.replace(day=1)
         previous = {k: _json(v) for k, v in _headline(prev_ctx, prev_start).items()}
     return MonthMeasures(

@@ -1,0 +1,245 @@
+"""The fast paths of the measures agree with the plain definitions they replace.
+
+Speed-ups in ``state.py`` and ``measures.py`` must never change a figure. Each fast path is
+compared here, on generated practices and on hypothesis' small edge-case practices, with
+its definition evaluated the slow way: the backlog trend with :func:`patient_state` at every
+month end, request-to-provision pairing and bulk 104s with plain pandas, ages and 16th
+birthdays with :mod:`optin_analysis.dates`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+
+from optin_analysis import measures as m
+from optin_analysis import state
+from optin_analysis.config import GoLiveStatus, Practice
+from optin_analysis.dates import age_on, anniversary
+from optin_analysis.generate import Synthetic, generate
+from optin_analysis.schema import EventType
+from optin_analysis.state import anniversary_days, patient_state, prepare, to_days
+from tests.builders import make_events, make_patients, make_profile
+from tests.property.test_measure_properties import SETTINGS, practices
+
+#: Reference dates: a month end, a mid-month day, and the extract date.
+REFS = ("2024-12-31", "2025-06-14", "2026-10-31")
+TREND_START = "2023-06-01"
+
+
+@pytest.fixture(scope="module")
+def synth() -> Synthetic:
+    """Six practices (both suppliers, live, due and not planned), 6,000 patients."""
+    return generate(6, 6000, seed=5)
+
+
+def _practices(synth: Synthetic):
+    for profile in synth.profiles:
+        code = profile["ods_code"]
+        yield (
+            synth.patients[synth.patients["practice_code"] == code],
+            synth.events[synth.events["practice_code"] == code],
+            Practice(**profile),
+        )
+
+
+def _plain_backlog(patients, events, profile, as_of) -> list[int]:
+    """The backlog at each day, from the full patient state at that day."""
+    return [
+        int(m.backlog_mask(patient_state(patients, events, profile, day)).sum()) for day in as_of
+    ]
+
+
+@pytest.mark.parametrize("ref", REFS)
+def test_backlog_trend_is_the_state_at_each_month_end(synth: Synthetic, ref: str) -> None:
+    for patients, events, profile in _practices(synth):
+        trend = m.backlog_by_month(patients, events, profile, TREND_START, ref)
+        plain = _plain_backlog(patients, events, profile, trend["as_of"])
+        assert trend["backlog"].tolist() == plain, profile.ods_code
+        assert trend["backlog"].iloc[-1] == m.revocation_backlog(patients, events, profile, ref)
+
+
+@settings(SETTINGS, max_examples=60)
+@given(practices())
+def test_backlog_trend_on_edge_cases(case) -> None:
+    """Same-day grants and revocations, events after D, no go-live date, leap-day births."""
+    patients, events, profile, ref = case
+    trend = m.backlog_by_month(patients, events, profile, dt.date(2023, 1, 1), ref)
+    assert trend["backlog"].tolist() == _plain_backlog(patients, events, profile, trend["as_of"])
+
+
+#: Hand-made patients (all 16+, account, full prospective access unless said) for the turns
+#: the backlog trend can take: same-day ties, requests on the grant day, events after D.
+EDGE_PATIENTS = [
+    {"patient_id": "tie"},  # granted and revoked the same day: revoked
+    {"patient_id": "tie_after"},  # the same, after D: the grant decides the time before
+    {"patient_id": "revoke_after"},  # only a revocation after D: automatic until then
+    {"patient_id": "asked_same_day"},  # request on the grant day: through opt-in
+    {"patient_id": "asked_next_day"},  # request the day after the grant: automatic
+    {"patient_id": "regranted"},  # revoked, then granted without a request
+    {"patient_id": "sixteen", "date_of_birth": "2008-03-15"},  # held from the birthday
+    {"patient_id": "leap", "date_of_birth": "2008-02-29", "online_account_date": "2024-01-20"},
+    {"patient_id": "late_account", "online_account_date": "2024-04-10"},
+    {"patient_id": "late_registration", "registration_date": "2024-02-20"},
+    {"patient_id": "level_from", "access_start_date": "2024-03-03"},
+    {"patient_id": "no_account", "online_account": False},
+    {"patient_id": "summary", "access_level": "summary"},
+]
+EDGE_EVENTS = [
+    ("tie", "access_granted", "2024-03-10"),
+    ("tie", "access_revoked", "2024-03-10"),
+    ("tie_after", "access_revoked", "2024-07-01"),
+    ("tie_after", "access_granted", "2024-07-01"),
+    ("revoke_after", "access_revoked", "2024-06-05"),
+    ("asked_same_day", "opt_in_requested", "2024-02-05"),
+    ("asked_same_day", "access_granted", "2024-02-05"),
+    ("asked_next_day", "access_granted", "2024-02-05"),
+    ("asked_next_day", "opt_in_requested", "2024-02-06"),
+    ("regranted", "access_revoked", "2024-01-15"),
+    ("regranted", "access_granted", "2024-04-02"),
+    ("sixteen", "access_revoked", "2024-06-01"),
+    ("leap", "access_revoked", "2024-05-31"),
+    ("no_account", "access_revoked", "2024-05-01"),
+]
+
+
+@pytest.mark.parametrize("ref", ["2024-02-29", "2024-04-15", "2024-06-30", "2024-08-31"])
+@pytest.mark.parametrize("go_live", [dt.date(2023, 11, 1), None])
+def test_backlog_trend_on_hand_made_turns(ref: str, go_live: dt.date | None) -> None:
+    defaults = {"online_account": True, "online_account_date": "2022-05-01"}
+    defaults |= {"access_level": "full_prospective", "access_start_date": "2023-11-01"}
+    patients = make_patients([{**defaults, **row} for row in EDGE_PATIENTS])
+    events = make_events(EDGE_EVENTS)
+    status = GoLiveStatus.LIVE if go_live else GoLiveStatus.NOT_PLANNED
+    profile = make_profile(go_live_date=go_live, go_live_status=status)
+    trend = m.backlog_by_month(patients, events, profile, "2023-10-01", ref)
+    assert trend["backlog"].tolist() == _plain_backlog(patients, events, profile, trend["as_of"])
+    assert trend["backlog"].tolist() != [0] * len(trend)
+
+
+def _events_of_registered(patients, events, ref) -> pd.DataFrame:
+    """Events dated <= D of patients registered at D (one practice)."""
+    registered = patients.loc[patients["registration_date"] <= pd.Timestamp(ref), "patient_id"]
+    return events[
+        (events["event_date"] <= pd.Timestamp(ref)) & events["patient_id"].isin(registered)
+    ]
+
+
+def _plain_provision_waits(patients, events, ref, period_start) -> np.ndarray:
+    """Each request's first grant on or after it (latest request before each grant), pandas."""
+    ev = _events_of_registered(patients, events, ref)
+    requests = ev.loc[ev["event_type"] == EventType.OPT_IN_REQUESTED, ["patient_id", "event_date"]]
+    grants = ev.loc[ev["event_type"] == EventType.ACCESS_GRANTED, ["patient_id", "event_date"]]
+    paired = pd.merge_asof(
+        grants.sort_values("event_date"),
+        requests.assign(request=requests["event_date"]).sort_values("event_date"),
+        on="event_date",
+        by="patient_id",
+    ).dropna(subset=["request"])
+    first = paired.groupby(["patient_id", "request"], as_index=False)["event_date"].min()
+    first = first[first["event_date"] >= pd.Timestamp(period_start)]
+    return np.sort(((first["event_date"] - first["request"]).dt.days).to_numpy(dtype=float))
+
+
+@pytest.mark.parametrize("ref", REFS)
+def test_request_to_provision_is_the_plain_pairing(synth: Synthetic, ref: str) -> None:
+    start = pd.Timestamp(ref).replace(day=1)
+    for patients, events, profile in _practices(synth):
+        waits = _plain_provision_waits(patients, events, ref, start)
+        got = m.request_to_provision(patients, events, profile, ref, start)
+        assert got.n == len(waits)
+        if len(waits):
+            assert got.median_days == np.median(waits)
+            assert got.p90_days == np.percentile(waits, 90)
+        every = m.request_to_provision(patients, events, profile, ref)
+        assert every.n == len(_plain_provision_waits(patients, events, ref, "1900-01-01"))
+
+
+@pytest.mark.parametrize("ref", REFS)
+def test_active_104s_is_the_plain_count(synth: Synthetic, ref: str) -> None:
+    for patients, events, profile in _practices(synth):
+        state = patient_state(patients, events, profile, ref)
+        ev = _events_of_registered(patients, events, ref)
+        added = ev[ev["event_type"] == EventType.ENHANCED_REVIEW_ADDED]
+        per_day = added.groupby("event_date")["patient_id"].nunique()
+        active = state[state["registered"] & state["protected_104"]]
+        same_day = active["enhanced_review_date"].map(per_day).fillna(0)
+        bulk = int((same_day >= m.BULK_104_THRESHOLD).sum())
+        assert m.active_104s(patients, events, profile, ref) == m.Active104(
+            bulk, len(active) - bulk
+        )
+
+
+def test_month_measures_match_the_single_measures(synth: Synthetic) -> None:
+    """One preparation for every measure gives what each public function gives alone."""
+    for patients, events, profile in _practices(synth):
+        month = m.month_measures(patients, events, profile, "2026-10-31", "2026-10-01", "2024-01")
+        assert month.headline == m.headline(patients, events, profile, "2026-10-31", "2026-10-01")
+        assert month.previous == m.headline(patients, events, profile, "2026-09-30", "2026-09-01")
+        pd.testing.assert_frame_equal(
+            month.backlog_by_month,
+            m.backlog_by_month(patients, events, profile, "2024-01-01", "2026-10-31"),
+        )
+
+
+def test_sixteenth_birthdays_and_ages_in_day_numbers() -> None:
+    days = pd.Series(pd.date_range("1896-01-01", "2031-12-31", freq="D").astype("datetime64[us]"))
+    dob = pd.concat([days, pd.Series([pd.NaT], dtype="datetime64[us]")], ignore_index=True)
+    expected = to_days(anniversary(dob, 16))
+    assert np.array_equal(anniversary_days(to_days(dob), 16), expected)
+    prep = prepare(
+        pd.DataFrame(
+            {
+                "patient_id": np.arange(len(dob)).astype(str),
+                "date_of_birth": dob,
+                "registration_date": dob,
+                "online_account": False,
+                "online_account_date": pd.NaT,
+                "access_level": "none",
+                "access_start_date": pd.NaT,
+            }
+        ),
+        pd.DataFrame(columns=["patient_id", "event_type", "event_date"]),
+    )
+    known = dob.notna().to_numpy()
+    for ref in ("2024-02-28", "2024-02-29", "2025-02-28", "2025-03-01", "2031-12-31"):
+        plain = age_on(dob, ref).to_numpy(dtype=np.int64, na_value=0)
+        fast = prep.age_at(int(to_days(pd.Series([pd.Timestamp(ref)]))[0]))
+        assert np.array_equal(fast[known], plain[known]), ref
+
+
+def _linked(patients: pd.DataFrame, events: pd.DataFrame) -> None:
+    """The Arrow link (when it applies) gives what the plain factorized lookup gives."""
+    fast_pos, fast_group = state._link(patients, events)
+    plain_pos, plain_group = state._link_plain(patients, events)
+    assert np.array_equal(fast_pos, plain_pos)
+    assert np.array_equal(fast_group, plain_group)
+
+
+def test_linking_events_to_patients(synth: Synthetic) -> None:
+    for patients, events, _ in _practices(synth):
+        _linked(patients, events)  # one practice
+    _linked(synth.patients, synth.events)  # several practices at once
+    strays = make_events(
+        [
+            {"patient_id": "left", "event_type": "opt_out", "event_date": "2024-01-01"},
+            {"patient_id": None, "event_type": "opt_out", "event_date": "2024-01-01"},
+            {"patient_id": "a", "practice_code": "B99999", "event_type": "opt_out",
+             "event_date": "2024-01-01"},
+            {"patient_id": "a", "practice_code": None, "event_type": "opt_out",
+             "event_date": "2024-01-01"},
+            ("a", "opt_out", "2024-01-01"),
+        ]
+    )  # fmt: skip
+    two = make_patients([{"patient_id": "a"}, {"patient_id": "b"}])
+    _linked(two, strays)
+    _linked(two.astype({"patient_id": object}), strays)  # text of two Arrow types
+    other = two.assign(practice_code="B99999")
+    _linked(pd.concat([two, other], ignore_index=True), strays)  # an id in two practices
+    _linked(two.drop(columns="practice_code"), strays.drop(columns="practice_code"))
+    with pytest.raises(ValueError, match="more than once"):
+        state._link(pd.concat([two, two], ignore_index=True), strays)
