@@ -132,12 +132,15 @@ class KernelSession:
 
 def render(
     session: KernelSession, notebook: str, title: str, parameters: dict, out: Path,
-    keep_notebook: bool = False,
+    keep_notebook: bool = False, timings: Timings | None = None,
 ) -> Path:  # fmt: skip
     """Execute one notebook and write its HTML to ``out`` (and the notebook beside it)."""
+    timings = timings or Timings()
     kept = out.with_suffix(".ipynb") if keep_notebook else None
-    executed = session.run(NOTEBOOK_DIR / notebook, parameters, kept)
-    return write_html_atomically(notebook_to_html(executed, title), out)
+    with timings.stage("notebook execution"):
+        executed = session.run(NOTEBOOK_DIR / notebook, parameters, kept)
+    with timings.stage("HTML rendering"):
+        return write_html_atomically(notebook_to_html(executed, title), out)
 
 
 def write_reports(
@@ -145,7 +148,6 @@ def write_reports(
     timings: Timings | None = None,
 ) -> list[Path]:  # fmt: skip
     """Write summary.json and every report of a bundle into ``final``, all or nothing."""
-    timings = timings or Timings()
     final.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}{STAGING}"))
     stage.chmod(0o755)
@@ -158,9 +160,8 @@ def write_reports(
             "summary_path": str(stage / "summary.json"),
         }
         for name, (notebook, title) in REPORTS.items():
-            with timings.stage(f"report:{name}"):
-                render(session, notebook, f"{title} — {code} {period}", parameters,
-                       stage / f"{name}.html", keep_notebooks)  # fmt: skip
+            render(session, notebook, f"{title} — {code} {period}", parameters,
+                   stage / f"{name}.html", keep_notebooks, timings)  # fmt: skip
         publish(stage, final)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
