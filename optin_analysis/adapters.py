@@ -95,8 +95,8 @@ def _load_mapping(path: Path, mtime_ns: int, size: int) -> Mapping:
     """Parse a mapping file once per version (size, time) of it; mappings are frozen."""
     try:
         return Mapping.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise InputError([Problem(path, "mapping file not found")]) from None
+    except OSError as exc:
+        raise InputError([Problem(path, f"cannot read the mapping file: {exc.strerror}")]) from None
     except (yaml.YAMLError, ValidationError, UnicodeDecodeError) as exc:
         raise InputError([Problem(path, f"invalid mapping file: {exc}")]) from None
 

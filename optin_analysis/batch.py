@@ -9,13 +9,18 @@ is rendered last from the practices' summaries and the history.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import multiprocessing
+import os
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +34,7 @@ from .ingest import load_practice
 from .problems import InputError, errors
 from .reports import (
     ROLLUP,
+    STAGING,
     KernelSession,
     ReportError,
     Timings,
@@ -145,38 +151,49 @@ def _earlier(cfg: RunConfig, period: str) -> dict[str, pd.DataFrame]:
     return {code: rows for code, rows in series.groupby("practice_code")}
 
 
-def _resumable(cfg: RunConfig, practices: list[Practice], period: str) -> list[PracticeResult]:
-    return [
-        PracticeResult(p.ods_code, p.name, status=SKIPPED)
-        for p in practices
-        if complete(cfg.reports_dir / period / p.ods_code)
-    ]
+def _resumed(cfg: RunConfig, profile: Practice, period: str, options: Options):
+    """A SKIPPED result (with its summary) when the practice's files for the period are
+    complete: its reports, and its worklists when this run writes them; else None."""
+    final = cfg.reports_dir / period / profile.ods_code
+    lists = cfg.worklists_dir / period / profile.ods_code / "worklists.xlsx"
+    if not complete(final) or (options.lists and not lists.is_file()):
+        return None
+    bundle = json.loads((final / "summary.json").read_text(encoding="utf-8"))
+    return PracticeResult(profile.ods_code, profile.name, status=SKIPPED, bundle=bundle)
 
 
 Progress = Callable[[PracticeResult], None]
 
 
-def _run_parallel(cfg, todo, period, options, codelist, earlier, jobs, progress):
-    results: list[PracticeResult] = []
+def _died(profile: Practice, exc: BaseException) -> PracticeResult:
+    return PracticeResult(
+        profile.ods_code, profile.name, status=FAILED,
+        problem=f"its worker process died ({type(exc).__name__}: out of memory or killed?)",
+    )  # fmt: skip
+
+
+def _run_parallel(cfg, todo, period, options, codelist, earlier, jobs, progress) -> None:
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker)
     try:
-        pending: set[Future] = {
-            pool.submit(run_practice, cfg, p, period, options, codelist, earlier.get(p.ods_code))
+        pending: dict[Future, Practice] = {
+            pool.submit(run_practice, cfg, p, period, options, codelist, earlier.get(p.ods_code)): p
             for p in todo
         }
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                results.append(future.result())
-                progress(results[-1])
+                profile = pending.pop(future)
+                try:
+                    progress(future.result())
+                except BrokenProcessPool as exc:  # one dead worker breaks the pool
+                    progress(_died(profile, exc))
     except BaseException:
         for process in list(getattr(pool, "_processes", {}).values()):
             process.terminate()  # workers unwind on SIGTERM and remove their staging
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
-    return results
 
 
 def run_batch(
@@ -188,39 +205,50 @@ def run_batch(
     resume: bool = False,
     progress: Progress = lambda _r: None,
 ) -> list[PracticeResult]:
-    """Run every practice (in ``jobs`` processes), record history, render the roll-up."""
+    """Run every practice (in ``jobs`` processes), recording each in the history store."""
     codelist = load_codelist(cfg.codelist)
-    period_dir = cfg.reports_dir / period
-    remove_stale_staging(period_dir)
-    skipped = _resumable(cfg, practices, period) if resume and options.reports else []
+    remove_stale_staging(cfg.reports_dir / period)
+    skipped = [r for p in practices if resume and (r := _resumed(cfg, p, period, options))]
     todo = [p for p in practices if p.ods_code not in {r.ods_code for r in skipped}]
     earlier = _earlier(cfg, period) if options.reports else {}
-    if jobs > 1 and len(todo) > 1:
-        results = _run_parallel(cfg, todo, period, options, codelist, earlier, jobs, progress)
-    else:
-        results = []
-        for p in todo:
-            results.append(run_practice(cfg, p, period, options, codelist, earlier.get(p.ods_code)))
-            progress(results[-1])
-    if options.reports:
-        done = [(r.bundle, r.headline) for r in results if r.status == OK]
-        with History(cfg.history_path) as history:
-            history.record(done, options.generated or dt.datetime.now())
+    results: list[PracticeResult] = []
+    with contextlib.ExitStack() as stack:
+        history = stack.enter_context(History(cfg.history_path)) if options.reports else None
+
+        def finished(result: PracticeResult) -> None:
+            results.append(result)
+            if history is not None and result.bundle is not None and result.status != FAILED:
+                history.record(result.bundle, options.generated or dt.datetime.now())
+            progress(result)
+
+        for result in skipped:
+            finished(result)
+        if jobs > 1 and len(todo) > 1:
+            _run_parallel(cfg, todo, period, options, codelist, earlier, jobs, finished)
+        else:
+            for p in todo:
+                finished(run_practice(cfg, p, period, options, codelist, earlier.get(p.ods_code)))
     order = {p.ods_code: i for i, p in enumerate(practices)}
-    return sorted(skipped + results, key=lambda r: order[r.ods_code])
+    return sorted(results, key=lambda r: order[r.ods_code])
 
 
 def write_rollup(cfg: RunConfig, period: str, generated: dt.datetime | None = None) -> Path:
-    """Render ``reports/<period>/icb-rollup.html`` (and rollup.json) from summaries + history."""
+    """Render ``reports/<period>/icb-rollup.html`` and ``rollup.json`` from summaries and
+    history; both are staged and moved into place only when the HTML is complete."""
     from .rollup import build
 
     folder = cfg.reports_dir / period
-    bundle = build(cfg, period, generated)
-    write_json(bundle, folder / "rollup.json")
-    notebook, title = ROLLUP
-    parameters = {"period": period, "rollup_path": str(folder / "rollup.json")}
-    return render(session(), notebook, f"{title} — {period}", parameters,
-                  folder / "icb-rollup.html")  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder, prefix=f".rollup{STAGING}") as tmp:
+        stage = Path(tmp)
+        write_json(build(cfg, period, generated), stage / "rollup.json")
+        notebook, title = ROLLUP
+        parameters = {"period": period, "rollup_path": str(stage / "rollup.json")}
+        render(session(), notebook, f"{title} — {period}", parameters,
+               stage / "icb-rollup.html")  # fmt: skip
+        for name in ("rollup.json", "icb-rollup.html"):
+            os.replace(stage / name, folder / name)
+    return folder / "icb-rollup.html"
 
 
 def close() -> None:

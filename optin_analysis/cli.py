@@ -142,8 +142,8 @@ def _codelist(cfg: RunConfig):
 def _period(value: str) -> str:
     import re
 
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
-        err.print(f"[red]--period must be YYYY-MM, not {value!r}[/red]")
+    if not re.fullmatch(r"(19|20)\d\d-(0[1-9]|1[0-2])", value):
+        err.print(f"[red]--period must be a month YYYY-MM from 1900 on, not {value!r}[/red]")
         raise typer.Exit(2)
     return value
 
@@ -175,7 +175,7 @@ def _finish(results) -> None:
         raise typer.Exit(1)
 
 
-def _batch(cfg, practices, period, options, jobs: int = 1, resume: bool = False):
+def _batch(cfg, practices, period, options, jobs=1, resume=False, keep_kernel=False):
     """Run a batch with a progress bar; the parent turns SIGTERM into a clean unwind."""
     import signal
 
@@ -198,7 +198,8 @@ def _batch(cfg, practices, period, options, jobs: int = 1, resume: bool = False)
             print_problems(exc.problems)
             raise typer.Exit(2) from None
         finally:
-            close()
+            if not keep_kernel:
+                close()
 
 
 @app.command()
@@ -228,21 +229,27 @@ def measures(
     _finish(results)
 
 
-def _print_headlines(results) -> None:
+def _print_headlines(results, controlled: bool = False) -> None:
+    """Headline figures per practice: exact, or as they leave the practice (``controlled``,
+    for logs of scheduled runs, which may be read outside the practice)."""
     from rich.table import Table
 
     from .summary import headline_rows
 
-    ok = [r for r in results if r.headline]
-    if ok:
-        table = Table(title=f"Headline measures as of {ok[0].headline['ref_date']} (exact)")
-        table.add_column("Measure")
-        rows = {r.ods_code: headline_rows(r.headline) for r in ok}
-        for r in ok:
-            table.add_column(r.ods_code, justify="right")
-        for i, (label, *_rest) in enumerate(rows[ok[0].ods_code]):
-            table.add_row(label, *(rows[r.ods_code][i][1] for r in ok))
-        console.print(table)
+    figures = {r.ods_code: r.bundle["headline"] if controlled else r.headline
+               for r in results if r.headline or (controlled and r.bundle)}  # fmt: skip
+    if not figures:
+        return
+    first = next(iter(figures.values()))
+    kind = "disclosure-controlled" if controlled else "exact"
+    table = Table(title=f"Headline measures as of {first['ref_date']} ({kind})")
+    table.add_column("Measure")
+    rows = {code: headline_rows(h) for code, h in figures.items()}
+    for code in figures:
+        table.add_column(code, justify="right")
+    for i, (label, *_rest) in enumerate(next(iter(rows.values()))):
+        table.add_row(label, *(rows[code][i][1] for code in figures))
+    console.print(table)
 
 
 @app.command("worklists")
@@ -312,8 +319,8 @@ def run(
     period = _period(period)
     options = Options(keep_notebooks=keep_notebooks)
     results = _batch(cfg, _selected(cfg, practice), period, options,
-                     jobs or os.cpu_count() or 1, resume)  # fmt: skip
-    _print_headlines(results)
+                     jobs or os.cpu_count() or 1, resume, keep_kernel=True)  # fmt: skip
+    _print_headlines(results, controlled=True)
     _results_table(results, f"Monthly run {period}: reports in {cfg.reports_dir / period}")
     try:
         console.print(f"ICB roll-up: {write_rollup(cfg, period)}")

@@ -25,7 +25,7 @@ def load_codelist(path: Path | None = None) -> pd.DataFrame:
     path = Path(path or DEFAULT_CODELIST)
     try:
         table = pd.read_csv(path, dtype="str", keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError([Problem(path, f"cannot read the codelist: {exc}")]) from None
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:

@@ -15,7 +15,6 @@ import pandas as pd
 
 from .config import Disclosure
 
-REDACTED = None  #: how a suppressed figure is held in outgoing data (shown as "[c]")
 MARK = "[c]"  #: how a suppressed figure is shown in reports
 FOOTNOTE = (
     "Counts from 1 to {k} are suppressed ([c]) and other counts are rounded to the nearest "

@@ -137,8 +137,9 @@ def load_register(path: Path | None = None) -> Register:
 def evidence(register: Register, exact: dict, shown: dict) -> pd.DataFrame:
     """One row per mitigation: the measure, its target, the figure and whether it is met.
 
-    ``exact`` holds the exact figures (used to decide met / not met); ``shown`` the
-    disclosure-controlled figures that the outgoing report prints.
+    ``exact`` holds the figures that decide met / not met and ``shown`` those printed. For
+    outgoing reports both are the disclosure-controlled figures: deciding on exact ones
+    would reveal a suppressed count (a "[c]" marked "met" against "at most 5").
     """
     rows = []
     for risk in register.risks:

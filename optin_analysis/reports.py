@@ -180,11 +180,19 @@ def publish(stage: Path, final: Path) -> None:
 
 
 def remove_stale_staging(folder: Path) -> list[Path]:
-    """Remove staging folders a killed run left in ``folder``; return what was removed."""
+    """Clear what a killed run left in ``folder``: staging folders are removed, and an
+    earlier report set caught mid-replacement (``.<ODS>.partial-old-*`` with no
+    ``<ODS>`` folder) is put back. Returns what was removed."""
     stale = [p for p in folder.glob(f".*{STAGING}*") if p.is_dir()] if folder.is_dir() else []
+    removed = []
     for path in stale:
+        name, _, kind = path.name[1:].partition(STAGING)
+        if kind.startswith("old-") and not (folder / name).exists():
+            os.replace(path, folder / name)
+            continue
         shutil.rmtree(path, ignore_errors=True)
-    return stale
+        removed.append(path)
+    return removed
 
 
 def complete(final: Path) -> bool:

@@ -18,8 +18,6 @@ from .history import History
 
 #: NHS England's prospective-access dashboard: 90% or more of online accounts have access.
 ACCESS_REFERENCE = 0.90
-#: Practices excluding more than this share of patients were asked for action plans.
-EXCLUSION_REFERENCE = 0.50
 COVERAGE_TARGET = 0.95
 TOTALS = [
     "eligible", "account_holders_16plus", "opt_in_holders", "revocation_backlog",
@@ -100,6 +98,6 @@ def build(cfg: RunConfig, period: str, generated: dt.datetime | None = None) -> 
         "missing": missing,
         "totals": totals,
         "trends": trends,
-        "references": {"access": ACCESS_REFERENCE, "exclusion": EXCLUSION_REFERENCE},
+        "references": {"access": ACCESS_REFERENCE},
         "disclosure": {"footnote": footnote(cfg.disclosure)},
     }

@@ -131,7 +131,19 @@ def control_headline(headline: dict, rule: Disclosure) -> dict:
     if rate_count is not None:
         three_months = disclosure.control_count(round(rate_count * 3), rule)
         out["revocation_rate_per_month"] = None if three_months is None else three_months / 3
+        out["projected_clear_date"] = _clear_date(out, three_months)
     return out
+
+
+def _clear_date(controlled: dict, three_months: int | None) -> str | None:
+    """The projected clear date recomputed from controlled figures (an exact date would
+    undo the rounding: it is the backlog divided by the rate)."""
+    backlog = controlled.get("revocation_backlog")
+    if controlled.get("projected_clear_status") != "clearing" or not backlog or not three_months:
+        return None
+    months = -(-3 * backlog // three_months)
+    ref = pd.Period(controlled["ref_date"], freq="M")
+    return (ref + months).end_time.date().isoformat()
 
 
 def shown(controlled: dict) -> dict:
@@ -187,7 +199,7 @@ def outgoing(
         "action_plan": _records(action_plan(p, m.headline, month.ref_date, shown=shown(head))),
         "dpia": {
             "sign_off": register.sign_off.model_dump(mode="json"),
-            "evidence": _records(evidence(register, m.headline, head)),
+            "evidence": _records(evidence(register, head, head)),
         },
         "commentary": commentary.sentences(
             head, control_headline(m.previous, rule) if m.previous else None

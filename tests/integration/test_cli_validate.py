@@ -55,3 +55,23 @@ def test_a_folder_no_config_lists_is_refused(tmp_path):
     (tmp_path / "stray").mkdir()
     result = runner.invoke(app, ["validate", str(tmp_path / "stray")])
     assert result.exit_code == 2 and "no config.yaml" in result.output
+
+
+def test_unusable_codelist_and_mapping_are_reported_not_raised(tmp_path):
+    config = write_practice(tmp_path, "tpp", TPP_PATIENTS, TPP_EVENTS)
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "mapping-dir").mkdir()
+    text = config.read_text()
+    config.write_text("codelist: empty.csv\n" + text)
+    result = runner.invoke(app, ["measures", "--config", str(config), "--period", "2026-10"])
+    assert result.exit_code == 2 and "codelist" in result.output
+    config.write_text(text.replace("patients: Y90001", "mapping: mapping-dir\n  patients: Y90001"))
+    result = runner.invoke(app, ["validate", str(config)])
+    assert result.exit_code == 1 and "cannot read the mapping file" in result.output
+
+
+def test_impossible_periods_are_refused(tmp_path):
+    config = write_practice(tmp_path, "tpp", TPP_PATIENTS, TPP_EVENTS)
+    for period in ("0000-01", "1500-01", "2026-13", "2026-1"):
+        result = runner.invoke(app, ["measures", "--config", str(config), "--period", period])
+        assert result.exit_code == 2 and "YYYY-MM" in result.output, period

@@ -50,3 +50,22 @@ def test_control_headline_recomputes_shares_and_hides_figures_of_suppressed_coun
     assert out["request_to_provision_median_days"] is None  # based on 3 requests
     # 4 a month = 12 revocations in 3 months, rounded to 10, so 10 / 3 a month
     assert out["revocation_rate_per_month"] == pytest.approx(10 / 3)
+
+
+def _clearing(backlog: int, rate: float) -> dict:
+    return {
+        "ref_date": "2026-10-31", "revocation_backlog": backlog,
+        "revocation_rate_per_month": rate, "projected_clear_status": "clearing",
+        "projected_clear_date": "2099-01-31",  # exact-based: must never pass through
+    }  # fmt: skip
+
+
+def test_projected_clear_date_never_reveals_a_suppressed_or_unrounded_backlog():
+    # Backlog 5 is suppressed: a date 5 months on at 1 a month would reveal it.
+    assert control_headline(_clearing(5, 1.0), Disclosure())["projected_clear_date"] is None
+    # 3 revocations in 3 months are suppressed: no rate, so no date.
+    assert control_headline(_clearing(23, 1.0), Disclosure())["projected_clear_date"] is None
+    # Backlog 98 -> 100; 10 a month = 30 in 3 months -> 30; 100 / 10 = 10 months after
+    # October 2026: end of August 2027.
+    out = control_headline(_clearing(98, 10.0), Disclosure())
+    assert out["projected_clear_date"] == "2027-08-31"
