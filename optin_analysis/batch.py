@@ -165,16 +165,18 @@ def _resumed(cfg: RunConfig, profile: Practice, period: str, options: Options):
 Progress = Callable[[PracticeResult], None]
 
 
-def _died(profile: Practice, exc: BaseException) -> PracticeResult:
+def _died(profile: Practice) -> PracticeResult:
     return PracticeResult(
         profile.ods_code, profile.name, status=FAILED,
-        problem=f"its worker process died ({type(exc).__name__}: out of memory or killed?)",
+        problem="its worker process died twice (out of memory, or killed?)",
     )  # fmt: skip
 
 
-def _run_parallel(cfg, todo, period, options, codelist, earlier, jobs, progress) -> None:
+def _pool_round(cfg, todo, period, options, codelist, earlier, jobs, progress) -> list[Practice]:
+    """Run ``todo`` in a fresh pool; return the practices lost to a dead worker."""
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker)
+    lost: list[Practice] = []
     try:
         pending: dict[Future, Practice] = {
             pool.submit(run_practice, cfg, p, period, options, codelist, earlier.get(p.ods_code)): p
@@ -186,14 +188,24 @@ def _run_parallel(cfg, todo, period, options, codelist, earlier, jobs, progress)
                 profile = pending.pop(future)
                 try:
                     progress(future.result())
-                except BrokenProcessPool as exc:  # one dead worker breaks the pool
-                    progress(_died(profile, exc))
+                except BrokenProcessPool:  # one dead worker breaks the whole pool
+                    lost.append(profile)
     except BaseException:
         for process in list(getattr(pool, "_processes", {}).values()):
             process.terminate()  # workers unwind on SIGTERM and remove their staging
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+    return lost
+
+
+def _run_parallel(cfg, todo, period, options, codelist, earlier, jobs, progress) -> None:
+    """Run in worker processes; practices lost to a dead worker get one more try."""
+    lost = _pool_round(cfg, todo, period, options, codelist, earlier, jobs, progress)
+    if lost:
+        lost = _pool_round(cfg, lost, period, options, codelist, earlier, jobs, progress)
+    for profile in lost:
+        progress(_died(profile))
 
 
 def run_batch(
@@ -228,6 +240,7 @@ def run_batch(
         else:
             for p in todo:
                 finished(run_practice(cfg, p, period, options, codelist, earlier.get(p.ods_code)))
+    remove_stale_staging(cfg.reports_dir / period)  # e.g. of a worker that was killed
     order = {p.ods_code: i for i, p in enumerate(practices)}
     return sorted(results, key=lambda r: order[r.ods_code])
 

@@ -131,3 +131,27 @@ def test_a_killed_run_leaves_only_hidden_staging_that_the_next_run_removes(tmp_p
     _visible_reports_are_complete(period_dir)
     assert _run(config, "2026-10", "--jobs", "1").exit_code == 0
     assert list(period_dir.glob(".*")) == []
+
+
+def test_a_killed_worker_costs_a_retry_not_the_batch(tmp_path):
+    config = _config(tmp_path)
+    cli = Path(sys.executable).with_name("optin-analysis")
+    proc = subprocess.Popen(
+        [str(cli), "run", "--config", str(config), "--period", "2026-10", "--jobs", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 180
+    workers: list[str] = []
+    while not workers and time.monotonic() < deadline:
+        found = subprocess.run(["pgrep", "-P", str(proc.pid), "-f", "spawn_main"],
+                               capture_output=True, text=True)  # fmt: skip
+        workers = found.stdout.split()
+        time.sleep(0.05)
+    assert workers, "no worker process started"
+    os.kill(int(workers[0]), signal.SIGKILL)
+    output, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, output
+    period_dir = tmp_path / "reports" / "2026-10"
+    _visible_reports_are_complete(period_dir)
+    assert {p.name for p in period_dir.iterdir() if p.is_dir()} == set(PRACTICES)
+    assert list(period_dir.glob(".*")) == []
