@@ -382,5 +382,17 @@ def main(argv: list[str] | None = None) -> None:
     _table(rows, args.markdown)
 
 
+def _in_project_env() -> None:
+    """Re-run under the project's .venv when started with a Python that lacks the package."""
+    try:
+        import optin_analysis  # noqa: F401
+    except ModuleNotFoundError:
+        venv = HERE.parent / ".venv" / "bin" / "python"
+        if not venv.exists():
+            sys.exit("optin_analysis is not installed: run `make test` (or `make run`) first")
+        os.execv(venv, [str(venv), __file__, *sys.argv[1:]])
+
+
 if __name__ == "__main__":
+    _in_project_env()
     main()
