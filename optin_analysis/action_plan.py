@@ -67,6 +67,18 @@ def _setting_words(profile: Practice, ref: pd.Timestamp, what: str) -> str:
     return f"{what}: {when} {date.isoformat()}."
 
 
+def _setting_status(
+    profile: Practice, ref: pd.Timestamp, finished: bool, started: bool = False
+) -> str:
+    """Step 1's status: done once the supplier setting is made by D and the rest is
+    ``finished``; in progress once the setting has a date (or work has ``started``)."""
+    if _on_or_before(profile.supplier_setting_date, ref) and finished:
+        return DONE
+    if profile.supplier_setting_date is not None or started:
+        return IN_PROGRESS
+    return NOT_STARTED
+
+
 def _step1_emis_live(profile: Practice, h: Headline, s: Headline, ref: pd.Timestamp) -> Step:
     backlog, at_risk = h["revocation_backlog"], h["pending_16_at_risk"]
     revoked = h.get("revocations_cumulative", 0) or 0
@@ -80,12 +92,7 @@ def _step1_emis_live(profile: Practice, h: Headline, s: Headline, ref: pd.Timest
             "at risk.",
         ]
     )
-    if _on_or_before(profile.supplier_setting_date, ref) and backlog == 0 and at_risk == 0:
-        status = DONE
-    elif profile.supplier_setting_date is not None or revoked > 0:
-        status = IN_PROGRESS
-    else:
-        status = NOT_STARTED
+    status = _setting_status(profile, ref, backlog == 0 and at_risk == 0, started=revoked > 0)
     return EMIS_PREVENT, status, evidence
 
 
@@ -96,20 +103,12 @@ def _step1_emis_due(profile: Practice, h: Headline, s: Headline, ref: pd.Timesta
         f"{s['pending_16_at_risk']} patients turning "
         f"16 within {h['pending_16_horizon_months']} months at risk."
     )
-    if _on_or_before(profile.supplier_setting_date, ref) and at_risk == 0:
-        status = DONE
-    elif profile.supplier_setting_date is not None:
-        status = IN_PROGRESS
-    else:
-        status = NOT_STARTED
-    return EMIS_PREVENT_DUE, status, evidence
+    return EMIS_PREVENT_DUE, _setting_status(profile, ref, at_risk == 0), evidence
 
 
 def _setting_only(action: str, what: str) -> StepRule:
     def step(profile: Practice, h: Headline, s: Headline, ref: pd.Timestamp) -> Step:
-        date = profile.supplier_setting_date
-        status = DONE if _on_or_before(date, ref) else IN_PROGRESS if date else NOT_STARTED
-        return action, status, _setting_words(profile, ref, what)
+        return action, _setting_status(profile, ref, True), _setting_words(profile, ref, what)
 
     return step
 
@@ -120,13 +119,7 @@ def _step1_tpp_live(profile: Practice, h: Headline, s: Headline, ref: pd.Timesta
         f"{_setting_words(profile, ref, 'Preference unticked')} "
         f"Revocation backlog {s['revocation_backlog']}."
     )
-    if _on_or_before(profile.supplier_setting_date, ref) and backlog == 0:
-        status = DONE
-    elif profile.supplier_setting_date is not None:
-        status = IN_PROGRESS
-    else:
-        status = NOT_STARTED
-    return TPP_UNTICK_REVIEW, status, evidence
+    return TPP_UNTICK_REVIEW, _setting_status(profile, ref, backlog == 0), evidence
 
 
 _STEP_1: dict[tuple[Supplier, GoLiveStatus], StepRule]

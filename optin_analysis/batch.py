@@ -119,7 +119,8 @@ def run_practice(
         result.headline, result.bundle = month.measures.headline, bundle
         if options.lists:
             with timings.stage("worklists"):
-                frames = worklists(data.patients, data.events, profile, month.ref_date)
+                frames = worklists(data.patients, data.events, profile, month.ref_date,
+                                   state=month.measures.state)  # fmt: skip
                 result.written += write_worklists(frames, cfg.worklists_dir, profile.ods_code,
                                                   period)  # fmt: skip
         if options.reports:

@@ -72,7 +72,7 @@ def practice_view(data: PracticeData, ref: dt.date, horizon: int, band: str) -> 
     )
     rows = headline_rows(m.headline, m.previous)
     table = pd.DataFrame(rows, columns=["Measure", "At reference date", "Month before"])
-    lists = worklists(banded, data.events, data.profile, ref_ts, horizon)
+    lists = worklists(banded, data.events, data.profile, ref_ts, horizon, state=m.state)
     return View(table, trends, cohorts, m.open_requests, lists)
 
 

@@ -41,6 +41,7 @@ from optin_analysis.state import (
     group_min,
     prepare,
     state_arrays,
+    state_frame,
 )
 
 #: A patient state: the frame of :func:`~optin_analysis.state.patient_state` or its columns
@@ -757,6 +758,7 @@ class MonthMeasures:
     backlog_by_month: pd.DataFrame
     pending_16: pd.DataFrame
     open_requests: pd.DataFrame
+    state: pd.DataFrame  #: patient-level state at D (practice-internal: for worklists)
 
 
 def month_measures(
@@ -784,4 +786,5 @@ def month_measures(
         backlog_by_month=_backlog_by_month(ctx, trend_start),
         pending_16=_pending_16(ctx, horizon_months),
         open_requests=_open_requests(ctx),
+        state=state_frame(prep, ctx.state),
     )

@@ -54,6 +54,8 @@ __all__ = [
 ]
 
 RENDERER_NAME = "optin_offline"
+#: Set in the kernels of batch runs, whose notebooks are only exported (never viewed live).
+BATCH_ENV = "OPTIN_ANALYSIS_BATCH"
 #: Passed to ``vegaEmbed``: no action menu (no "open in editor" link), SVG output.
 EMBED_OPTIONS: dict[str, Any] = {"actions": False, "renderer": "svg"}
 #: Outgoing charts are drawn from aggregated tables; more rows than this is refused.
@@ -268,7 +270,8 @@ def use_offline_charts() -> None:
     if RENDERER_NAME not in alt.renderers.names():
         alt.renderers.register(RENDERER_NAME, _offline_renderer)
     alt.renderers.enable(RENDERER_NAME)
-    _display_live_bundle()
+    if not os.environ.get(BATCH_ENV):  # a batch run exports the page: no live output needed
+        _display_live_bundle()
 
 
 # ---------------------------------------------------------------------------

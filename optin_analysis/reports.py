@@ -28,7 +28,7 @@ from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger
 
-from .render import notebook_to_html, write_html_atomically
+from .render import BATCH_ENV, notebook_to_html, write_html_atomically
 from .summary import write_json
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
@@ -96,7 +96,8 @@ class KernelSession:
     def _kernel(self) -> KernelManager:
         if self.km is None or not self.km.is_alive():
             self.km = KernelManager(kernel_name=KERNEL)
-            self.km.start_kernel(cwd=str(NOTEBOOK_DIR), extra_arguments=KERNEL_ARGS)
+            env = {**os.environ, BATCH_ENV: "1"}
+            self.km.start_kernel(cwd=str(NOTEBOOK_DIR), extra_arguments=KERNEL_ARGS, env=env)
         else:
             self._reset(self.km)
         return self.km

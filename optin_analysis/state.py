@@ -483,7 +483,11 @@ def state_arrays(prep: Prepared, profile: Practice, ref_date: DateLike) -> State
 
 def state_at(prep: Prepared, profile: Practice, ref_date: DateLike) -> pd.DataFrame:
     """The frame of :func:`patient_state` from an already :func:`prepare`-d input."""
-    cols = state_arrays(prep, profile, ref_date)
+    return state_frame(prep, state_arrays(prep, profile, ref_date))
+
+
+def state_frame(prep: Prepared, cols: StateArrays) -> pd.DataFrame:
+    """The frame of :func:`patient_state` from :func:`state_arrays` already computed."""
     is_open = cols["open_request"]
     counselled = ~np.isnat(cols["counselled_date"])
     stage = np.where(counselled, AWAITING_PROVISIONING, AWAITING_COUNSELLING).astype(object)

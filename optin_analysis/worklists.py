@@ -70,6 +70,7 @@ def worklists(
     profile: Practice,
     ref_date: DateLike,
     horizon_months: int = DEFAULT_HORIZON_MONTHS,
+    state: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The practice's worklists at D, each a frame with exact figures and identifiers.
 
@@ -83,8 +84,12 @@ def worklists(
       Empty for a TPP practice whose preference is unticked (everybody protected).
     * ``requests``: open opt-in requests, oldest first: patient_id, nhs_number,
       request_date, stage, wait_days.
+
+    ``state`` is :func:`patient_state` at D when the caller already has it (the batch takes
+    it from :func:`optin_analysis.measures.month_measures`), so it is not computed twice.
     """
-    state = patient_state(patients, events, profile, ref_date)
+    if state is None:
+        state = patient_state(patients, events, profile, ref_date)
     rows = _joined(patients, state)
     return {
         "revoke": _revoke(rows, state),

@@ -243,3 +243,11 @@ def test_linking_events_to_patients(synth: Synthetic) -> None:
     _linked(two.drop(columns="practice_code"), strays.drop(columns="practice_code"))
     with pytest.raises(ValueError, match="more than once"):
         state._link(pd.concat([two, two], ignore_index=True), strays)
+
+
+def test_month_measures_hands_worklists_the_same_state_patient_state_gives(synth):
+    for patients, events, profile in _practices(synth):
+        month = m.month_measures(patients, events, profile, "2026-10-31", "2026-10-01",
+                                 TREND_START)  # fmt: skip
+        plain = patient_state(patients, events, profile, "2026-10-31")
+        pd.testing.assert_frame_equal(month.state, plain)
