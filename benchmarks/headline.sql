@@ -1,8 +1,8 @@
 -- Headline measures per practice at its reference date, as one DuckDB query: the plain
 -- reference the benchmark times our measures against. Inputs: the canonical `patients` and
 -- `events` tables of all practices and `profiles` (practice_code, supplier, go_live_date,
--- setting_date, ref_date). Definitions follow the docstrings of optin_analysis.state and
--- optin_analysis.measures (same-day ties resolve to opt_out / 104 / revoked).
+-- setting_date, ref_date). Definitions follow the docstrings of optin_analysis.measures.state and
+-- optin_analysis.measures.definitions (same-day ties resolve to opt_out / 104 / revoked).
 WITH p AS (
     SELECT pt.practice_code, pt.patient_id, pr.ref_date AS d,
         coalesce(pr.supplier = 'tpp' AND pr.setting_date <= pr.ref_date, FALSE) AS tpp_protects,

@@ -82,7 +82,7 @@ def _clock() -> float:
 
 def _canonical(folder: Path) -> list:
     """The validated canonical tables the ingest step saved, one PracticeData each."""
-    from optin_analysis.ingest import PracticeData
+    from optin_analysis.ingest.load import PracticeData
 
     files = sorted((folder / "canonical").glob("*.pkl"))
     return [PracticeData(*pickle.loads(f.read_bytes())) for f in files]
@@ -93,8 +93,8 @@ def _canonical(folder: Path) -> list:
 
 def imports_only() -> None:
     """Nothing but the imports every step makes (the memory floor)."""
-    import optin_analysis.ingest  # noqa: F401
-    import optin_analysis.summary  # noqa: F401
+    import optin_analysis.ingest.load  # noqa: F401
+    import optin_analysis.outgoing.summary  # noqa: F401
 
 
 def generate_step(folder: Path, practices: int, patients: int) -> tuple[float, float, int]:
@@ -110,9 +110,9 @@ def generate_step(folder: Path, practices: int, patients: int) -> tuple[float, f
 
 def ingest_step(folder: Path) -> float:
     """Read, map and validate every practice's extracts (``load_practice``)."""
-    from optin_analysis.codelist import load_codelist
     from optin_analysis.config import load_config
-    from optin_analysis.ingest import load_practice
+    from optin_analysis.ingest.codelist import load_codelist
+    from optin_analysis.ingest.load import load_practice
 
     cfg = load_config(folder / "config.yaml")
     codelist = load_codelist(cfg.codelist)
@@ -131,8 +131,8 @@ def read_csv_step(folder: Path) -> float:
     """Reference: every extract read by ``pyarrow.csv.read_csv`` (types inferred)."""
     from pyarrow import csv
 
-    from optin_analysis.adapters import load_mapping
     from optin_analysis.config import load_config
+    from optin_analysis.ingest.adapters import load_mapping
 
     files = []
     for profile in load_config(folder / "config.yaml").practices:
@@ -152,7 +152,7 @@ def read_csv_step(folder: Path) -> float:
 
 def measures_step(folder: Path) -> tuple[float, dict]:
     """``summary.compute`` for every practice (best of REPEAT); headline figures for checks."""
-    from optin_analysis.summary import compute
+    from optin_analysis.outgoing.summary import compute
 
     practices = _canonical(folder)
     times = []
@@ -171,7 +171,7 @@ def duckdb_step(folder: Path) -> tuple[float, dict, int]:
     import duckdb
     import pandas as pd
 
-    from optin_analysis.summary import reference_date
+    from optin_analysis.outgoing.summary import reference_date
 
     practices = _canonical(folder)
     profiles = pd.DataFrame(
@@ -202,8 +202,8 @@ def duckdb_step(folder: Path) -> tuple[float, dict, int]:
 
 def worklists_step(folder: Path) -> tuple[float, float]:
     """Every practice's worklists: computed, then written as CSV and XLSX."""
-    from optin_analysis.summary import reference_date
-    from optin_analysis.worklists import worklists, write_worklists
+    from optin_analysis.outgoing.summary import reference_date
+    from optin_analysis.practice.worklists import worklists, write_worklists
 
     computed = written = 0.0
     for data in _canonical(folder):
@@ -229,9 +229,9 @@ def reports_step(folder: Path) -> dict:
     from papermill.parameterize import parameterize_notebook
 
     from optin_analysis.config import load_config
-    from optin_analysis.render import notebook_to_html
-    from optin_analysis.reports import KERNEL, KERNEL_ARGS, NOTEBOOK_DIR, REPORTS
-    from optin_analysis.summary import compute, outgoing, write_json
+    from optin_analysis.outgoing.summary import compute, outgoing, write_json
+    from optin_analysis.reports.notebooks import KERNEL, KERNEL_ARGS, NOTEBOOK_DIR, REPORTS
+    from optin_analysis.reports.render import notebook_to_html
 
     data = _canonical(folder)[0]
     bundle = outgoing(compute(data, PERIOD), load_config(folder / "config.yaml").disclosure)

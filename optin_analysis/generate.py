@@ -34,11 +34,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .adapters import load_mapping, to_supplier_csv
-from .codelist import load_codelist
-from .config import GoLiveStatus, Model, Supplier, dump_config
-from .nhs_number import synthetic as synthetic_nhs_numbers
-from .schema import DATE_COLUMNS, AccessLevel, EventType, empty_events, empty_patients
+from optin_analysis.config import GoLiveStatus, Model, Supplier, dump_config
+from optin_analysis.ingest.adapters import load_mapping, to_supplier_csv
+from optin_analysis.ingest.codelist import load_codelist
+from optin_analysis.ingest.nhs_number import synthetic as synthetic_nhs_numbers
+from optin_analysis.ingest.schema import (
+    DATE_COLUMNS,
+    AccessLevel,
+    EventType,
+    empty_events,
+    empty_patients,
+)
 
 # --- the committed sample ---------------------------------------------------------------
 REPO = Path(__file__).resolve().parents[1]

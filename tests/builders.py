@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from optin_analysis.config import GoLiveStatus, Model, Practice, Supplier
-from optin_analysis.schema import empty_events, empty_patients
+from optin_analysis.ingest.schema import empty_events, empty_patients
 
 PRACTICE = "A81001"
 

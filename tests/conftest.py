@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from optin_analysis.batch import PracticeResult, close, run_batch, write_rollup
 from optin_analysis.config import RunConfig, load_config
+from optin_analysis.run.batch import PracticeResult, close, run_batch, write_rollup
 
 SAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "data" / "sample" / "config.yaml"
 SAMPLE_PERIOD = "2026-10"

@@ -14,8 +14,8 @@ from pathlib import Path
 import yaml
 from typer.testing import CliRunner
 
-from optin_analysis.cli import app
-from optin_analysis.history import History
+from optin_analysis.outgoing.history import History
+from optin_analysis.run.cli import app
 from tests.conftest import SAMPLE_CONFIG
 
 runner = CliRunner()

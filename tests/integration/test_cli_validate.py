@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from optin_analysis.cli import app
+from optin_analysis.run.cli import app
 from tests.extracts import TPP_EVENTS, TPP_PATIENTS, write_practice
 
 runner = CliRunner()

@@ -12,9 +12,9 @@ Two populations, each practice on its own:
   appear), measured on the in-memory canonical frames.
 
 Everything on the truth side is built from the generator's outputs only (``truth`` flags and
-its canonical ``patients``), never from :mod:`optin_analysis.state`, and every comparison is
-a set of patient ids (plus the stage of each open request), so one patient in the wrong place
-fails the test with the ids named.
+its canonical ``patients``), never from :mod:`optin_analysis.measures.state`, and every
+comparison is a set of patient ids (plus the stage of each open request), so one patient in
+the wrong place fails the test with the ids named.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optin_analysis import measures
 from optin_analysis.config import GoLiveStatus, Model, Practice, load_config
 from optin_analysis.generate import (
     ODS_PREFIX,
@@ -37,8 +36,9 @@ from optin_analysis.generate import (
     generate,
     write_sample,
 )
-from optin_analysis.ingest import PracticeData, load_practice
-from optin_analysis.state import patient_state
+from optin_analysis.ingest.load import PracticeData, load_practice
+from optin_analysis.measures import definitions as measures
+from optin_analysis.measures.state import patient_state
 
 FRESH: dict = {
     "practices": 10,

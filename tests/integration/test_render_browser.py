@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from optin_analysis.render import notebook_to_html, write_html_atomically
+from optin_analysis.reports.render import notebook_to_html, write_html_atomically
 from tests.browser import open_offline, require_browser
 
 SCREENSHOT = Path("/tmp/render-check.png")
@@ -28,7 +28,7 @@ CELLS = [
         from pathlib import Path
         import altair as alt
         import pandas as pd
-        from optin_analysis.render import chart_block, use_offline_charts
+        from optin_analysis.reports.render import chart_block, use_offline_charts
         use_offline_charts()
         Path("kernel_prefix.txt").write_text(sys.prefix)
         monthly = pd.DataFrame({"month": ["2026-08", "2026-09", "2026-10"],

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from optin_analysis.adapters import load_mapping
 from optin_analysis.config import Supplier
-from optin_analysis.render import find_external_resources, vega_bundle
+from optin_analysis.ingest.adapters import load_mapping
+from optin_analysis.reports.render import find_external_resources, vega_bundle
 from tests.browser import open_offline, require_browser
 
 ROLLUP_SECTIONS = ["Needs attention first", "Practices side by side", "ICB totals"]

@@ -9,10 +9,10 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optin_analysis import measures as m
 from optin_analysis.config import GoLiveStatus, Practice, Supplier
-from optin_analysis.schema import AccessLevel, EventType
-from optin_analysis.state import patient_state
+from optin_analysis.ingest.schema import AccessLevel, EventType
+from optin_analysis.measures import definitions as m
+from optin_analysis.measures.state import patient_state
 from tests.builders import make_events, make_patients, make_profile
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

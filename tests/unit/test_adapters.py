@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from optin_analysis.adapters import MAPPING_DIR
 from optin_analysis.config import load_config
-from optin_analysis.ingest import load_practice
+from optin_analysis.ingest.adapters import MAPPING_DIR
+from optin_analysis.ingest.load import load_practice
 from optin_analysis.problems import InputError
 from tests.extracts import EMIS_EVENTS, EMIS_PATIENTS, TPP_EVENTS, TPP_PATIENTS, write_practice
 
@@ -64,7 +64,7 @@ def test_user_mapping_overrides_headings(tmp_path):
         tmp_path, "tpp", renamed, TPP_EVENTS.replace("Patient Identifier", "Patient ref")
     )
     shipped = (
-        __import__("optin_analysis.adapters", fromlist=["MAPPING_DIR"]).MAPPING_DIR
+        __import__("optin_analysis.ingest.adapters", fromlist=["MAPPING_DIR"]).MAPPING_DIR
         / "mapping-tpp.yaml"
     ).read_text()
     (tmp_path / "my-mapping.yaml").write_text(shipped.replace("Patient Identifier", "Patient ref"))

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from optin_analysis.config import Disclosure
-from optin_analysis.disclosure import (
+from optin_analysis.outgoing.disclosure import (
     control_array,
     control_count,
     control_frame,

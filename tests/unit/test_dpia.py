@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from optin_analysis.config import ConfigError
-from optin_analysis.dpia import Target, evidence, load_register, overall
+from optin_analysis.outgoing.dpia import Target, evidence, load_register, overall
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from optin_analysis import nhs_number
-from optin_analysis.adapters import load_mapping, read_raw
 from optin_analysis.config import ODS_PATTERN, Practice, Supplier, load_config
 from optin_analysis.dates import age_on
 from optin_analysis.generate import (
@@ -21,7 +19,9 @@ from optin_analysis.generate import (
     write_config,
     write_sample,
 )
-from optin_analysis.schema import AccessLevel, EventType, empty_events, empty_patients
+from optin_analysis.ingest import nhs_number
+from optin_analysis.ingest.adapters import load_mapping, read_raw
+from optin_analysis.ingest.schema import AccessLevel, EventType, empty_events, empty_patients
 
 EXTRACT = pd.Timestamp(2026, 10, 31)
 SMALL = {"practices": 3, "patients": 3000, "seed": 11}

@@ -9,9 +9,9 @@ import math
 import pandas as pd
 import pytest
 
-from optin_analysis import measures as m
 from optin_analysis.config import Supplier
-from optin_analysis.schema import empty_events, empty_patients
+from optin_analysis.ingest.schema import empty_events, empty_patients
+from optin_analysis.measures import definitions as m
 from tests.builders import day, make_events, make_patients, make_profile
 
 PROFILE = make_profile()  # EMIS, live since 2023-11-01

@@ -16,13 +16,13 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 
-from optin_analysis import measures as m
-from optin_analysis import state
 from optin_analysis.config import GoLiveStatus, Practice
 from optin_analysis.dates import age_on, anniversary
 from optin_analysis.generate import Synthetic, generate
-from optin_analysis.schema import EventType
-from optin_analysis.state import anniversary_days, patient_state, prepare, to_days
+from optin_analysis.ingest.schema import EventType
+from optin_analysis.measures import definitions as m
+from optin_analysis.measures import state
+from optin_analysis.measures.state import anniversary_days, patient_state, prepare, to_days
 from tests.builders import make_events, make_patients, make_profile
 from tests.property.test_measure_properties import SETTINGS, practices
 

@@ -1,4 +1,4 @@
-"""Offline HTML reports: optin_analysis.render without a kernel or a browser.
+"""Offline HTML reports: optin_analysis.reports.render without a kernel or a browser.
 
 Outputs are captured from the real public functions (``use_offline_charts``,
 ``chart_block``, Altair's own display path) by replacing ``IPython.display.display``,
@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from optin_analysis import render
+from optin_analysis.reports import render
 
 SOURCE_MARKER = "SECRET_SOURCE_LINE = 42"
 

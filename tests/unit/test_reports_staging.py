@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from optin_analysis.reports import publish, remove_stale_staging
+from optin_analysis.reports.notebooks import publish, remove_stale_staging
 
 
 def test_stale_staging_is_removed(tmp_path):

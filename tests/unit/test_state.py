@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from optin_analysis.config import GoLiveStatus, Supplier
-from optin_analysis.schema import empty_events, empty_patients
-from optin_analysis.state import patient_state
+from optin_analysis.ingest.schema import empty_events, empty_patients
+from optin_analysis.measures.state import patient_state
 from tests.builders import day, make_events, make_patients, make_profile
 
 PROFILE = make_profile()  # EMIS, live since 2023-11-01

@@ -8,7 +8,12 @@ import pandas as pd
 import pytest
 
 from optin_analysis.config import Disclosure
-from optin_analysis.summary import PeriodError, control_headline, reference_date, trend_start
+from optin_analysis.outgoing.summary import (
+    PeriodError,
+    control_headline,
+    reference_date,
+    trend_start,
+)
 from tests.builders import make_profile
 
 

@@ -9,9 +9,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from optin_analysis import nhs_number, validate
 from optin_analysis.config import load_config
-from optin_analysis.ingest import load_practice
+from optin_analysis.ingest import nhs_number, validate
+from optin_analysis.ingest.load import load_practice
 from optin_analysis.problems import InputError, Severity
 from tests.extracts import EMIS_EVENTS, EMIS_PATIENTS, TPP_EVENTS, TPP_PATIENTS, write_practice
 

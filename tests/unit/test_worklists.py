@@ -9,9 +9,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from optin_analysis import worklists as wl
 from optin_analysis.config import Supplier
-from optin_analysis.schema import empty_events, empty_patients
+from optin_analysis.ingest.schema import empty_events, empty_patients
+from optin_analysis.practice import worklists as wl
 from tests.builders import day, make_events, make_patients, make_profile
 
 D = "2025-03-31"

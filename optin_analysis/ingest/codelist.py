@@ -1,4 +1,4 @@
-"""The codelist: which clinical codes mean which :class:`~optin_analysis.schema.EventType`.
+"""The codelist: which clinical codes mean which :class:`~optin_analysis.ingest.schema.EventType`.
 
 A shipped default (``data/codelist.csv``) lists the programme's SNOMED CT codes with a
 public source for each, and local placeholders (status ``placeholder``) for events that
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .problems import InputError, Problem
-from .schema import EventType
+from optin_analysis.ingest.schema import EventType
+from optin_analysis.problems import InputError, Problem
 
 DEFAULT_CODELIST = Path(str(files("optin_analysis") / "data" / "codelist.csv"))
 COLUMNS = ("code", "term", "event_type", "status", "source")

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from .config import ConfigError, RunConfig, load_config
-from .problems import InputError, Problem, Severity
+from optin_analysis.config import ConfigError, RunConfig, load_config
+from optin_analysis.problems import InputError, Problem, Severity
 
 app = typer.Typer(
     help="Run and evidence an opt-in model for online access to GP records.",
@@ -57,7 +57,7 @@ def sample(
     ] = dt.datetime(2026, 10, 31),
 ) -> None:
     """Write synthetic EMIS/TPP extracts and a run configuration for them."""
-    from .generate import generate, write_sample
+    from optin_analysis.generate import generate, write_sample
 
     synth = generate(practices, patients, seed, extract_date.date())
     config_path = write_sample(synth, out, seed)
@@ -73,7 +73,7 @@ def validate(
     practice: PracticeOpt = None,
 ) -> None:
     """Check extracts: every problem with its file, row and column. Exit 1 if any error."""
-    from .ingest import load_practice
+    from optin_analysis.ingest.load import load_practice
 
     failed = 0
     for path in paths:
@@ -129,7 +129,7 @@ def _selected(cfg: RunConfig, codes: list[str] | None):
 
 
 def _codelist(cfg: RunConfig):
-    from .codelist import load_codelist
+    from optin_analysis.ingest.codelist import load_codelist
 
     try:
         return load_codelist(cfg.codelist)
@@ -181,7 +181,7 @@ def _batch(cfg, practices, period, options, jobs=1, resume=False, keep_kernel=Fa
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from .batch import close, run_batch
+    from optin_analysis.run.batch import close, run_batch
 
     def stop(_signum, _frame):
         raise SystemExit(143)
@@ -212,7 +212,7 @@ def measures(
     """Print each practice's headline measures (exact figures: practice-internal)."""
     import json
 
-    from .batch import Options
+    from optin_analysis.run.batch import Options
 
     cfg = _config(config)
     options = Options(reports=False, lists=False)
@@ -234,7 +234,7 @@ def _print_headlines(results, controlled: bool = False) -> None:
     for logs of scheduled runs, which may be read outside the practice)."""
     from rich.table import Table
 
-    from .summary import headline_rows
+    from optin_analysis.outgoing.summary import headline_rows
 
     figures = {r.ods_code: r.bundle["headline"] if controlled else r.headline
                for r in results if r.headline or (controlled and r.bundle)}  # fmt: skip
@@ -262,7 +262,7 @@ def worklists_command(
     practice: PracticeOpt = None,
 ) -> None:
     """Write practice-internal worklists (CSV and XLSX): revoke, protect, requests."""
-    from .batch import Options
+    from optin_analysis.run.batch import Options
 
     cfg = _config(config)
     if out is not None:
@@ -289,7 +289,7 @@ def report(
     """Write each practice's outgoing reports: summary.json and the HTML reports."""
     import os
 
-    from .batch import Options
+    from optin_analysis.run.batch import Options
 
     cfg = _config(config)
     options = Options(lists=False, keep_notebooks=keep_notebooks)
@@ -313,7 +313,7 @@ def run(
     """The monthly job: validate, measures, worklists, reports and the ICB roll-up."""
     import os
 
-    from .batch import Options, close, write_rollup
+    from optin_analysis.run.batch import Options, close, write_rollup
 
     cfg = _config(config)
     period = _period(period)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .config import Disclosure
+from optin_analysis.config import Disclosure
 
 MARK = "[c]"  #: how a suppressed figure is shown in reports
 FOOTNOTE = (

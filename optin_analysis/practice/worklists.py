@@ -15,13 +15,13 @@ import pandas as pd
 
 from optin_analysis.config import Practice
 from optin_analysis.dates import as_timestamp
-from optin_analysis.measures import (
+from optin_analysis.measures.definitions import (
     DEFAULT_HORIZON_MONTHS,
     backlog_mask,
     coverage_base_mask,
     pending_16_mask,
 )
-from optin_analysis.state import DateLike, patient_state
+from optin_analysis.measures.state import DateLike, patient_state
 
 REASON_NO_CODE = "16+, no access, not opted out, no opt-in request, no 104 code"
 REASON_TURNING_16 = "turns 16 on "
@@ -86,7 +86,8 @@ def worklists(
       request_date, stage, wait_days.
 
     ``state`` is :func:`patient_state` at D when the caller already has it (the batch takes
-    it from :func:`optin_analysis.measures.month_measures`), so it is not computed twice.
+    it from :func:`~optin_analysis.measures.definitions.month_measures`), so it is not
+    computed twice.
     """
     if state is None:
         state = patient_state(patients, events, profile, ref_date)

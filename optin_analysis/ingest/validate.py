@@ -22,10 +22,10 @@ import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
 
-from . import nhs_number
-from .adapters import STR, TEXT, RawTable, TableMapping
-from .problems import Problem, Severity
-from .schema import AccessLevel
+from optin_analysis.ingest import nhs_number
+from optin_analysis.ingest.adapters import STR, TEXT, RawTable, TableMapping
+from optin_analysis.ingest.schema import AccessLevel
+from optin_analysis.problems import Problem, Severity
 
 DUPLICATE = "the same patient id appears on more than one row"
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

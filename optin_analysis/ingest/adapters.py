@@ -5,7 +5,7 @@ column heading holds each canonical column, how dates are written, how many prea
 lines sit above the header, and how coded values (account status, access level) read.
 Practices whose searches use other headings copy the file and point ``mapping:`` at it.
 
-Reading keeps every value as text so that validation (:mod:`optin_analysis.validate`)
+Reading keeps every value as text so that validation (:mod:`optin_analysis.ingest.validate`)
 can say exactly which cell is wrong; conversion to typed canonical tables happens there.
 """
 
@@ -29,8 +29,8 @@ import pyarrow.csv as pacsv
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from .config import Supplier
-from .problems import InputError, Problem, Severity
+from optin_analysis.config import Supplier
+from optin_analysis.problems import InputError, Problem, Severity
 
 MAPPING_DIR = Path(str(files("optin_analysis") / "data"))
 REQUIRED = {

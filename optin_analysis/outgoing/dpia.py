@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .config import ConfigError
+from optin_analysis.config import ConfigError
 
 DEFAULT_REGISTER = Path(str(files("optin_analysis") / "data" / "risk-register.yaml"))
 LIKELIHOOD = {"remote": 1, "possible": 2, "probable": 3}

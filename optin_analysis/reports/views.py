@@ -1,8 +1,8 @@
 """Pieces of the outgoing reports, drawn from a practice-month bundle (aggregate only).
 
 The report notebooks call these in order; each displays HTML or an accessible chart
-(:func:`optin_analysis.render.chart_block`). Nothing here computes a measure: figures come
-from the bundle that :func:`optin_analysis.summary.outgoing` made safe to leave.
+(:func:`optin_analysis.reports.render.chart_block`). Nothing here computes a measure: figures come
+from the bundle that :func:`optin_analysis.outgoing.summary.outgoing` made safe to leave.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import altair as alt
 import pandas as pd
 from IPython.display import HTML, display
 
-from .disclosure import MARK, show
-from .render import chart_block
-from .summary import bundle_for, headline_rows
+from optin_analysis.outgoing.disclosure import MARK, show
+from optin_analysis.outgoing.summary import bundle_for, headline_rows
+from optin_analysis.reports.render import chart_block
 
 STATUS_MARK = {"done": "✔ done", "in progress": "◐ in progress", "not started": "✘ not started"}
 

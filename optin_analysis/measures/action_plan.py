@@ -4,7 +4,7 @@ NHS England, "Implementing an opt-in model" gives four steps: (1) a supplier-spe
 step that stops automatic access, (2) advertise, counsel and provision on request,
 (3) update the practice website, (4) write to the ICB. :func:`action_plan` states each
 step for the practice's profile with a status worked out from the profile's dates and the
-headline figures (:func:`optin_analysis.measures.headline`), and its evidence in words.
+headline figures (:func:`optin_analysis.measures.definitions.headline`), and its evidence in words.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 
 from optin_analysis.config import GoLiveStatus, Model, Practice, Supplier
 from optin_analysis.dates import as_timestamp
-from optin_analysis.state import DateLike
+from optin_analysis.measures.state import DateLike
 
 DONE = "done"
 IN_PROGRESS = "in progress"

@@ -16,12 +16,12 @@ import ipywidgets as widgets
 import pandas as pd
 from IPython.display import display
 
-from .config import load_config
-from .dates import age_on, as_timestamp
-from .ingest import PracticeData, load_practice
-from .measures import month_measures
-from .summary import headline_rows, trend_start
-from .worklists import worklists
+from optin_analysis.config import load_config
+from optin_analysis.dates import age_on, as_timestamp
+from optin_analysis.ingest.load import PracticeData, load_practice
+from optin_analysis.measures.definitions import month_measures
+from optin_analysis.outgoing.summary import headline_rows, trend_start
+from optin_analysis.practice.worklists import worklists
 
 #: Age bands (inclusive, at the reference date) the dashboard can restrict to.
 AGE_BANDS: dict[str, tuple[int, int]] = {

@@ -10,8 +10,8 @@ import altair as alt
 import pandas as pd
 from IPython.display import HTML, display
 
-from .disclosure import MARK, show
-from .render import chart_block
+from optin_analysis.outgoing.disclosure import MARK, show
+from optin_analysis.reports.render import chart_block
 
 COLUMNS = {
     "practice": "Practice", "setup": "System · model · go-live",
@@ -32,8 +32,8 @@ def load(rollup_path: str | None, config: str | None = None, period: str | None 
     """The roll-up bundle written by the run, or built from the configuration's reports."""
     if rollup_path:
         return json.loads(Path(rollup_path).read_text(encoding="utf-8"))
-    from .config import load_config
-    from .rollup import build
+    from optin_analysis.config import load_config
+    from optin_analysis.outgoing.rollup import build
 
     return build(load_config(config), period)
 

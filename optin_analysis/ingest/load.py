@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import validate
-from .adapters import load_mapping, read_raw
-from .codelist import load_codelist
-from .config import Practice
-from .problems import InputError, Problem, errors
+from optin_analysis.config import Practice
+from optin_analysis.ingest import validate
+from optin_analysis.ingest.adapters import load_mapping, read_raw
+from optin_analysis.ingest.codelist import load_codelist
+from optin_analysis.problems import InputError, Problem, errors
 
 
 @dataclass

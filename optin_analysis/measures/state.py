@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from optin_analysis.config import Practice, Supplier
 from optin_analysis.dates import as_timestamp
-from optin_analysis.schema import AccessLevel, EventType
+from optin_analysis.ingest.schema import AccessLevel, EventType
 
 DateLike = dt.date | str | pd.Timestamp
 #: Events as parallel arrays: (patient position, kind index, day number).

@@ -12,9 +12,9 @@ import json
 
 import pandas as pd
 
-from .config import RunConfig
-from .disclosure import footnote
-from .history import History
+from optin_analysis.config import RunConfig
+from optin_analysis.outgoing.disclosure import footnote
+from optin_analysis.outgoing.history import History
 
 #: NHS England's prospective-access dashboard: 90% or more of online accounts have access.
 ACCESS_REFERENCE = 0.90

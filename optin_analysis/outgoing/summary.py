@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import commentary, disclosure
-from .action_plan import action_plan
-from .config import Disclosure, Practice
-from .dates import as_timestamp, month_end, month_start
-from .dpia import Register, evidence, load_register
-from .ingest import PracticeData
-from .measures import MonthMeasures, month_measures
+from optin_analysis.config import Disclosure, Practice
+from optin_analysis.dates import as_timestamp, month_end, month_start
+from optin_analysis.ingest.load import PracticeData
+from optin_analysis.measures.action_plan import action_plan
+from optin_analysis.measures.definitions import MonthMeasures, month_measures
+from optin_analysis.outgoing import commentary, disclosure
+from optin_analysis.outgoing.dpia import Register, evidence, load_register
 
 #: Headline keys holding counts of patients or events (controlled in outgoing data).
 COUNT_KEYS = (
@@ -263,8 +263,8 @@ def headline_rows(headline: dict, previous: dict | None = None) -> list[tuple[st
 
 def bundle_for(config_path: Path, ods_code: str, period: str) -> dict:
     """Load a practice from a run configuration and build its outgoing bundle."""
-    from .config import load_config
-    from .ingest import load_practice
+    from optin_analysis.config import load_config
+    from optin_analysis.ingest.load import load_practice
 
     cfg = load_config(config_path)
     data = load_practice(cfg.practice(ods_code))
@@ -286,7 +286,7 @@ def with_history(bundle: dict, earlier: pd.DataFrame) -> dict:
     """The bundle plus a ``history`` table: earlier periods from the store, then this one.
 
     ``earlier`` has columns period, measure, controlled (from
-    :meth:`optin_analysis.history.History.series`); periods at or after the bundle's are
+    :meth:`optin_analysis.outgoing.history.History.series`); periods at or after the bundle's are
     ignored, so re-running a month replaces it.
     """
     before = earlier[earlier["period"] < bundle["period"]]

@@ -2,7 +2,7 @@
 
 Every public function takes ``(patients, events, profile, ...)`` canonical frames for one
 practice and explicit dates; nothing reads the clock. Per-patient facts (eligible, access,
-protection, requests) come from :func:`optin_analysis.state.patient_state`, whose
+protection, requests) come from :func:`optin_analysis.measures.state.patient_state`, whose
 docstring defines them. Rules common to all measures:
 
 * Only patients registered at D (registration_date <= D) count, and only their events.
@@ -24,7 +24,7 @@ import pandas as pd
 
 from optin_analysis.config import Practice
 from optin_analysis.dates import as_timestamp
-from optin_analysis.state import (
+from optin_analysis.measures.state import (
     K_ADDED,
     K_COUNSELLED,
     K_GRANTED,
@@ -44,8 +44,8 @@ from optin_analysis.state import (
     state_frame,
 )
 
-#: A patient state: the frame of :func:`~optin_analysis.state.patient_state` or its columns
-#: as arrays (:func:`~optin_analysis.state.state_arrays`); the masks below read either.
+#: A patient state: the frame of :func:`~optin_analysis.measures.state.patient_state` or its columns
+#: as arrays (:func:`~optin_analysis.measures.state.state_arrays`); the masks below read either.
 State = pd.DataFrame | StateArrays
 
 #: Ageing bands of open requests, by days waited (upper bounds of all but the last).
@@ -381,7 +381,7 @@ def _backlog_on(prep: Prepared, profile: Practice, days: np.ndarray) -> np.ndarr
 
     Each condition of the backlog holds over spans of days: registered, 16+ (16th birthday
     <= d) and an account each from a day on, ``automatic`` over the spans of
-    :func:`~optin_analysis.state.automatic_spells`. A patient counts on day d when d is in
+    :func:`~optin_analysis.measures.state.automatic_spells`. A patient counts on day d when d is in
     one of their automatic spans cut to start no earlier than all three days.
     """
     since = np.maximum(np.maximum(prep.reg_day, prep.b16_day), prep.acct_day)  # MISSING: none
@@ -749,7 +749,7 @@ class MonthMeasures:
     ``headline`` is :func:`headline` at D for the period; ``previous`` the same at the
     end of the month before (for "change since last month"), or None when that month
     ends before ``trend_start``. Tables are exact (practice-internal): outgoing use goes
-    through :mod:`optin_analysis.summary`, which applies disclosure control.
+    through :mod:`optin_analysis.outgoing.summary`, which applies disclosure control.
     """
 
     headline: dict[str, int | float | str | None]

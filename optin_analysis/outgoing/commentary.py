@@ -5,7 +5,7 @@ Sentences only state what the figures show; they never quote a suppressed count.
 
 from __future__ import annotations
 
-from .disclosure import show
+from optin_analysis.outgoing.disclosure import show
 
 
 def _change(now: int | None, before: int | None, noun: str) -> str:

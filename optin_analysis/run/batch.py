@@ -26,13 +26,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from .codelist import load_codelist
-from .config import ConfigError, Practice, RunConfig
-from .dpia import load_register
-from .history import History
-from .ingest import load_practice
-from .problems import InputError, errors
-from .reports import (
+from optin_analysis.config import ConfigError, Practice, RunConfig
+from optin_analysis.ingest.codelist import load_codelist
+from optin_analysis.ingest.load import load_practice
+from optin_analysis.outgoing.dpia import load_register
+from optin_analysis.outgoing.history import History
+from optin_analysis.outgoing.summary import (
+    TREND_MEASURES,
+    PeriodError,
+    compute,
+    outgoing,
+    with_history,
+    write_json,
+)
+from optin_analysis.practice.worklists import worklists, write_worklists
+from optin_analysis.problems import InputError, errors
+from optin_analysis.reports.notebooks import (
     ROLLUP,
     STAGING,
     KernelSession,
@@ -43,8 +52,6 @@ from .reports import (
     render,
     write_reports,
 )
-from .summary import TREND_MEASURES, PeriodError, compute, outgoing, with_history, write_json
-from .worklists import worklists, write_worklists
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
 _session: KernelSession | None = None  # one per process, reused across practices
@@ -249,7 +256,7 @@ def run_batch(
 def write_rollup(cfg: RunConfig, period: str, generated: dt.datetime | None = None) -> Path:
     """Render ``reports/<period>/icb-rollup.html`` and ``rollup.json`` from summaries and
     history; both are staged and moved into place only when the HTML is complete."""
-    from .rollup import build
+    from optin_analysis.outgoing.rollup import build
 
     folder = cfg.reports_dir / period
     folder.mkdir(parents=True, exist_ok=True)

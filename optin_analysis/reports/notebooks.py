@@ -1,7 +1,7 @@
 """Outgoing reports: Papermill-executed notebooks rendered to self-contained HTML.
 
 Each report is a parameterised notebook in ``notebooks/`` executed by Papermill with the
-path of an aggregate bundle, then rendered to HTML (:mod:`optin_analysis.render`).
+path of an aggregate bundle, then rendered to HTML (:mod:`optin_analysis.reports.render`).
 A :class:`KernelSession` keeps one kernel per process alive across notebooks (its
 namespace is reset before each), which saves the kernel start and the imports
 (~2.5 s) on every notebook after the first; the executed notebook is still Papermill's
@@ -28,10 +28,10 @@ from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger
 
-from .render import BATCH_ENV, notebook_to_html, write_html_atomically
-from .summary import write_json
+from optin_analysis.outgoing.summary import write_json
+from optin_analysis.reports.render import BATCH_ENV, notebook_to_html, write_html_atomically
 
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 #: Outgoing practice report name -> (notebook, title).
 REPORTS = {
     "monthly-report": ("monthly_report.ipynb", "Monthly opt-in model report"),

@@ -1,0 +1,1 @@
+"""Extracts to canonical tables: supplier mappings, reading, validation, the codelist."""

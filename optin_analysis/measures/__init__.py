@@ -1,0 +1,1 @@
+"""The measures: each patient's state at a date, the measures built on it, the action plan."""

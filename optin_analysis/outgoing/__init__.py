@@ -1,0 +1,1 @@
+"""What leaves the practice: disclosure control, summaries, history, roll-up, DPIA evidence."""

@@ -1,0 +1,1 @@
+"""Practice-internal outputs: worklists and the JupyterLab dashboard (exact figures)."""

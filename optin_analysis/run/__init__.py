@@ -1,0 +1,1 @@
+"""Running the monthly job: the batch of practices and the command line."""
