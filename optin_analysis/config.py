@@ -90,11 +90,6 @@ class Practice(Strict):
             raise ValueError("go_live_status is 'live' but go_live_date is missing")
         return self
 
-    @property
-    def protected_by_setting(self) -> bool:
-        """TPP only: the organisation preference is unticked, so nobody gets access by default."""
-        return self.supplier is Supplier.TPP and self.supplier_setting_date is not None
-
 
 class RunConfig(Strict):
     """A whole run configuration."""

@@ -7,8 +7,8 @@ repository root; ``python -m optin_analysis.generate`` does the same)::
     from optin_analysis.generate import SAMPLE, generate, write_sample
     write_sample(generate(**SAMPLE), Path("data/sample"), seed=SAMPLE["seed"])
 
-with ``SAMPLE = {"practices": 4, "patients": 12_000, "seed": 42,
-"extract_date": date(2026, 10, 31)}``.
+with ``SAMPLE`` below: five practices of about 3,000 patients, one per branch of the
+guidance (:data:`SAMPLE_BRANCHES`).
 
 The history follows NHS England's "implementing an opt-in model" guidance. Live practices
 went live on 31 October 2023: every account holder aged 16+ who had not opted out got
@@ -16,8 +16,10 @@ automatic full prospective access. Opt-in practices then stopped automatic acces
 a bulk 104 code on one day for everyone aged 15+ without access, then individual 104s for
 new registrations and those about to turn 16, a few missed; TPP: the organisation
 preference unticked, no codes), reviewed and revoked the automatic access over months,
-and counselled and provisioned patients who asked. :class:`Synthetic` carries a
-``truth`` table of what the generator knows by construction so measures can be tested.
+and counselled and provisioned patients who asked. Practices code grants and revocations
+patchily (:class:`Branch`), and a few codes are never acted on in the online account, as
+in real records. :class:`Synthetic` carries a ``truth`` table of what the generator knows
+by construction so measures can be tested.
 
 Everything is vectorised over patients (numpy); loops run over practices only. One
 ``seed`` gives identical frames and identical file bytes.
@@ -49,11 +51,40 @@ from optin_analysis.ingest.schema import (
 # --- the committed sample ---------------------------------------------------------------
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = REPO / "data" / "sample"
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A practice's branch of the guidance, its model and its coding habits.
+
+    ``code_grants`` / ``code_revokes`` are the shares of provisions and revocations the
+    practice records with its local codes (grant and revoke have no public codes, so real
+    practices code them patchily); the online account configuration always has them.
+    """
+
+    supplier: Supplier
+    status: GoLiveStatus
+    model: Model = Model.OPT_IN
+    code_grants: float = 1.0
+    code_revokes: float = 1.0
+    clear_months: float | None = None  #: months to clear the backlog; None: drawn
+
+
+#: The committed sample: one practice for each branch of the guidance, and one practice on
+#: the default (opt-out) model, as an ICB also has.
+SAMPLE_BRANCHES = (
+    Branch(Supplier.EMIS, GoLiveStatus.LIVE, clear_months=48),  # bulk 104, review, revoke
+    Branch(Supplier.EMIS, GoLiveStatus.NOT_PLANNED, code_grants=0.7),  # per-patient setting
+    Branch(Supplier.TPP, GoLiveStatus.LIVE, code_grants=0.0, code_revokes=0.9, clear_months=30),
+    Branch(Supplier.TPP, GoLiveStatus.DUE),  # yet to go live: preference unticked
+    Branch(Supplier.EMIS, GoLiveStatus.LIVE, Model.DEFAULT),
+)
 SAMPLE: dict = {
-    "practices": 4,
-    "patients": 12_000,
+    "practices": 5,
+    "patients": 15_000,
     "seed": 42,
     "extract_date": dt.date(2026, 10, 31),
+    "branches": SAMPLE_BRANCHES,
 }
 
 # --- calendar -------------------------------------------------------------------------
@@ -80,6 +111,8 @@ DUE_CHECKLIST_RATE = 0.35
 CLEAR_MONTHS = (6.0, 60.0)  #: range of months practices take to clear the revocation backlog
 UPTAKE_RANGE = (0.6, 1.4)  #: practice multiplier on opt-in request rates
 SLOWNESS_RANGE = (0.7, 2.5)  #: practice multiplier on counselling/provisioning delays
+GRANT_CODING = (1.0, 1.0, 0.8, 0.0)  #: shares of provisions coded, one drawn per practice
+REVOKE_CODING = (1.0, 0.9)  #: shares of revocations coded, one drawn per practice
 
 # --- patients -------------------------------------------------------------------------
 #: share of the list in 5-year age bands 0-4 ... 85-89, 90+ (ONS mid-year England, rounded)
@@ -121,6 +154,10 @@ DELAY_SIGMA = 0.6
 DECLINE_RATE = 0.04  #: requests closed without access after counselling
 STALL_RATE = 0.015  #: requests stuck at each stage (ageing open requests)
 GRANT_106_RATE = 0.1  #: EMIS grants with a 106 cancelling the 104 on the same day
+GRANT_NOT_MADE_RATE = 0.02  #: grants coded but never made in the account (extract wins)
+REVOKE_NOT_MADE_RATE = 0.03  #: revocations coded but never made in the account
+CHASER_RATE = 0.15  #: requests waiting over CHASER_AFTER_DAYS chased by a second request
+CHASER_AFTER_DAYS = 21
 LETTER_RATE = 0.6  #: provisioned patients without an account sent a registration letter
 LETTER_LAG_DAYS = 3
 SUMMARY_RATE = 0.5  #: account holders without full access who see the summary record
@@ -149,6 +186,7 @@ TRUTH_FLAGS = (
     "opted_out",
     "open_request",
     "auto_failure",
+    "disagreement",
 )
 
 
@@ -168,7 +206,12 @@ class Synthetic:
     * ``open_request``: asked, neither provisioned nor declined, not opted out;
     * ``open_stage``: ``'awaiting counselling'``, ``'awaiting provisioning'`` or missing;
     * ``auto_failure``: was given automatic access after the supplier setting date (a
-      failure of the opt-in model; EMIS only), whether or not it still holds.
+      failure of the opt-in model; EMIS only), whether or not it still holds;
+    * ``disagreement``: the codes disagree with the account at the extract date (a grant
+      coded but never made, or a revocation coded but never made and access still held).
+
+    ``opt_in_access`` and ``auto_access`` are the account's truth; the coded grants and
+    revocations follow the practice's coding habits (:class:`Branch`).
     """
 
     patients: pd.DataFrame
@@ -191,6 +234,8 @@ class _Plan:
     clear_days: int
     uptake: float
     slowness: float
+    code_grants: float = 1.0
+    code_revokes: float = 1.0
 
 
 @dataclass
@@ -316,11 +361,30 @@ def _checklist(
     return {"go_live": go_live, "setting": setting, "dpia": dpia, "website": website, "icb": icb}
 
 
-def _plans(practices: int, patients: int, extract: int, rng: np.random.Generator) -> list[_Plan]:
-    """Profiles and simulation knobs for every practice."""
-    sizes = _sizes(practices, patients, rng)
+def _branches(practices: int, rng: np.random.Generator) -> list[Branch]:
+    """Random branches and coding habits, in the mix an ICB might have."""
     suppliers = _suppliers(practices, rng)
     statuses, models = _statuses(practices, rng)
+    grants = rng.choice(GRANT_CODING, practices)
+    revokes = rng.choice(REVOKE_CODING, practices)
+    return [
+        Branch(suppliers[i], statuses[i], models[i], float(grants[i]), float(revokes[i]))
+        for i in range(practices)
+    ]
+
+
+def _plans(
+    practices: int,
+    patients: int,
+    extract: int,
+    rng: np.random.Generator,
+    branches: tuple[Branch, ...] | None = None,
+) -> list[_Plan]:
+    """Profiles and simulation knobs for every practice."""
+    sizes = _sizes(practices, patients, rng)
+    chosen = list(branches) if branches else _branches(practices, rng)
+    suppliers = [b.supplier for b in chosen]
+    statuses, models = [b.status for b in chosen], [b.model for b in chosen]
     clear = np.linspace(*CLEAR_MONTHS, practices) if practices > 1 else np.array([CLEAR_MONTHS[0]])
     clear = rng.permutation(clear)
     plans = []
@@ -351,9 +415,11 @@ def _plans(practices: int, patients: int, extract: int, rng: np.random.Generator
                 status=statuses[i],
                 go_live=c["go_live"],
                 setting=c["setting"],
-                clear_days=int(round(clear[i] * DAYS_PER_MONTH)),
+                clear_days=int(round((chosen[i].clear_months or clear[i]) * DAYS_PER_MONTH)),
                 uptake=float(rng.uniform(*UPTAKE_RANGE)),
                 slowness=float(rng.uniform(*SLOWNESS_RANGE)),
+                code_grants=chosen[i].code_grants,
+                code_revokes=chosen[i].code_revokes,
             )
         )
     return plans
@@ -431,8 +497,9 @@ class _State:
 
     ``auto`` is the day automatic access began, ``auto_start`` its record-access start
     date, ``failure`` marks automatic access after the supplier setting, ``ended`` the day
-    automatic access was revoked or removed on opting out, ``revoked`` the day of an
-    ``access_revoked`` entry, ``code104``/``code106`` the days of those codes.
+    automatic access was revoked or removed on opting out, ``revoked`` the day it was
+    revoked in the account, ``revoke_code`` the day of an ``access_revoked`` entry (coded
+    or not, made or not), ``code104``/``code106`` the days of those codes.
     """
 
     dob: np.ndarray
@@ -447,6 +514,7 @@ class _State:
     failure: np.ndarray = field(default_factory=_unset)
     ended: np.ndarray = field(default_factory=_unset)
     revoked: np.ndarray = field(default_factory=_unset)
+    revoke_code: np.ndarray = field(default_factory=_unset)
     code104: np.ndarray = field(default_factory=_unset)
     code106: np.ndarray = field(default_factory=_unset)
 
@@ -516,9 +584,13 @@ def _automatic(plan: _Plan, s: _State, extract: int, rng: np.random.Generator) -
     s.auto_start = np.where(plan.supplier is Supplier.TPP, tpp_start, trigger)
     review = _uniform_days(rng, stops, stops + plan.clear_days, n) if stops < NEVER else _never(n)
     reviewed = auto_before & (review <= extract) & (review < s.opt_out)
-    s.revoked = np.where(reviewed, review, NEVER)
-    ended_by_opt_out = got & (s.opt_out <= extract) & ~reviewed
-    s.ended = np.where(reviewed, review, np.where(ended_by_opt_out, s.opt_out, NEVER))
+    not_made = reviewed & (rng.random(n) < REVOKE_NOT_MADE_RATE)  # coded, account unchanged
+    made = reviewed & ~not_made
+    s.revoked = np.where(made, review, NEVER)
+    coded = (made & (rng.random(n) < plan.code_revokes)) | not_made
+    s.revoke_code = np.where(coded, review, NEVER)
+    ended_by_opt_out = got & (s.opt_out <= extract) & ~made
+    s.ended = np.where(made, review, np.where(ended_by_opt_out, s.opt_out, NEVER))
 
 
 def _request_days(
@@ -548,6 +620,7 @@ def _opt_in(plan: _Plan, s: _State, extract: int, rng: np.random.Generator, log:
             "counsel": _never(n),
             "outcome": _never(n),
             "grant": _never(n),
+            "given": _never(n),
         }
     eligible = np.maximum(s.reg, s.ann16)
     mult = np.where(s.account < NEVER, REQUEST_MULT_ACCOUNT, REQUEST_MULT_NO_ACCOUNT)
@@ -571,10 +644,13 @@ def _opt_in(plan: _Plan, s: _State, extract: int, rng: np.random.Generator, log:
     outcome = np.where(rng.random(n) < STALL_RATE, NEVER, counsel + lag)
     outcome = np.where(asked & (counsel < NEVER), np.minimum(outcome, NEVER), NEVER)
     grant = np.where(~declined & (outcome <= extract), outcome, NEVER)
+    made = rng.random(n) >= GRANT_NOT_MADE_RATE  # else: coded, never made in the account
+    coded = (rng.random(n) < plan.code_grants) | ~made
     log.add(EventType.OPT_IN_REQUESTED, asked, request)
+    _chasers(asked, request, np.where(asked, outcome, NEVER), extract, rng, log)
     log.add(EventType.COUNSELLED, asked & (counsel <= extract), counsel)
     log.add(EventType.OPT_IN_DECLINED, declined & (outcome <= extract), outcome)
-    log.add(EventType.ACCESS_GRANTED, grant < NEVER, grant)
+    log.add(EventType.ACCESS_GRANTED, (grant < NEVER) & coded, grant)
     letter = (grant < NEVER) & (s.account > grant) & (rng.random(n) < LETTER_RATE)
     log.add(
         EventType.LETTER_ISSUED,
@@ -590,7 +666,20 @@ def _opt_in(plan: _Plan, s: _State, extract: int, rng: np.random.Generator, log:
         "counsel": counsel,
         "outcome": np.where(asked, outcome, NEVER),
         "grant": grant,
+        "given": np.where(made, grant, NEVER),
     }
+
+
+def _chasers(
+    asked: np.ndarray, request: np.ndarray, outcome: np.ndarray, extract: int,
+    rng: np.random.Generator, log: _Log,
+) -> None:  # fmt: skip
+    """Second requests from some patients still waiting CHASER_AFTER_DAYS after asking."""
+    waited = np.minimum(outcome, extract + 1) - request
+    chase = asked & (waited > CHASER_AFTER_DAYS + 1) & (rng.random(asked.size) < CHASER_RATE)
+    spread = np.maximum(waited - CHASER_AFTER_DAYS - 1, 1)
+    day = request + CHASER_AFTER_DAYS + np.floor(rng.random(asked.size) * spread).astype(np.int64)
+    log.add(EventType.OPT_IN_REQUESTED, chase, day)
 
 
 def _access(
@@ -598,7 +687,7 @@ def _access(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Access level and start day at the extract date."""
     n = s.dob.size
-    granted = opt_in["grant"] < NEVER
+    granted = opt_in["given"] < NEVER
     automatic = (s.auto < NEVER) & (s.ended > extract) & ~granted
     draw = rng.random(n)
     has_account = s.account < NEVER
@@ -610,21 +699,25 @@ def _access(
     level[granted | automatic] = AccessLevel.FULL_PROSPECTIVE.value
     dcr_start = np.minimum(s.account + rng.integers(0, 366, n), extract)
     start = np.where(detailed, dcr_start, np.where(summary, s.account, NEVER))
-    start = np.where(automatic, s.auto_start, np.where(granted, opt_in["grant"], start))
+    start = np.where(automatic, s.auto_start, np.where(granted, opt_in["given"], start))
     return level, start
 
 
 def _truth(s: _State, opt_in: dict, extract: int) -> dict:
     """The flags of :class:`Synthetic` for one practice."""
     request, counsel, outcome = opt_in["request"], opt_in["counsel"], opt_in["outcome"]
-    granted = opt_in["grant"] < NEVER
+    granted = opt_in["given"] < NEVER
+    auto_access = (s.auto < NEVER) & (s.ended > extract) & ~granted
+    not_made = (opt_in["grant"] < NEVER) & ~granted
+    kept = (s.revoke_code <= extract) & ~(s.revoked <= extract) & auto_access
     opted_out = (s.opt_out <= extract) & ~(request <= extract)
     open_request = (request <= extract) & (outcome > extract)
     stage = np.full(s.dob.size, None, dtype=object)
     stage[open_request & (counsel > extract)] = AWAITING_COUNSELLING
     stage[open_request & (counsel <= extract)] = AWAITING_PROVISIONING
     return {
-        "auto_access": (s.auto < NEVER) & (s.ended > extract) & ~granted,
+        "auto_access": auto_access,
+        "disagreement": not_made | kept,
         "opt_in_access": granted,
         "revoked": (s.revoked <= extract) & ~granted,
         "protected_104": (s.code104 <= extract) & ~(s.code106 <= extract),
@@ -647,7 +740,7 @@ def _simulate(plan: _Plan, extract: int, rng: np.random.Generator) -> tuple[dict
     _automatic(plan, s, extract, rng)
     log = _Log()
     log.add(EventType.OPT_OUT, s.opt_out < NEVER, s.opt_out)
-    log.add(EventType.ACCESS_REVOKED, s.revoked < NEVER, s.revoked)
+    log.add(EventType.ACCESS_REVOKED, s.revoke_code < NEVER, s.revoke_code)
     log.add(EventType.ENHANCED_REVIEW_ADDED, s.code104 <= extract, s.code104)
     log.add(EventType.ENHANCED_REVIEW_REMOVED, s.code106 <= extract, s.code106)
     opt_in = _opt_in(plan, s, extract, rng, log)
@@ -725,16 +818,26 @@ def _truth_frame(practice: pd.Series, ids: pd.Series, cols: dict) -> pd.DataFram
 
 
 def generate(
-    practices: int, patients: int, seed: int, extract_date: dt.date = dt.date(2026, 10, 31)
+    practices: int,
+    patients: int,
+    seed: int,
+    extract_date: dt.date = dt.date(2026, 10, 31),
+    branches: tuple[Branch, ...] | None = None,
 ) -> Synthetic:
-    """Synthetic practices with canonical ``patients``/``events``, profiles and the truth."""
+    """Synthetic practices with canonical ``patients``/``events``, profiles and the truth.
+
+    ``branches`` fixes each practice's branch and coding habits (one per practice); by
+    default they are drawn at random.
+    """
     if practices < 1 or patients < practices:
         raise ValueError("need at least one practice and at least one patient per practice")
+    if branches is not None and len(branches) != practices:
+        raise ValueError("give one branch per practice")
     if extract_date < EARLIEST_EXTRACT:
         raise ValueError(f"extract_date must be on or after {EARLIEST_EXTRACT.isoformat()}")
     extract = _day(extract_date)
     root, *streams = np.random.SeedSequence(seed).spawn(practices + 1)
-    plans = _plans(practices, patients, extract, np.random.default_rng(root))
+    plans = _plans(practices, patients, extract, np.random.default_rng(root), branches)
     results = [
         _simulate(p, extract, np.random.default_rng(r)) for p, r in zip(plans, streams, strict=True)
     ]

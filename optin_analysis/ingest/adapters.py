@@ -253,7 +253,11 @@ def _truncation(path: Path, data: bytes, header: list[str], last_row: int) -> li
 
 
 def read_raw(path: Path, mapping: TableMapping, table: str, encoding: str = "auto") -> RawTable:
-    """Read one export as text with canonical column names; raise on unreadable files."""
+    """Read one export as text with canonical column names; raise on unreadable files.
+
+    A header with no data rows is an error for ``patients``; for ``events`` it is a
+    practice with no coded events yet (a warning).
+    """
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -271,8 +275,13 @@ def read_raw(path: Path, mapping: TableMapping, table: str, encoding: str = "aut
     text, labels = _arrow_text(data, head[:-1], header) or _pandas_text(
         path, data, mapping.skip_rows, problems
     )
-    if text.num_rows == 0:
+    if text.num_rows == 0 and table != "events":
         raise InputError(problems + [Problem(path, "the file has a header but no data rows")])
+    if text.num_rows == 0:
+        empty = "no coded events yet: the file has a header but no data rows"
+        return RawTable(path, _canonical(text, mapping), labels, header_row + 1,
+                        dict(mapping.columns), [*problems, Problem(path, empty,
+                        severity=Severity.WARNING)])  # fmt: skip
     truncated = _truncation(path, data, header, header_row + 1 + int(labels[-1]))
     if any(p.severity is Severity.ERROR for p in truncated):
         text, labels = text.slice(0, len(labels) - 1), labels[:-1]  # the cut row: reported once

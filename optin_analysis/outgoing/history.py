@@ -92,3 +92,22 @@ class History:
         """Periods recorded, oldest first."""
         rows = self.con.execute("SELECT DISTINCT period FROM headline ORDER BY period").fetchall()
         return [r[0] for r in rows]
+
+    def recorded(self) -> pd.DataFrame:
+        """One row per practice-period recorded: practice_code, period, ref_date, recorded_at."""
+        return self.con.execute(
+            "SELECT practice_code, period, min(ref_date) AS ref_date, "
+            "max(recorded_at) AS recorded_at FROM headline "
+            "GROUP BY practice_code, period ORDER BY period, practice_code"
+        ).df()
+
+    def remove(self, period: str, practice_code: str | None = None) -> int:
+        """Delete a period's rows (one practice's, or every practice's); return practice-periods
+        removed."""
+        where = "period = ?" + (" AND practice_code = ?" if practice_code else "")
+        params = [period, practice_code] if practice_code else [period]
+        count = self.con.execute(
+            f"SELECT count(DISTINCT practice_code) FROM headline WHERE {where}", params
+        ).fetchone()[0]
+        self.con.execute(f"DELETE FROM headline WHERE {where}", params)
+        return int(count)

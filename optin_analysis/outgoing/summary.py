@@ -21,7 +21,7 @@ from optin_analysis.config import Disclosure, Practice
 from optin_analysis.dates import as_timestamp, month_end, month_start
 from optin_analysis.ingest.load import PracticeData
 from optin_analysis.measures.action_plan import action_plan
-from optin_analysis.measures.definitions import MonthMeasures, month_measures
+from optin_analysis.measures.month import MonthMeasures, month_measures
 from optin_analysis.outgoing import commentary, disclosure
 from optin_analysis.outgoing.dpia import Register, evidence, load_register
 

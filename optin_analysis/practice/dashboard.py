@@ -19,7 +19,7 @@ from IPython.display import display
 from optin_analysis.config import load_config
 from optin_analysis.dates import age_on, as_timestamp
 from optin_analysis.ingest.load import PracticeData, load_practice
-from optin_analysis.measures.definitions import month_measures
+from optin_analysis.measures.month import month_measures
 from optin_analysis.outgoing.summary import headline_rows, trend_start
 from optin_analysis.practice.worklists import worklists
 

@@ -15,30 +15,52 @@ import pandas as pd
 
 from optin_analysis.config import Practice
 from optin_analysis.dates import as_timestamp
+from optin_analysis.measures.days import DateLike
 from optin_analysis.measures.definitions import (
     DEFAULT_HORIZON_MONTHS,
     backlog_mask,
     coverage_base_mask,
+    dormant_mask,
     pending_16_mask,
 )
-from optin_analysis.measures.state import DateLike, patient_state
+from optin_analysis.measures.state import patient_state
 
 REASON_NO_CODE = "16+, no access, not opted out, no opt-in request, no 104 code"
 REASON_TURNING_16 = "turns 16 on "
+REASON_BACKLOG = "automatic full access: revoke until the patient opts in"
+REASON_DORMANT = "automatic full access, no usable online account: revoke before it is used"
 
-REVOKE_COLUMNS = ["patient_id", "nhs_number", "age", "online_account_date", "access_start_date"]
+REVOKE_COLUMNS = [
+    "patient_id", "nhs_number", "age", "online_account", "online_account_date",
+    "access_start_date", "reason",
+]  # fmt: skip
 PROTECT_COLUMNS = ["patient_id", "nhs_number", "age", "sixteenth_birthday", "reason"]
 REQUEST_COLUMNS = ["patient_id", "nhs_number", "request_date", "stage", "wait_days"]
+DISAGREEMENT_COLUMNS = [
+    "patient_id", "nhs_number", "access_level", "access_start_date", "disagreement",
+]  # fmt: skip
 
 
 def _joined(patients: pd.DataFrame, state: pd.DataFrame) -> pd.DataFrame:
-    extra = ("nhs_number", "online_account_date", "access_start_date")
+    extra = ("nhs_number", "online_account", "online_account_date", "access_level",
+             "access_start_date")  # fmt: skip
     return state.assign(**{col: patients[col].array for col in extra})
 
 
-def _revoke(rows: pd.DataFrame, state: pd.DataFrame) -> pd.DataFrame:
-    out = rows[backlog_mask(state)].sort_values(["online_account_date", "patient_id"])
-    return out[REVOKE_COLUMNS].reset_index(drop=True)
+def _revoke(rows: pd.DataFrame, state: pd.DataFrame, profile: Practice) -> pd.DataFrame:
+    backlog = backlog_mask(state, profile.supplier)
+    dormant = dormant_mask(state) & ~backlog
+    first = rows[backlog].assign(reason=REASON_BACKLOG)
+    then = rows[dormant].assign(reason=REASON_DORMANT)
+    order = ["online_account_date", "patient_id"]
+    out = pd.concat([first.sort_values(order), then.sort_values("patient_id")])
+    return out.astype({"reason": "str"})[REVOKE_COLUMNS].reset_index(drop=True)
+
+
+def _disagreements(rows: pd.DataFrame) -> pd.DataFrame:
+    found = rows["registered"].to_numpy(dtype=bool) & (rows["disagreement"] != "").to_numpy()
+    out = rows[found].sort_values(["disagreement", "patient_id"])
+    return out[DISAGREEMENT_COLUMNS].reset_index(drop=True)
 
 
 def _protect(
@@ -74,28 +96,33 @@ def worklists(
 ) -> dict[str, pd.DataFrame]:
     """The practice's worklists at D, each a frame with exact figures and identifiers.
 
-    * ``revoke``: the revocation backlog (eligible, online account, automatic full
-      prospective access), by online account date: patient_id, nhs_number, age,
-      online_account_date, access_start_date.
+    * ``revoke``: the revocation backlog for the practice's supplier, by online account
+      date, then the other patients holding automatic access without a usable account
+      (dormant exposure), with a ``reason``: patient_id, nhs_number, age, online_account,
+      online_account_date, access_start_date, reason.
     * ``protect``: patients to code with a 104, with a ``reason``: first the pending-16
       cohort not protected (16th birthday in (D, D + horizon]), by birthday; then 16+
       patients without access, not opted out, with no opt-in request and not protected.
       Columns patient_id, nhs_number, age, sixteenth_birthday (pending-16 only), reason.
       Empty for a TPP practice whose preference is unticked (everybody protected).
     * ``requests``: open opt-in requests, oldest first: patient_id, nhs_number,
-      request_date, stage, wait_days.
+      request_date (the episode's first request), stage, wait_days.
+    * ``disagreements``: record disagreements, patients whose coded grants or revocations
+      disagree with the extract (the extract was used): patient_id, nhs_number,
+      access_level, access_start_date, disagreement.
 
     ``state`` is :func:`patient_state` at D when the caller already has it (the batch takes
-    it from :func:`~optin_analysis.measures.definitions.month_measures`), so it is not
+    it from :func:`~optin_analysis.measures.month.month_measures`), so it is not
     computed twice.
     """
     if state is None:
         state = patient_state(patients, events, profile, ref_date)
     rows = _joined(patients, state)
     return {
-        "revoke": _revoke(rows, state),
+        "revoke": _revoke(rows, state, profile),
         "protect": _protect(rows, state, as_timestamp(ref_date), horizon_months),
         "requests": _requests(rows, state),
+        "disagreements": _disagreements(rows),
     }
 
 

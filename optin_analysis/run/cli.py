@@ -332,5 +332,52 @@ def run(
     _finish(results)
 
 
+history_app = typer.Typer(help="List or correct the history store behind the trends.")
+app.add_typer(history_app, name="history")
+
+
+@history_app.command("list")
+def history_list(config: ConfigOpt) -> None:
+    """List the practice-months recorded in the history store."""
+    from rich.table import Table
+
+    from optin_analysis.outgoing.history import History
+
+    cfg = _config(config)
+    with History(cfg.history_path, read_only=True) as history:
+        rows = history.recorded()
+    if rows.empty:
+        console.print(f"The history store {cfg.history_path} holds no month yet.", markup=False)
+        return
+    table = Table(title=f"History store {cfg.history_path}")
+    for column in ("Period", "Practice", "Figures as of", "Recorded"):
+        table.add_column(column)
+    for r in rows.itertuples():
+        recorded = r.recorded_at.strftime("%Y-%m-%d %H:%M")
+        table.add_row(r.period, r.practice_code, r.ref_date.date().isoformat(), recorded)
+    console.print(table)
+
+
+@history_app.command("remove")
+def history_remove(
+    config: ConfigOpt,
+    period: PeriodOpt,
+    practice: Annotated[
+        str | None, typer.Option("--practice", metavar="ODS", help="Only this practice.")
+    ] = None,
+) -> None:
+    """Take a mistaken run's month out of the history store (one practice, or all)."""
+    from optin_analysis.outgoing.history import History
+
+    cfg = _config(config)
+    with History(cfg.history_path) as history:
+        removed = history.remove(_period(period), practice)
+    who = f"practice {practice}" if practice else "every practice"
+    console.print(
+        f"Removed {removed} practice-month(s) of {period} ({who}) from {cfg.history_path}.",
+        markup=False,
+    )
+
+
 if __name__ == "__main__":
     app()

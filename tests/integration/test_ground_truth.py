@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optin_analysis.config import GoLiveStatus, Model, Practice, load_config
+from optin_analysis.config import GoLiveStatus, Model, Practice, Supplier, load_config
 from optin_analysis.generate import (
     ODS_PREFIX,
     SAMPLE,
@@ -38,6 +38,7 @@ from optin_analysis.generate import (
 )
 from optin_analysis.ingest.load import PracticeData, load_practice
 from optin_analysis.measures import definitions as measures
+from optin_analysis.measures import month
 from optin_analysis.measures.state import patient_state
 
 FRESH: dict = {
@@ -90,7 +91,7 @@ def _case(
     state = patient_state(patients, events, profile, d)
     state.index = pd.Index(patients["patient_id"].array)
     truth = _of(synth.truth, code).set_index("patient_id")
-    head = measures.headline(patients, events, profile, d, d.replace(day=1))
+    head = month.headline(patients, events, profile, d, d.replace(day=1))
     return Case(profile, patients, events, _of(synth.patients, code), truth, state, head)
 
 
@@ -174,23 +175,21 @@ def _eligible(case: Case) -> np.ndarray:
 
 
 def _truth_backlog(case: Case) -> set[str]:
-    """The revocation backlog as the generator knows it.
+    """The revocation backlog as the generator knows it, in the guidance's words.
 
-    SPEC section 4: "16+ patients with an online account holding full prospective access
-    that did not come through an opt-in request and has not been revoked". The generator's
-    ``auto_access`` is exactly "holds automatic full prospective access ... not revoked, not
-    removed by an opt-out, not replaced by a grant", i.e. the access part; the measure
-    (``backlog_mask``: eligible & account & automatic) adds the population filters, so the
-    truth side adds them too, from the generator's own patients: registered at D (every
-    extract row is), aged 16+ at D, an online account linked by D. By construction automatic
-    access is only ever given to account holders aged 16 by then (the EMIS trigger is at or
-    after the account link and the 16th birthday; TPP only gives it to account holders
-    already 16), so the filters change nothing here; they are kept so the expression is
-    the definition, not a property of this generator. Opted-out patients: the generator ends
-    automatic access on opting out, so ``auto_access`` already leaves them out, matching the
-    measure (which keeps opted-out patients only while they still hold access).
+    EMIS: "review those who may already have been given full prospective access ... and
+    who have an online services account"; TPP: "review those who may already have been
+    given full prospective access" (no account condition). The generator's
+    ``auto_access`` is exactly "holds automatic full prospective access in the account":
+    the truth side adds the population filters from the generator's own patients
+    (registered at D, aged 16+ at D) and, at EMIS, an online account linked by D.
+    Opted-out patients: the generator ends automatic access on opting out, so
+    ``auto_access`` already leaves them out, matching the measure (which keeps opted-out
+    patients only while they still hold access).
     """
-    mask = _flag(case, "auto_access") & _eligible(case) & _account(case)
+    mask = _flag(case, "auto_access") & _eligible(case)
+    if case.profile.supplier is Supplier.EMIS:
+        mask &= _account(case)
     return _ids(case, mask)
 
 
@@ -237,13 +236,13 @@ def test_state_covers_exactly_the_generated_patients(case: Case) -> None:
 
 
 def test_backlog_patients_are_the_truths_automatic_holders(case: Case) -> None:
-    measured = _state_ids(case, measures.backlog_mask(case.state))
+    measured = _state_ids(case, measures.backlog_mask(case.state, case.profile.supplier))
     assert_same_patients(measured, _truth_backlog(case), "revocation backlog")
 
 
 def test_revoked_patients_are_not_in_the_backlog_nor_holding_access(case: Case) -> None:
     revoked = _ids(case, _flag(case, "revoked"))
-    backlog = _state_ids(case, measures.backlog_mask(case.state))
+    backlog = _state_ids(case, measures.backlog_mask(case.state, case.profile.supplier))
     assert not revoked & backlog, sorted(revoked & backlog)[:5]
     assert not revoked & _state_flag(case, "has_access"), sorted(revoked)[:5]
 
@@ -277,6 +276,14 @@ def test_open_requests_and_their_stage_match(case: Case) -> None:
     assert_same_patients(set(measured), set(expected), "open requests")
     wrong = {k: (measured[k], expected[k]) for k in measured if measured[k] != expected[k]}
     assert not wrong, f"stage (measured, truth): {dict(list(wrong.items())[:5])}"
+
+
+def test_record_disagreements_match(case: Case) -> None:
+    # codes and account disagree where the generator coded a grant or revocation it never
+    # made in the account (and the patient still holds the access it did not revoke)
+    measured = _state_ids(case, (case.state["disagreement"] != "").to_numpy())
+    assert_same_patients(measured, _ids(case, _flag(case, "disagreement")), "disagreements")
+    assert case.headline["record_disagreements"] == len(measured)
 
 
 def test_withheld_pending_opt_in_match(case: Case) -> None:
@@ -367,7 +374,14 @@ def test_every_compared_set_is_populated_somewhere(
     mine = [c for (s, _), c in cases.items() if s == source]
     totals = {
         name: sum(int(c.truth[name].sum()) for c in mine)
-        for name in ("auto_access", "opt_in_access", "revoked", "protected_104", "opted_out")
+        for name in (
+            "auto_access",
+            "opt_in_access",
+            "revoked",
+            "protected_104",
+            "opted_out",
+            "disagreement",
+        )  # fmt: skip
     }
     totals.update(
         {stage: sum(list(_truth_stages(c).values()).count(stage) for c in mine) for stage in STAGES}

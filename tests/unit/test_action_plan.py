@@ -9,7 +9,7 @@ import pytest
 
 from optin_analysis.config import GoLiveStatus, Model, Supplier
 from optin_analysis.measures.action_plan import action_plan
-from optin_analysis.measures.definitions import headline
+from optin_analysis.measures.month import headline
 from tests.builders import make_events, make_patients, make_profile
 
 D = "2025-03-31"

@@ -12,6 +12,7 @@ import pytest
 from optin_analysis.config import Supplier
 from optin_analysis.ingest.schema import empty_events, empty_patients
 from optin_analysis.measures import definitions as m
+from optin_analysis.measures import month
 from tests.builders import day, make_events, make_patients, make_profile
 
 PROFILE = make_profile()  # EMIS, live since 2023-11-01
@@ -63,10 +64,11 @@ def test_uptake_by_month_start_after_reference_is_an_error() -> None:
 
 
 def test_uptake_share() -> None:
+    held = {"access_level": "full_prospective", "access_start_date": "2024-05-10"}
     patients = make_patients(
         [
-            pid("h1", **ACCT),
-            pid("h2"),
+            pid("h1", **ACCT, **held),
+            pid("h2", **held),
             pid("auto", **FULL),
             pid("kid", date_of_birth="2015-01-01"),
             pid("x"),
@@ -92,7 +94,9 @@ def test_open_requests_bands_and_stages() -> None:
         "w8": "2025-03-23",  # 8 -> 8-14
         "w28": "2025-03-03",  # 28 -> 15-28
         "w29": "2025-03-02",  # 29 -> 29-56
-        "w57": "2025-02-02",  # 26 days to 28 Feb + 2 + 29 in March = 57 -> 57+
+        "w57": "2025-02-02",  # 26 days to 28 Feb + 2 + 29 in March = 57 -> 57-90
+        "w91": "2024-12-30",  # 1 + 31 + 28 + 31 = 91 -> 91-180
+        "w181": "2024-10-01",  # 30 + 30 + 31 + 31 + 28 + 31 = 181 -> 181+
         "p0": "2025-03-31",  # 0 days, counselled the same day -> provisioning 0-7
         "p14": "2025-03-17",  # 14 days, counselled 20 Mar -> provisioning 8-14
         "done": "2025-01-01",  # granted: closed
@@ -108,9 +112,10 @@ def test_open_requests_bands_and_stages() -> None:
     patients = make_patients([pid(p) for p in rows])
     got = m.open_requests(patients, make_events(events), PROFILE, "2025-03-31")
     table = got.set_index(["stage", "band"])["requests"]
-    assert table["awaiting counselling"].tolist() == [1, 1, 1, 1, 1]
-    assert table["awaiting provisioning"].tolist() == [1, 1, 0, 0, 0]
-    assert got["band"].tolist()[:5] == ["0-7", "8-14", "15-28", "29-56", "57+"]
+    assert table["awaiting counselling"].tolist() == [1, 1, 1, 1, 1, 1, 1]
+    assert table["awaiting provisioning"].tolist() == [1, 1, 0, 0, 0, 0, 0]
+    bands = ["0-7", "8-14", "15-28", "29-56", "57-90", "91-180", "181+"]
+    assert got["band"].tolist()[:7] == bands
 
 
 # --------------------------------------------------------------------------- provision time
@@ -120,8 +125,8 @@ REQUEST_TO_PROVISION_EVENTS = [
     ("p1", "opt_in_requested", "2024-01-01"),
     ("p1", "access_granted", "2024-01-11"),  # 10 days
     ("p2", "opt_in_requested", "2024-01-01"),
-    ("p2", "opt_in_requested", "2024-01-05"),  # chaser: the latest request before the grant
-    ("p2", "access_granted", "2024-01-25"),  # 20 days from 5 Jan
+    ("p2", "opt_in_requested", "2024-01-05"),  # chaser: the episode dates from 1 Jan
+    ("p2", "access_granted", "2024-01-25"),  # 24 days from 1 Jan
     ("p3", "opt_in_requested", "2024-02-01"),
     ("p3", "access_granted", "2024-02-01"),  # same day: 0 days
     ("p4", "opt_in_requested", "2024-03-01"),
@@ -130,7 +135,7 @@ REQUEST_TO_PROVISION_EVENTS = [
     ("p6", "opt_in_requested", "2024-01-10"),
     ("p6", "access_granted", "2024-01-20"),  # 10 days
     ("p6", "access_revoked", "2024-02-01"),
-    ("p6", "access_granted", "2024-03-01"),  # same request, already provisioned: not again
+    ("p6", "access_granted", "2024-03-01"),  # no open episode: a restoration, not a provision
 ]
 
 
@@ -138,22 +143,22 @@ def test_request_to_provision_all_time() -> None:
     patients = make_patients([pid(f"p{i}") for i in range(1, 7)])
     events = make_events(REQUEST_TO_PROVISION_EVENTS)
     got = m.request_to_provision(patients, events, PROFILE, "2024-03-31")
-    # waits 10, 20, 0, 10 -> sorted 0 10 10 20: median 10; p90 at rank 0.9*3 = 2.7:
-    # 10 + 0.7 * (20 - 10) = 17
+    # waits 10, 24, 0, 10 -> sorted 0 10 10 24: median 10; p90 at rank 0.9*3 = 2.7:
+    # 10 + 0.7 * (24 - 10) = 19.8
     assert got.n == 4
     assert got.median_days == 10
-    assert got.p90_days == pytest.approx(17)
+    assert got.p90_days == pytest.approx(19.8)
 
 
 def test_request_to_provision_in_period() -> None:
     patients = make_patients([pid(f"p{i}") for i in range(1, 7)])
     events = make_events(REQUEST_TO_PROVISION_EVENTS)
     got = m.request_to_provision(patients, events, PROFILE, "2024-03-31", "2024-01-15")
-    # grants from 15 Jan: p2 (20), p6 (10), p3 (0) -> 0 10 20; p90 rank 1.8: 10 + 0.8 * 10
+    # provisions from 15 Jan: p2 (24), p6 (10), p3 (0) -> 0 10 24; p90 rank 1.8: 10 + 0.8 * 14
     assert (got.n, got.median_days) == (3, 10)
-    assert got.p90_days == pytest.approx(18)
+    assert got.p90_days == pytest.approx(21.2)
     march = m.request_to_provision(patients, events, PROFILE, "2024-03-31", "2024-03-01")
-    # only p6's re-grant is in March and it is not a new provisioned request
+    # only p6's restoration is in March and it is not a provision
     assert march.n == 0 and math.isnan(march.median_days) and math.isnan(march.p90_days)
 
 
@@ -166,9 +171,10 @@ def test_revocation_backlog() -> None:
             pid("in", **FULL),
             pid("noacct", access_level="full_prospective"),
             pid("kid", date_of_birth="2010-01-01", **FULL),
-            pid("optin", **ACCT),
+            pid("optin", **{**FULL, "access_start_date": "2024-05-10"}),
             pid("optedout", **FULL),
-            pid("revoked", **FULL),
+            pid("revoked", **ACCT),  # extract: no access since the revocation
+            pid("not_made", **FULL),  # revocation coded, still full in the account
             pid("new", registration_date="2025-04-01", **FULL),
             pid("futureacct", **{**FULL, "online_account_date": "2025-04-10"}),
         ]
@@ -179,22 +185,31 @@ def test_revocation_backlog() -> None:
             ("optin", "access_granted", "2024-05-10"),
             ("optedout", "opt_out", "2024-01-01"),
             ("revoked", "access_revoked", "2024-02-01"),
+            ("not_made", "access_revoked", "2024-02-01"),
         ]
     )
-    # 'in', and 'optedout' who still holds automatic access: 2
-    assert m.revocation_backlog(patients, events, PROFILE, "2025-03-31") == 2
+    # EMIS (account holders): 'in', 'optedout' (still holds automatic access) and
+    # 'not_made' (the extract wins over the revocation code): 3
+    assert m.revocation_backlog(patients, events, PROFILE, "2025-03-31") == 3
+    # TPP (anyone): also 'noacct' and 'futureacct' (no account at D): 5
+    tpp = make_profile(supplier=Supplier.TPP)
+    assert m.revocation_backlog(patients, events, tpp, "2025-03-31") == 5
+    # dormant exposure: automatic access without an account at D: noacct, futureacct
+    assert m.dormant_exposure(patients, events, PROFILE, "2025-03-31") == 2
 
 
 def test_backlog_by_month() -> None:
+    # the extract (31 Mar 2025) shows what the events led to: r1 and r3 revoked (no access),
+    # r2 and r7 full access from their grants
     patients = make_patients(
         [
-            pid("r1", **FULL),
-            pid("r2", **FULL),
-            pid("r3", **FULL),
+            pid("r1", **ACCT),
+            pid("r2", **{**FULL, "access_start_date": "2024-04-01"}),
+            pid("r3", **ACCT),
             pid("r4", **FULL),
             pid("r5", **{**FULL, "online_account_date": "2024-03-15"}),
             pid("r6", registration_date="2024-03-20", **FULL),
-            pid("r7", **ACCT),
+            pid("r7", **{**FULL, "access_start_date": "2024-04-05"}),
         ]
     )
     events = make_events(
@@ -235,8 +250,10 @@ def _clearing_practice() -> tuple[pd.DataFrame, pd.DataFrame]:
         "x7": "2025-03-31",
         "x8": "2025-04-01",
     }
+    # the extract (31 Mar 2025) shows no access for x1..x7, revoked by then; x8 still full
     patients = make_patients(
-        [pid(f"b{i}", **FULL) for i in range(5)] + [pid(p, **FULL) for p in revoked]
+        [pid(f"b{i}", **FULL) for i in range(5)]
+        + [pid(p, **(FULL if p == "x8" else ACCT)) for p in revoked]
     )
     events = make_events([(p, "access_revoked", d) for p, d in revoked.items()])
     return patients, events
@@ -267,7 +284,8 @@ def test_projected_clear_date_cleared_and_not_clearing() -> None:
     stuck = m.projected_clear_date(patients, make_events([]), PROFILE, "2025-03-31")
     assert (stuck.backlog, stuck.status, stuck.clear_date) == (1, "not clearing", None)
     revoked = make_events([("a", "access_revoked", "2025-03-01")])
-    done = m.projected_clear_date(patients, revoked, PROFILE, "2025-03-31")
+    after = make_patients([pid("a", **ACCT)])  # the extract shows the revocation
+    done = m.projected_clear_date(after, revoked, PROFILE, "2025-03-31")
     assert (done.backlog, done.status, done.clear_date) == (0, "cleared", None)
 
 
@@ -314,17 +332,18 @@ def test_pending_16_mid_month_and_month_end_clamp() -> None:
     patients = make_patients(
         [
             pid("mar20", date_of_birth="2009-03-20"),
-            pid("apr15", date_of_birth="2009-04-15"),  # D + 1 month exactly: included
-            pid("apr16", date_of_birth="2009-04-16"),  # one day beyond
+            pid("apr15", date_of_birth="2009-04-15"),  # in April, the month after D's: in
+            pid("apr30", date_of_birth="2009-04-30"),  # last day of that month: in
+            pid("may1", date_of_birth="2009-05-01"),  # one day beyond
             pid("mar15", date_of_birth="2009-03-15"),  # 16 on D: not pending
         ]
     )
     got = m.pending_16(patients, make_events([]), PROFILE, "2025-03-15", horizon_months=1)
-    assert got.set_index("month")["cohort"].to_dict() == {"2025-03": 1, "2025-04": 1}
+    assert got.set_index("month")["cohort"].to_dict() == {"2025-03": 1, "2025-04": 2}
     feb = make_patients(
         [pid("f28", date_of_birth="2010-02-28"), pid("m1", date_of_birth="2010-03-01")]
     )
-    # 31 Aug 2025 + 6 months = 28 Feb 2026 (clamped): f28 in, m1 out; rows Sep..Feb
+    # 6 months after August 2025 ends on 28 Feb 2026: f28 in, m1 out; rows Sep..Feb
     got = m.pending_16(feb, make_events([]), PROFILE, "2025-08-31")
     assert len(got) == 6 and got["cohort"].tolist() == [0, 0, 0, 0, 0, 1]
 
@@ -336,7 +355,8 @@ def test_turned_16_automatic() -> None:
             pid("auto", **born, access_level="full_prospective", access_start_date="2025-03-10"),
             pid("optin", **born),
             pid("early", **{**FULL, "date_of_birth": "2009-02-20"}),  # 16 before the period
-            pid("grant_no_req", **born),
+            pid("grant_no_req", **born, access_level="full_prospective"),
+            pid("fixed", **born),  # automatic from the birthday, revoked on 20 March
             pid("none", **born),
             pid("unreg", **born, registration_date="2025-04-01", access_level="full_prospective"),
         ]
@@ -346,11 +366,13 @@ def test_turned_16_automatic() -> None:
             ("optin", "opt_in_requested", "2025-03-01"),
             ("optin", "access_granted", "2025-03-10"),  # on the birthday, through opt-in
             ("grant_no_req", "access_granted", "2025-03-10"),  # on the birthday, no request
+            ("fixed", "access_revoked", "2025-03-20"),  # held automatic access 10-19 March
         ]
     )
-    # failures: 'auto' (access level from the birthday) and 'grant_no_req' = 2
+    # failures: 'auto' (access level from the birthday), 'grant_no_req' and 'fixed'
+    # (corrected later in the month, still counted) = 3
     got = m.turned_16_automatic(patients, events, PROFILE, "2025-03-01", "2025-03-31")
-    assert got == 2
+    assert got == 3
 
 
 # --------------------------------------------------------------------------- protection
@@ -420,10 +442,10 @@ def test_active_104s_bulk_and_individual() -> None:
 def test_headline() -> None:
     patients = make_patients(
         [
-            pid("h", **ACCT),
+            pid("h", **{**FULL, "access_start_date": "2025-03-05"}),
             pid("w", **ACCT),
             pid("a", **FULL),
-            pid("r", **FULL),
+            pid("r", **ACCT),  # revoked on 10 March: no access in the extract
             pid("k", date_of_birth="2009-05-01"),
             pid("c"),
         ]
@@ -438,7 +460,7 @@ def test_headline() -> None:
             ("c", "enhanced_review_added", "2024-01-01"),
         ]
     )
-    got = m.headline(patients, events, PROFILE, "2025-03-31", "2025-03-01")
+    got = month.headline(patients, events, PROFILE, "2025-03-31", "2025-03-01")
     json.dumps(got, allow_nan=False)  # JSON-friendly: no NaN, no Timestamps
     expected = {
         "ref_date": "2025-03-31",
@@ -487,7 +509,7 @@ def test_empty_practice_gives_zeros_and_nan() -> None:
     ]
     share = m.uptake_share(p, e, PROFILE, d)
     assert share.eligible == 0 and math.isnan(share.share_of_eligible)
-    assert m.open_requests(p, e, PROFILE, d)["requests"].tolist() == [0] * 10
+    assert m.open_requests(p, e, PROFILE, d)["requests"].tolist() == [0] * 14
     assert m.request_to_provision(p, e, PROFILE, d).n == 0
     assert m.revocation_backlog(p, e, PROFILE, d) == 0
     assert m.backlog_by_month(p, e, PROFILE, "2025-02-01", d)["backlog"].tolist() == [0, 0]
@@ -497,11 +519,11 @@ def test_empty_practice_gives_zeros_and_nan() -> None:
     assert math.isnan(m.protection_coverage(p, e, PROFILE, d).share)
     assert m.withheld_pending_opt_in(p, e, PROFILE, d) == 0
     assert m.active_104s(p, e, PROFILE, d) == m.Active104(0, 0)
-    head = m.headline(p, e, PROFILE, d, "2025-03-01")
+    head = month.headline(p, e, PROFILE, d, "2025-03-01")
     json.dumps(head, allow_nan=False)
     assert head["eligible"] == 0 and head["opt_in_share_of_eligible"] is None
 
 
 def test_headline_period_start_after_reference_is_an_error() -> None:
     with pytest.raises(ValueError, match="period_start"):
-        m.headline(empty_patients(), empty_events(), PROFILE, "2025-03-31", "2025-04-01")
+        month.headline(empty_patients(), empty_events(), PROFILE, "2025-03-31", "2025-04-01")

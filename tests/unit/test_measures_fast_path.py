@@ -21,8 +21,10 @@ from optin_analysis.dates import age_on, anniversary
 from optin_analysis.generate import Synthetic, generate
 from optin_analysis.ingest.schema import EventType
 from optin_analysis.measures import definitions as m
-from optin_analysis.measures import state
-from optin_analysis.measures.state import anniversary_days, patient_state, prepare, to_days
+from optin_analysis.measures import link, month
+from optin_analysis.measures.days import anniversary_days, to_days
+from optin_analysis.measures.link import prepare
+from optin_analysis.measures.state import patient_state
 from tests.builders import make_events, make_patients, make_profile
 from tests.property.test_measure_properties import SETTINGS, practices
 
@@ -50,7 +52,8 @@ def _practices(synth: Synthetic):
 def _plain_backlog(patients, events, profile, as_of) -> list[int]:
     """The backlog at each day, from the full patient state at that day."""
     return [
-        int(m.backlog_mask(patient_state(patients, events, profile, day)).sum()) for day in as_of
+        int(m.backlog_mask(patient_state(patients, events, profile, day), profile.supplier).sum())
+        for day in as_of
     ]
 
 
@@ -129,20 +132,47 @@ def _events_of_registered(patients, events, ref) -> pd.DataFrame:
     ]
 
 
+#: Same-day order of the events that open and close opt-in episodes (the documented tie rule).
+_DAY_ORDER = {
+    EventType.OPT_IN_REQUESTED: 0, EventType.ACCESS_GRANTED: 1,
+    EventType.OPT_IN_DECLINED: 2, EventType.OPT_OUT: 3,
+}  # fmt: skip
+
+
 def _plain_provision_waits(patients, events, ref, period_start) -> np.ndarray:
-    """Each request's first grant on or after it (latest request before each grant), pandas."""
+    """Each provision's wait from its episode's first request, patient by patient in Python.
+
+    An episode opens at a request when none is open and closes at the next grant, decline
+    or opt-out; a grant that closes it is a provision. Where the extract shows full access
+    from a start date with the episode still open at the end of that day, the start date
+    is the provision.
+    """
     ev = _events_of_registered(patients, events, ref)
-    requests = ev.loc[ev["event_type"] == EventType.OPT_IN_REQUESTED, ["patient_id", "event_date"]]
-    grants = ev.loc[ev["event_type"] == EventType.ACCESS_GRANTED, ["patient_id", "event_date"]]
-    paired = pd.merge_asof(
-        grants.sort_values("event_date"),
-        requests.assign(request=requests["event_date"]).sort_values("event_date"),
-        on="event_date",
-        by="patient_id",
-    ).dropna(subset=["request"])
-    first = paired.groupby(["patient_id", "request"], as_index=False)["event_date"].min()
-    first = first[first["event_date"] >= pd.Timestamp(period_start)]
-    return np.sort(((first["event_date"] - first["request"]).dt.days).to_numpy(dtype=float))
+    ev = ev[ev["event_type"].isin(list(_DAY_ORDER))]
+    ref, since = pd.Timestamp(ref), pd.Timestamp(period_start)
+    full = patients.set_index("patient_id")
+    waits = []
+    for pid, rows in ev.groupby("patient_id"):
+        rows = rows.assign(rank=rows["event_type"].map(_DAY_ORDER))
+        opened, start = None, full.loc[pid, "access_start_date"]
+        implied = full.loc[pid, "access_level"] == "full_prospective" and pd.notna(start)
+
+        def provision(day_: pd.Timestamp, opened: pd.Timestamp) -> None:
+            if since <= day_ <= ref:
+                waits.append((day_ - opened).days)
+
+        ordered = rows.sort_values(["event_date", "rank"])[["event_date", "event_type"]].values
+        for day_, kind in [*ordered, (pd.Timestamp.max, None)]:
+            if implied and opened is not None and opened <= start < day_:
+                provision(start, opened)  # still open at the end of the extract's access start
+                opened, implied = None, False
+            if kind == EventType.OPT_IN_REQUESTED:
+                opened = opened if opened is not None else day_
+            elif kind is not None and opened is not None:
+                if kind == EventType.ACCESS_GRANTED:
+                    provision(day_, opened)
+                opened = None
+    return np.sort(np.array(waits, dtype=float))
 
 
 @pytest.mark.parametrize("ref", REFS)
@@ -177,11 +207,11 @@ def test_active_104s_is_the_plain_count(synth: Synthetic, ref: str) -> None:
 def test_month_measures_match_the_single_measures(synth: Synthetic) -> None:
     """One preparation for every measure gives what each public function gives alone."""
     for patients, events, profile in _practices(synth):
-        month = m.month_measures(patients, events, profile, "2026-10-31", "2026-10-01", "2024-01")
-        assert month.headline == m.headline(patients, events, profile, "2026-10-31", "2026-10-01")
-        assert month.previous == m.headline(patients, events, profile, "2026-09-30", "2026-09-01")
+        got = month.month_measures(patients, events, profile, "2026-10-31", "2026-10-01", "2024-01")
+        assert got.headline == month.headline(patients, events, profile, "2026-10-31", "2026-10-01")
+        assert got.previous == month.headline(patients, events, profile, "2026-09-30", "2026-09-01")
         pd.testing.assert_frame_equal(
-            month.backlog_by_month,
+            got.backlog_by_month,
             m.backlog_by_month(patients, events, profile, "2024-01-01", "2026-10-31"),
         )
 
@@ -214,8 +244,8 @@ def test_sixteenth_birthdays_and_ages_in_day_numbers() -> None:
 
 def _linked(patients: pd.DataFrame, events: pd.DataFrame) -> None:
     """The Arrow link (when it applies) gives what the plain factorized lookup gives."""
-    fast_pos, fast_group = state._link(patients, events)
-    plain_pos, plain_group = state._link_plain(patients, events)
+    fast_pos, fast_group = link._link(patients, events)
+    plain_pos, plain_group = link._link_plain(patients, events)
     assert np.array_equal(fast_pos, plain_pos)
     assert np.array_equal(fast_group, plain_group)
 
@@ -242,12 +272,12 @@ def test_linking_events_to_patients(synth: Synthetic) -> None:
     _linked(pd.concat([two, other], ignore_index=True), strays)  # an id in two practices
     _linked(two.drop(columns="practice_code"), strays.drop(columns="practice_code"))
     with pytest.raises(ValueError, match="more than once"):
-        state._link(pd.concat([two, two], ignore_index=True), strays)
+        link._link(pd.concat([two, two], ignore_index=True), strays)
 
 
 def test_month_measures_hands_worklists_the_same_state_patient_state_gives(synth):
     for patients, events, profile in _practices(synth):
-        month = m.month_measures(patients, events, profile, "2026-10-31", "2026-10-01",
+        got = month.month_measures(patients, events, profile, "2026-10-31", "2026-10-01",
                                  TREND_START)  # fmt: skip
         plain = patient_state(patients, events, profile, "2026-10-31")
-        pd.testing.assert_frame_equal(month.state, plain)
+        pd.testing.assert_frame_equal(got.state, plain)

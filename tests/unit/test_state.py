@@ -127,7 +127,9 @@ def test_access_from_access_level_without_events() -> None:
     assert not one(start, [], "2023-10-31")["has_access"]  # starts after D
     row = one(start, [], "2023-11-01")
     assert row["has_access"] and row["automatic"] and not row["via_opt_in"]
-    assert one(full, [], "2023-01-01")["has_access"]  # no start date: held
+    # no start date and no grant code: full access applies from auto_start = go-live
+    assert not one(full, [], "2023-10-31")["has_access"]
+    assert one(full, [], "2023-11-01")["has_access"]
     assert not one({**full, "access_level": "detailed_coded"}, [], "2025-01-01")["has_access"]
 
 

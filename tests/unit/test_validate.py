@@ -12,6 +12,7 @@ import pytest
 from optin_analysis.config import load_config
 from optin_analysis.ingest import nhs_number, validate
 from optin_analysis.ingest.load import load_practice
+from optin_analysis.ingest.schema import empty_events
 from optin_analysis.problems import InputError, Severity
 from tests.extracts import EMIS_EVENTS, EMIS_PATIENTS, TPP_EVENTS, TPP_PATIENTS, write_practice
 
@@ -103,6 +104,16 @@ def test_unknown_code_is_a_listed_warning_not_an_error(tmp_path):
 def test_empty_and_header_only_files(tmp_path, body, message):
     p = _only(_errors(tmp_path, "tpp", body, TPP_EVENTS))
     assert message in p.message and p.file.name == "patients.csv"
+
+
+def test_events_file_with_header_only_is_a_practice_with_no_coded_events(tmp_path):
+    # [rule events-header-only] a patients file with no rows stays an error (above)
+    header = TPP_EVENTS.split("\r\n")[0] + "\r\n"
+    cfg = load_config(write_practice(tmp_path, "tpp", TPP_PATIENTS, header))
+    data = load_practice(cfg.practices[0])
+    assert len(data.events) == 0 and len(data.patients) > 0
+    assert [p.message for p in data.warnings if "no coded events" in p.message]
+    assert list(data.events.columns) == list(empty_events().columns)
 
 
 def test_file_truncated_mid_row(tmp_path):

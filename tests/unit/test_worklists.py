@@ -36,6 +36,8 @@ def practice() -> tuple[pd.DataFrame, pd.DataFrame]:
             {"patient_id": "soon_coded", "date_of_birth": "2009-05-01"},
             {"patient_id": "old_req"},
             {"patient_id": "new_req"},
+            {"patient_id": "dormant", "access_level": "full_prospective"},  # no account
+            {"patient_id": "not_given", "online_account": True},  # grant coded, not made
         ]
     )
     events = make_events(
@@ -46,6 +48,7 @@ def practice() -> tuple[pd.DataFrame, pd.DataFrame]:
             ("old_req", "opt_in_requested", "2025-01-31"),  # 59 days
             ("old_req", "counselled", "2025-02-10"),
             ("new_req", "opt_in_requested", "2025-03-21"),  # 10 days
+            ("not_given", "access_granted", "2025-02-01"),
         ]
     )
     return patients, events
@@ -53,20 +56,34 @@ def practice() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_revoke_list() -> None:
     got = wl.worklists(*practice(), PROFILE, D)["revoke"]
-    # backlog: the two automatic account holders, earliest account first
-    assert got["patient_id"].tolist() == ["auto1", "auto2"]
+    # EMIS backlog: the two automatic account holders, earliest account first; then the
+    # patient holding automatic access without an account (dormant exposure)
+    assert got["patient_id"].tolist() == ["auto1", "auto2", "dormant"]
+    assert got["reason"].tolist() == [wl.REASON_BACKLOG] * 2 + [wl.REASON_DORMANT]
     assert list(got.columns) == wl.REVOKE_COLUMNS
     assert got["nhs_number"].iloc[1] == "9434765919"
-    assert got["age"].tolist() == [44, 44]  # born 15 Jun 1980
+    assert got["age"].tolist() == [44, 44, 44]  # born 15 Jun 1980
+    # at a TPP practice the dormant patient is in the backlog itself
+    tpp = wl.worklists(*practice(), make_profile(supplier=Supplier.TPP), D)["revoke"]
+    assert tpp["reason"].tolist() == [wl.REASON_BACKLOG] * 3
+
+
+def test_disagreements_list() -> None:
+    got = wl.worklists(*practice(), PROFILE, D)["disagreements"]
+    # only 'not_given': its grant is coded but the extract shows no full access
+    assert got["patient_id"].tolist() == ["not_given"]
+    assert got["access_level"].tolist() == ["none"]
+    assert got["disagreement"].str.contains("grant coded").all()
 
 
 def test_protect_list() -> None:
     got = wl.worklists(*practice(), PROFILE, D)["protect"]
     # soon (turns 16 within 6 months, no 104) first, then 16+ patients with nothing
-    assert got["patient_id"].tolist() == ["soon", "bare"]
-    assert got["reason"].tolist() == ["turns 16 on 2025-06-01", wl.REASON_NO_CODE]
+    # ('not_given' has no access: the extract wins over its grant code)
+    assert got["patient_id"].tolist() == ["soon", "bare", "not_given"]
+    assert got["reason"].tolist() == ["turns 16 on 2025-06-01"] + [wl.REASON_NO_CODE] * 2
     assert got["sixteenth_birthday"].iloc[0] == day("2025-06-01")
-    assert pd.isna(got["sixteenth_birthday"].iloc[1])
+    assert got["sixteenth_birthday"].iloc[1:].isna().all()
 
 
 def test_protect_list_empty_when_tpp_preference_unticked() -> None:
@@ -87,6 +104,7 @@ def test_write_worklists_csv_and_xlsx(tmp_path: Path) -> None:
     paths = wl.write_worklists(lists, tmp_path, "A81001", "2025-03")
     folder = tmp_path / "2025-03" / "A81001"
     assert sorted(p.name for p in folder.iterdir()) == [
+        "disagreements.csv",
         "protect.csv",
         "requests.csv",
         "revoke.csv",
@@ -96,9 +114,9 @@ def test_write_worklists_csv_and_xlsx(tmp_path: Path) -> None:
     requests = pd.read_csv(folder / "requests.csv", dtype=str)
     assert requests["request_date"].tolist() == ["2025-01-31", "2025-03-21"]
     book = openpyxl.load_workbook(folder / "worklists.xlsx")
-    assert book.sheetnames == ["revoke", "protect", "requests"]
-    # header + 2 rows on the revoke sheet
-    assert book["revoke"].max_row == 3 and book["revoke"]["A2"].value == "auto1"
+    assert book.sheetnames == ["revoke", "protect", "requests", "disagreements"]
+    # header + 3 rows on the revoke sheet
+    assert book["revoke"].max_row == 4 and book["revoke"]["A2"].value == "auto1"
 
 
 def test_write_worklists_failure_leaves_earlier_files(tmp_path: Path, monkeypatch) -> None:
@@ -117,6 +135,7 @@ def test_write_worklists_failure_leaves_earlier_files(tmp_path: Path, monkeypatc
     # the earlier CSV is untouched and no temporary file is left behind
     assert (folder / "revoke.csv").read_bytes() == before
     assert sorted(p.name for p in folder.iterdir()) == [
+        "disagreements.csv",
         "protect.csv",
         "requests.csv",
         "revoke.csv",

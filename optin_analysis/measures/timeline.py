@@ -1,0 +1,387 @@
+"""How each patient's access came and went: opt-in episodes and spells of full access.
+
+Worked out once per practice and profile (:func:`timeline`), independent of any reference
+date; the state at a date D (:mod:`optin_analysis.measures.state`) reads it. Sources of
+truth: the patients extract is the truth about access on and after the start of its
+current access level; coded events are evidence of history before that.
+
+Rules (each ``[rule name]`` has a hand-worked test, listed in ``tests/README.md``):
+
+* [rule tie-order] Events of one patient on one day count in this order: 106, 104;
+  opt_in_requested, counselled, access_granted, opt_in_declined, opt_out, access_revoked.
+  So a request comes before the grant that provisions it, a same-day opt-out closes a
+  request, a revocation wins over a grant and a 104 over a 106.
+* [rule episode] An opt-in episode opens with an opt_in_requested event when none is open
+  and closes at the next access_granted, opt_in_declined or opt_out. A request made while
+  an episode is open is a chaser: the episode still dates from its first request.
+* [rule provision] A provision is an access_granted event that closes an open episode;
+  its wait runs from the episode's first request. Where grants are not coded, the
+  extract's access start date is an implied provision when the extract's full access is
+  opt-in through an episode still open on that day: it closes the episode on that day
+  (a grant of that episode coded later is the same provision).
+* [rule restoration] An access_granted event with no open episode restores access. It is
+  not a provision; the access it gives is opt-in when the patient had an earlier
+  provision and no opt_out since, and automatic otherwise.
+* [rule auto-start] ``auto_start`` = max(go-live date, online_account_date, 16th
+  birthday): when automatic access would begin (a missing account date is skipped);
+  none without a go-live date.
+* [rule current-start] The extract's current access level applies from
+  access_start_date; without one, full access applies from the day of a coded grant when
+  the latest coded grant/revoke up to the extract date is a grant, else from auto_start,
+  else always; any other level applies from the extract date.
+* [rule extract-wins] On and after that start the extract decides whether the patient
+  holds full prospective access; coded grants and revocations after that day change
+  nothing (where they disagree, see [rule disagreement]).
+* [rule history] Before that start the coded grants and revocations dated on or before
+  it decide. A day with a revocation ends access, a day with grants only gives it until the
+  next such day. When the first such day has revocations only, automatic access was held
+  from auto_start until then. With no such events there was no access.
+* [rule extract-kind] The extract's full access is opt-in when the latest coded
+  grant/revoke up to the extract date is an opt-in grant, or an episode is open on its
+  start day, or a provision on or before that day has no opt_out after it; otherwise it
+  is automatic. So full access with no grant code is automatic unless an open opt-in
+  request precedes its start date.
+* [rule automatic-revocation] A revocation of automatic access is an access_revoked
+  event that ends a spell of automatic access (held the day before, not on the day).
+  Taking back opt-in access is not one.
+* [rule disagreement] At the extract date, codes and extract disagree when the latest
+  coded grant/revoke up to it is a grant but the extract shows no full access, or is a
+  revocation but the extract shows full access: from before the revocation (not made in
+  the account), or from after it and automatic (given again without a grant code; access
+  given after an opt-in request is an uncoded provision, not a disagreement). The
+  extract wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from optin_analysis.config import Practice
+from optin_analysis.measures.days import MISSING, NEVER, day_number
+from optin_analysis.measures.link import (
+    K_ADDED,
+    K_COUNSELLED,
+    K_DECLINED,
+    K_GRANTED,
+    K_OPT_OUT,
+    K_REMOVED,
+    K_REQUEST,
+    K_REVOKED,
+    KINDS,
+    Prepared,
+)
+
+#: Same-day order of event kinds, earlier first ([rule tie-order]).
+TIE_ORDER = (K_REMOVED, K_ADDED, K_REQUEST, K_COUNSELLED, K_GRANTED, K_DECLINED, K_OPT_OUT,
+             K_REVOKED)  # fmt: skip
+RANK = np.full(len(KINDS), len(TIE_ORDER), dtype=np.int64)
+RANK[list(TIE_ORDER)] = np.arange(len(TIE_ORDER))
+
+#: Disagreements between coded grants/revocations and the extract ([rule disagreement]).
+AGREE, GRANT_NOT_IN_ACCOUNT, REVOKE_NOT_IN_ACCOUNT, GIVEN_AGAIN_UNCODED = 0, 1, 2, 3
+DISAGREEMENTS = {
+    GRANT_NOT_IN_ACCOUNT: "access grant coded, but the extract shows no full access",
+    REVOKE_NOT_IN_ACCOUNT: "revocation coded, but full access is still in the account",
+    GIVEN_AGAIN_UNCODED: "revocation coded, but full access was given again later "
+    "without a grant code",
+}
+
+
+def disagreement_words(codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """Disagreement codes as words (:data:`DISAGREEMENTS`; empty text where they agree)."""
+    words = np.array(["", *DISAGREEMENTS.values()], dtype=object)
+    return pd.Series(words[codes], index=index, dtype="str")
+
+
+@dataclass(frozen=True)
+class Spells:
+    """Spans of full prospective access: patient ``pos`` holds it on days ``start <= d < end``.
+
+    Spans of one patient never overlap; ``optin`` tells opt-in from automatic access.
+    :data:`MISSING` and :data:`NEVER` stand for no bound.
+    """
+
+    pos: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    optin: np.ndarray
+
+    def on(self, d: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(has_access, via_opt_in) of ``n`` patients on day ``d``."""
+        held = (self.start <= d) & (d < self.end)
+        has, via = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+        has[self.pos[held]] = True
+        via[self.pos[held & self.optin]] = True
+        return has, via
+
+    def automatic(self) -> Spells:
+        """Only the spans of automatic access."""
+        keep = ~self.optin
+        return Spells(self.pos[keep], self.start[keep], self.end[keep], self.optin[keep])
+
+
+def _closes(kind: np.ndarray) -> np.ndarray:
+    return (kind == K_GRANTED) | (kind == K_DECLINED) | (kind == K_OPT_OUT)
+
+
+def _previous(flag: np.ndarray, pos: np.ndarray, inclusive: bool = False) -> np.ndarray:
+    """For events in patient order: position of the latest earlier event of the same patient
+    with ``flag`` (the event itself too when ``inclusive``); -1 where none."""
+    index = np.arange(len(flag))
+    if not len(flag):
+        return index
+    run = np.maximum.accumulate(np.where(flag, index, -1))
+    if not inclusive:
+        run = np.concatenate([[-1], run[:-1]])
+    return np.where((run >= 0) & (pos[np.maximum(run, 0)] == pos), run, -1)
+
+
+@dataclass(frozen=True)
+class Events:
+    """A practice's events ordered by patient, day and same-day rank, with their episodes.
+
+    Per event: ``opens`` (a request opening an episode), ``provision``, ``optin_grant`` (a
+    provision or a restoration), ``counselled`` (a provision counselled within its episode)
+    and ``episode_start`` (day of the first request of the episode it belongs to).
+    """
+
+    n: int
+    pos: np.ndarray
+    kind: np.ndarray
+    day: np.ndarray
+    opens: np.ndarray
+    provision: np.ndarray
+    optin_grant: np.ndarray
+    counselled: np.ndarray
+    episode_start: np.ndarray
+
+    @classmethod
+    def of(cls, prep: Prepared) -> Events:
+        """Order ``prep``'s events and work out their episodes ([rule episode] ...)."""
+        order = _order(prep)
+        pos, kind, day = prep.ev_pos[order], prep.ev_kind[order], prep.ev_day[order]
+        is_grant = kind == K_GRANTED
+        open_before = _previous(kind == K_REQUEST, pos) > _previous(_closes(kind), pos)
+        opens = (kind == K_REQUEST) & ~open_before
+        provision = is_grant & open_before
+        opener = _previous(opens, pos, inclusive=True)
+        last_out = _previous(kind == K_OPT_OUT, pos)
+        restoring = is_grant & ~provision & (_previous(provision, pos) > last_out)
+        counselled = provision & (_previous(kind == K_COUNSELLED, pos) > opener)
+        return cls(
+            prep.n, pos, kind, day, opens, provision, provision | restoring, counselled,
+            np.where(opener >= 0, day[np.maximum(opener, 0)], MISSING),
+        )  # fmt: skip
+
+    def latest(self, flag: np.ndarray, until: np.ndarray | int) -> np.ndarray:
+        """Per patient, the position of the latest event with ``flag`` dated on or before
+        ``until`` (a day, or one per patient); -1 where none."""
+        limit = until if np.isscalar(until) else np.asarray(until)[self.pos]
+        keep = flag & (self.day <= limit)
+        out = np.full(self.n, -1, dtype=np.int64)
+        np.maximum.at(out, self.pos[keep], np.flatnonzero(keep))
+        return out
+
+    def value(self, values: np.ndarray, index: np.ndarray, missing: object) -> np.ndarray:
+        """``values[index]`` per patient, ``missing`` where the index is -1."""
+        if not len(values):
+            return np.full(len(index), missing)
+        return np.where(index >= 0, values[np.maximum(index, 0)], missing)
+
+    def open_on(self, until: np.ndarray | int) -> np.ndarray:
+        """Per patient: an opt-in episode is open at the end of day ``until``."""
+        closes = self.latest(_closes(self.kind), until)
+        return self.latest(self.kind == K_REQUEST, until) > closes
+
+    def opted_in_on(self, until: np.ndarray | int) -> np.ndarray:
+        """Per patient: a provision on or before ``until`` with no opt_out after it."""
+        opted_out = self.latest(self.kind == K_OPT_OUT, until)
+        return self.latest(self.provision, until) > opted_out
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Date-independent facts of every patient's record under one practice profile.
+
+    ``events`` with their episodes; per patient ``auto_start``, ``current_start``
+    ([rule current-start]) and ``disagreement`` (a key of :data:`DISAGREEMENTS`, 0 when
+    codes and extract agree); every spell of full access; per event, whether it is a
+    revocation of automatic access; the provisions implied by the extract.
+    """
+
+    events: Events
+    auto_start: np.ndarray
+    current_start: np.ndarray
+    disagreement: np.ndarray
+    spells: Spells
+    automatic_revocation: np.ndarray
+    implied: Implied
+
+    def provisions(self) -> dict[str, np.ndarray]:
+        """Every provision, coded or implied ([rule provision]): pos, day, wait (days from
+        the episode's first request) and whether it was counselled within its episode."""
+        ev, im = self.events, self.implied
+        # a grant coded after the access start it implies is the same provision
+        coded = ev.provision & ~np.isin(_pair(ev.pos, ev.episode_start), _pair(im.pos, im.first))
+        return {
+            "pos": np.concatenate([ev.pos[coded], im.pos]),
+            "day": np.concatenate([ev.day[coded], im.day]),
+            "wait": np.concatenate([ev.day[coded] - ev.episode_start[coded], im.wait]),
+            "counselled": np.concatenate([ev.counselled[coded], im.counselled]),
+        }
+
+    def open_on(self, d: int) -> np.ndarray:
+        """Per patient: an opt-in episode is open at the end of day ``d`` (an implied
+        provision on or before ``d`` closes it)."""
+        closed = np.zeros(self.events.n, dtype=bool)
+        closed[self.implied.pos[self.implied.day <= d]] = True
+        return self.events.open_on(d) & ~closed
+
+
+@dataclass(frozen=True)
+class Implied:
+    """Provisions implied by the extract's access start date ([rule provision])."""
+
+    pos: np.ndarray
+    day: np.ndarray
+    first: np.ndarray  #: day of the episode's first request
+    wait: np.ndarray
+    counselled: np.ndarray
+
+
+def _implied(prep: Prepared, ev: Events, current: Current) -> Implied:
+    """Patients whose extract access is opt-in through an episode open on its start date."""
+    start = current.start
+    given = prep.full & (prep.access_day != MISSING) & current.optin
+    opener = ev.latest(ev.opens, start)
+    is_open = ev.open_on(start)
+    pos = np.flatnonzero(given & is_open)
+    first = ev.value(ev.day, opener, MISSING)[pos]
+    counselled = ev.latest(ev.kind == K_COUNSELLED, start)[pos] > opener[pos]
+    return Implied(pos, start[pos], first, start[pos] - first, counselled)
+
+
+def _order(prep: Prepared) -> np.ndarray:
+    """Events ordered by patient, day and same-day rank (one sort of a combined key)."""
+    if not len(prep.ev_day):
+        return np.arange(0)
+    low = int(prep.ev_day.min())
+    span = int(prep.ev_day.max()) - low + 1
+    key = (prep.ev_pos * span + (prep.ev_day - low)) * (len(TIE_ORDER) + 1)
+    return np.argsort(key + RANK[prep.ev_kind], kind="stable")
+
+
+def auto_start(prep: Prepared, profile: Practice) -> np.ndarray:
+    """[rule auto-start] per patient; :data:`MISSING` without go-live date or birthday."""
+    if profile.go_live_date is None:
+        return np.full(prep.n, MISSING, dtype=np.int64)
+    go_live = day_number(profile.go_live_date)
+    start = np.maximum(np.maximum(prep.acct_day, prep.b16_day), go_live)
+    return np.where(prep.b16_day == MISSING, MISSING, start)
+
+
+@dataclass(frozen=True)
+class Current:
+    """The extract's current access level: from when it applies, its kind, disagreements."""
+
+    start: np.ndarray
+    optin: np.ndarray
+    disagreement: np.ndarray
+
+
+def _current(prep: Prepared, ev: Events, extract: int, auto: np.ndarray) -> Current:
+    """[rule current-start], [rule extract-kind] and [rule disagreement]."""
+    last = ev.latest((ev.kind == K_GRANTED) | (ev.kind == K_REVOKED), extract)
+    last_kind = ev.value(ev.kind, last, -1)
+    last_grant, last_revoke = last_kind == K_GRANTED, last_kind == K_REVOKED
+    last_day = ev.value(ev.day, last, MISSING)
+    full = prep.full
+    given = prep.access_day != MISSING
+    start = np.where(given, prep.access_day, np.where(full, np.where(last_grant, last_day, auto),
+                                                      extract))  # fmt: skip
+    optin = full & (
+        (last_grant & ev.value(ev.optin_grant, last, False))
+        | ev.open_on(start)
+        | ev.opted_in_on(start)
+    )
+    again = given & (prep.access_day > last_day)
+    disagreement = np.select(
+        [last_grant & ~full, last_revoke & full & ~again, last_revoke & full & again & ~optin],
+        [GRANT_NOT_IN_ACCOUNT, REVOKE_NOT_IN_ACCOUNT, GIVEN_AGAIN_UNCODED],
+        AGREE,
+    )
+    return Current(start, optin, disagreement.astype(np.int8))
+
+
+def _history_spells(ev: Events, current_start: np.ndarray, auto: np.ndarray) -> Spells:
+    """[rule history]: spans from coded grants and revocations before the current start."""
+    keep = ((ev.kind == K_GRANTED) | (ev.kind == K_REVOKED)) & (ev.day <= current_start[ev.pos])
+    pos, day, revoked, optin = ev.pos[keep], ev.day[keep], ev.kind[keep] == K_REVOKED, \
+        ev.optin_grant[keep]  # fmt: skip
+    new_day = np.ones(len(pos), dtype=bool)
+    new_day[1:] = (pos[1:] != pos[:-1]) | (day[1:] != day[:-1])
+    starts = np.flatnonzero(new_day)
+
+    def per_day(values: np.ndarray) -> np.ndarray:
+        return np.logical_or.reduceat(values, starts) if len(starts) else values[:0]
+
+    any_revoked, any_granted, day_optin = per_day(revoked), per_day(~revoked), per_day(optin)
+    pos, day = pos[starts], day[starts]
+    first = np.ones(len(pos), dtype=bool)
+    first[1:] = pos[1:] != pos[:-1]
+    last = np.append(first[1:], True)[: len(pos)]
+    following = np.where(last, current_start[pos], np.append(day[1:], MISSING)[: len(pos)])
+    held_before = first & ~any_granted & (auto[pos] != MISSING) & (auto[pos] < day)
+    on = ~any_revoked
+    return Spells(
+        np.concatenate([pos[on], pos[held_before]]),
+        np.concatenate([day[on], auto[pos[held_before]]]),
+        np.concatenate([following[on], day[held_before]]),
+        np.concatenate([day_optin[on], np.zeros(int(held_before.sum()), dtype=bool)]),
+    )
+
+
+def _all_spells(prep: Prepared, ev: Events, current: Current, auto: np.ndarray) -> Spells:
+    history = _history_spells(ev, current.start, auto)
+    full = np.flatnonzero(prep.full)
+    spells = Spells(
+        np.concatenate([history.pos, full]),
+        np.concatenate([history.start, current.start[full]]),
+        np.concatenate([history.end, np.full(len(full), NEVER, dtype=np.int64)]),
+        np.concatenate([history.optin, current.optin[full]]),
+    )
+    held = spells.start < spells.end
+    return Spells(spells.pos[held], spells.start[held], spells.end[held], spells.optin[held])
+
+
+def _pair(pos: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """One integer per (patient, day) with a real date."""
+    return pos.astype(np.int64) * (1 << 32) + (day + (1 << 31))
+
+
+def _automatic_revocations(ev: Events, spells: Spells) -> np.ndarray:
+    """[rule automatic-revocation] per event."""
+    auto = spells.automatic()
+    ends = (auto.end != NEVER) & (auto.start < auto.end)
+    revoked = ev.kind == K_REVOKED
+    out = np.zeros(len(ev.kind), dtype=bool)
+    out[revoked] = np.isin(_pair(ev.pos[revoked], ev.day[revoked]),
+                           _pair(auto.pos[ends], auto.end[ends]))  # fmt: skip
+    return out
+
+
+def timeline(prep: Prepared, profile: Practice) -> Timeline:
+    """The :class:`Timeline` of ``prep`` under ``profile`` (worked out once, then kept)."""
+    key = ("timeline", profile)
+    if key not in prep.cache:
+        ev = Events.of(prep)
+        auto = auto_start(prep, profile)
+        current = _current(prep, ev, day_number(profile.extract_date), auto)
+        spells = _all_spells(prep, ev, current, auto)
+        revocations = _automatic_revocations(ev, spells)
+        prep.cache[key] = Timeline(ev, auto, current.start, current.disagreement, spells,
+                                   revocations, _implied(prep, ev, current))  # fmt: skip
+    return prep.cache[key]
