@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from optin_analysis.config import Practice, Supplier
+from optin_analysis.ingest.load import PracticeData
 from optin_analysis.measures.days import MISSING, NEVER, DateLike, day_number
 from optin_analysis.measures.link import K_ADDED, K_COUNSELLED, EventArrays, Prepared, prepare
 from optin_analysis.measures.state import StateArrays, state_arrays
@@ -682,3 +683,10 @@ def disagreements(patients: pd.DataFrame, events: pd.DataFrame, profile: Practic
     the extract at the extract date ([rule disagreement]), in words; empty where they agree."""
     tl = timeline(prepare(patients, events), profile)
     return disagreement_words(tl.disagreement, patients.index)
+
+
+def disagreement_count(data: PracticeData) -> int:
+    """Patients of a loaded practice whose codes disagree with the extract ([rule
+    disagreement]); the extract is what every measure uses."""
+    return int((disagreements(data.patients, data.events, data.profile) != "").sum())
+

@@ -88,14 +88,29 @@ def validate(
                 err.print(f"[red]✗ {label}: {n} error(s)[/red]")
                 print_problems(exc.problems)
                 continue
+            warnings = data.warnings + _disagreement_warning(data)
             console.print(
                 f"[green]✓ {label}[/green]: {len(data.patients):,} patients, "
-                f"{len(data.events):,} events, {len(data.warnings)} warning(s)"
+                f"{len(data.events):,} events, {len(warnings)} warning(s)"
             )
-            print_problems(data.warnings)
+            print_problems(warnings)
     if failed:
         err.print(f"[red]{failed} practice(s) have errors.[/red]")
         raise typer.Exit(1)
+
+
+def _disagreement_warning(data) -> list[Problem]:
+    """A warning counting patients whose coded grants/revocations disagree with the extract."""
+    from optin_analysis.measures.definitions import disagreement_count
+
+    n = disagreement_count(data)
+    if not n:
+        return []
+    message = (
+        f"{n} patient(s) have coded grants or revocations that disagree with the access "
+        "level in this extract; the extract is used (see the 'disagreements' worklist)"
+    )
+    return [Problem(data.profile.events, message, severity=Severity.WARNING)]
 
 
 def _config_for(path: Path):
