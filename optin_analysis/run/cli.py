@@ -420,5 +420,41 @@ def run(
     _finish(results)
 
 
+@app.command()
+def init(
+    folder: Annotated[
+        Path, typer.Argument(metavar="DIR", help="Folder of EMIS or SystmOne CSV exports.")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Configuration to write (default: DIR/config.yaml)."),
+    ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", "-y", help="Ask nothing: write TODO where the files cannot say.", **FlagOpt
+        ),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write over an existing configuration.", **FlagOpt)
+    ] = False,
+) -> None:
+    """Write a run configuration for a folder of exports, asking what the files cannot say.
+
+    Finds each practice's patients and events files, detects the supplier, the extract
+    date and the column headings, writes mapping and codelist copies where needed, then
+    checks the extracts. Exit 0 when written and readable (TODOs may remain), 1 when
+    something needs fixing, 2 when nothing could be written.
+    """
+    from optin_analysis.run import onboard
+
+    prompter = None
+    if not yes and onboard.is_terminal():
+        prompter = onboard.RichPrompter(console)
+    elif not yes:
+        console.print("Not a terminal: nothing is asked; unknown settings are written as TODO.")
+    raise typer.Exit(onboard.init(folder, out, console, prompter, force))
+
+
 if __name__ == "__main__":
     app()
