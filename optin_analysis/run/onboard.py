@@ -321,7 +321,8 @@ def _table_mapping(
             columns[canonical] = heading if heading not in in_file else f"(no {canonical} column)"
     out["columns"] = columns
     if export.sniff.skip_rows != base["skip_rows"]:
-        changes.append(f"{table}: {export.sniff.skip_rows} line(s) above the header")
+        lines = export.sniff.skip_rows or "no"
+        changes.append(f"{table}: {lines} line(s) above the header, not {base['skip_rows']}")
     out["skip_rows"] = export.sniff.skip_rows
     dates = [p.heading for c, p in export.match.placed.items() if c in DATE_COLUMNS]
     fmt = table_date_format(export.sniff, dates)
@@ -386,7 +387,8 @@ def mapping_yaml(proposal: MappingProposal, ods: str, found: Found) -> str:
     """The mapping file's text: a header saying where it came from, then the mapping."""
     supplier = proposal.data["supplier"]
     lines = [
-        f"# Mapping of practice {ods}'s exports, written by optin-analysis init.",
+        f"# Mapping of practice {ods if ods != TODO else found.label}'s exports, written by "
+        "optin-analysis init.",
         f"# A copy of the shipped {supplier.upper()} mapping "
         f"(optin_analysis/data/mapping-{supplier}.yaml) with this practice's",
         "# headings. Keys on the left are canonical names: change only the right-hand side.",
@@ -848,13 +850,22 @@ def _branch_help(supplier: Supplier | str) -> list[str]:
 
 @dataclass
 class Entry:
-    """A practice's entry in the configuration."""
+    """A practice's entry in the configuration; ``label`` names it while its ODS code is
+    TODO (the folder its files are in)."""
 
     ods: str
     settings: list[Setting]
+    label: str = ""
 
     def get(self, key: str) -> Any:
         return next((s.value for s in self.settings if s.key == key), None)
+
+    @property
+    def who(self) -> str:
+        """The practice in messages: its ODS code and name, as far as known."""
+        ods = self.ods if self.ods != TODO else f"(ODS code TODO) in {self.label}"
+        name = self.get("name")
+        return ods if name in (None, TODO) else f"{ods} {name}"
 
 
 def render_config(entries: list[Entry], run: list[Setting], source: str, todos: int) -> str:
@@ -909,15 +920,17 @@ def find_todos(path: Path) -> list[Todo]:
         if isinstance(node, yaml.MappingNode):
             keys = {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
             code = keys.get("ods_code")
-            here = code.value if isinstance(code, yaml.ScalarNode) else practice
+            here = practice
+            if isinstance(code, yaml.ScalarNode):
+                here = code.value if code.value != TODO else f"{practice} (ODS code TODO)"
             for key, value in node.value:
                 if isinstance(value, yaml.ScalarNode) and value.value == TODO:
                     todos.append(Todo(value.start_mark.line + 1, here, key.value))
                 else:
                     walk(value, here)
         elif isinstance(node, yaml.SequenceNode):
-            for item in node.value:
-                walk(item, practice)
+            for number, item in enumerate(node.value, start=1):
+                walk(item, f"#{number}")
 
     if root is not None:
         walk(root, None)
@@ -998,8 +1011,7 @@ def check(config: Path, entries: list[Entry], codelist: Path) -> list[Checked]:
                 if profile is None or profile.extract_date != dt.date.max
                 else ("dates not yet checked against the extract date (TODO)")
             )
-            name = entry.get("name")
-            profiles.append((entry.ods if name == TODO else f"{entry.ods} {name}", profile, note))
+            profiles.append((entry.who, profile, note))
     out = []
     for label, profile, note in profiles:
         if profile is None:
@@ -1070,7 +1082,7 @@ def _plan_practice(found: Found, q: Questions) -> Plan:
     """Ask (or TODO) what the files cannot say and propose the mapping."""
     q.say("")
     ods = q.ods(found)
-    title = f"Practice {ods}" + (f" ({found.ods_source})" if found.ods else "")
+    title = f"Practice {ods} ({found.ods_source})" if found.ods else f"Practice in {found.label}"
     q.say(f"{title}: {', '.join(_shown(e.path) for e in found.exports) or 'no exports'}")
     supplier = q.supplier(found)
     reasons = "; ".join(found.supplier.reasons)
@@ -1106,7 +1118,7 @@ def _plan_practice(found: Found, q: Questions) -> Plan:
         Setting("extract_date", extract, extract_note),
         *checklist[3:],
     ]
-    return Plan(found, Entry(ods, settings), proposal, problems)
+    return Plan(found, Entry(ods, settings, found.label), proposal, problems)
 
 
 def _slug(plan: Plan, index: int) -> str:
@@ -1137,15 +1149,15 @@ def _write_mappings(plans: list[Plan], out_dir: Path, q: Questions) -> None:
             mapping.write_text(
                 mapping_yaml(plan.proposal, plan.entry.ods, plan.found), encoding="utf-8"
             )
-            changes = plan.proposal.changes
-            renamed = sum(": '" in c for c in changes)
-            other = [c for c in changes if ": '" not in c]
-            q.say(
-                f"  {plan.entry.ods}: {_shown(mapping)} ({renamed} heading(s) as in your files"
-                + "".join(f"; {c}" for c in other)
-                + ")"
-            )
+            q.say(f"  {plan.entry.who}: {_shown(mapping)} ({_summary(plan.proposal.changes)})")
         plan.entry.settings += _paths(plan, out_dir, mapping)
+
+
+def _summary(changes: list[str]) -> str:
+    """What a mapping file changes, briefly: how many headings, then the rest."""
+    renamed = sum(": '" in c for c in changes)
+    other = [c for c in changes if ": '" not in c]
+    return "; ".join(([f"{renamed} heading(s) as in your files"] if renamed else []) + other)
 
 
 def _codes(plans: list[Plan], codelist: pd.DataFrame, out_dir: Path, q: Questions) -> pd.DataFrame:

@@ -307,3 +307,16 @@ def test_without_a_terminal_nothing_is_asked_and_todos_are_written(tmp_path):
     assert "name" not in todos  # the folder's name
     assert init(tmp_path / "exports", out, _quiet(), None) == 2  # exists: --force needed
     assert init(tmp_path / "exports", out, _quiet(), None, force=True) == 0
+
+
+def test_a_practice_without_an_ods_code_is_named_by_its_folder_and_position(tmp_path):
+    _write(tmp_path, {"exports/patients.csv": EMIS_PATIENTS, "exports/events.csv": EMIS_EVENTS})
+    console = _quiet()
+    out = tmp_path / "config.yaml"
+    assert init(tmp_path / "exports", out, console, None) == 0
+    todos = find_todos(out)
+    assert {t.practice for t in todos} == {"#1 (ODS code TODO)"}
+    assert "ods_code" in {t.key for t in todos} and "extract_date" not in {t.key for t in todos}
+    text = console.file.getvalue()
+    assert "Practice in exports:" in text
+    assert "✓ (ODS code TODO) in exports: 3 patients, 2 events" in text
