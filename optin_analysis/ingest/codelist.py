@@ -49,3 +49,31 @@ def load_codelist(path: Path | None = None) -> pd.DataFrame:
     if problems:
         raise InputError(problems)
     return table.assign(code=table["code"].str.strip())
+
+
+#: The opt-in model's own events, which no public code records (the practice's local codes).
+OPT_IN_EVENT_TYPES = (
+    EventType.OPT_IN_REQUESTED,
+    EventType.COUNSELLED,
+    EventType.ACCESS_GRANTED,
+    EventType.ACCESS_REVOKED,
+    EventType.OPT_IN_DECLINED,
+)
+
+
+def placeholder_event_types(codelist: pd.DataFrame) -> list[str]:
+    """The opt-in event types (:data:`OPT_IN_EVENT_TYPES`) with no confirmed code: every
+    code of theirs is a ``placeholder`` row (or the codelist has none). Figures built on
+    these events rest on placeholder codes until the practice adds its own local codes."""
+    confirmed = set(codelist.loc[codelist["status"] == "confirmed", "event_type"])
+    return [t.value for t in OPT_IN_EVENT_TYPES if t.value not in confirmed]
+
+
+def unknown_codes(codes: pd.Series, codelist: pd.DataFrame) -> pd.Series:
+    """How many times each code in ``codes`` that ``codelist`` does not know appears,
+    most frequent first (ties by code); empty codes are left out."""
+    codes = codes.astype("str").str.strip()
+    unknown = codes[(codes != "") & ~codes.isin(codelist["code"])]
+    counts = unknown.value_counts()
+    order = sorted(counts.index, key=lambda code: (-counts[code], code))
+    return counts.reindex(order).rename("rows").rename_axis("code")

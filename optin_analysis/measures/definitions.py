@@ -689,4 +689,3 @@ def disagreement_count(data: PracticeData) -> int:
     """Patients of a loaded practice whose codes disagree with the extract ([rule
     disagreement]); the extract is what every measure uses."""
     return int((disagreements(data.patients, data.events, data.profile) != "").sum())
-

@@ -8,11 +8,47 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from typer.core import TyperArgument, TyperGroup
 
 from optin_analysis.config import ConfigError, RunConfig, load_config
 from optin_analysis.problems import InputError, Problem, Severity
 
+
+class _PlainArgument(TyperArgument):
+    """An argument shown by its metavar alone: ``PATH...``, not ``{PATH...}...`` and
+    ``<list[Path]>``."""
+
+    def _usage_display_name(self) -> str:
+        return self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+
+    def display_type_rich(self, ctx) -> None:
+        return None
+
+
+class _PlainHelp(TyperGroup):
+    """Help in plain placeholders: arguments by their metavar, flags (``--help``
+    included) without a ``<bool>`` type."""
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    def get_command(self, ctx, cmd_name):
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            for param in command.params:
+                if type(param) is TyperArgument and param.metavar:
+                    param.__class__ = _PlainArgument
+            option = command.get_help_option(ctx)
+            if option is not None:
+                option.metavar = ""
+        return command
+
+
 app = typer.Typer(
+    cls=_PlainHelp,
     help="Run and evidence an opt-in model for online access to GP records.",
     no_args_is_help=True,
     add_completion=False,
@@ -21,11 +57,41 @@ app = typer.Typer(
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Run configuration (YAML).")]
-PeriodOpt = Annotated[str, typer.Option("--period", "-p", help="Month to report, YYYY-MM.")]
-PracticeOpt = Annotated[
-    list[str] | None, typer.Option("--practice", help="Only this practice (ODS code); repeatable.")
+ConfigOpt = Annotated[
+    Path, typer.Option("--config", "-c", metavar="FILE", help="Run configuration (YAML).")
 ]
+PeriodOpt = Annotated[
+    str, typer.Option("--period", "-p", metavar="YYYY-MM", help="Month to report, e.g. 2026-10.")
+]
+PracticeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--practice", metavar="ODS", help="Only this practice (ODS code); repeatable."),
+]
+FlagOpt = {"metavar": ""}  # flags take no value: show none (not <bool>)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from optin_analysis import __version__
+
+        console.print(f"optin-analysis {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Show the version and exit.",
+            **FlagOpt,
+        ),
+    ] = False,
+) -> None:
+    """Run and evidence an opt-in model for online access to GP records."""
 
 
 def _config(path: Path) -> RunConfig:
@@ -48,13 +114,23 @@ def print_problems(problems: list[Problem], limit: int = 50) -> None:
 
 @app.command()
 def sample(
-    out: Annotated[Path, typer.Option(help="Folder to write extracts and config.yaml into.")],
-    practices: Annotated[int, typer.Option(min=1, help="Number of practices.")] = 4,
-    patients: Annotated[int, typer.Option(min=1, help="Patients in all.")] = 12_000,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 42,
+    out: Annotated[
+        Path,
+        typer.Option(metavar="PATH", help="Folder to write extracts and config.yaml into."),
+    ],
+    practices: Annotated[int, typer.Option(min=1, metavar="N", help="Number of practices.")] = 4,
+    patients: Annotated[int, typer.Option(min=1, metavar="N", help="Patients in all.")] = 12_000,
+    seed: Annotated[
+        int, typer.Option(metavar="N", help="Random seed (same seed, same files).")
+    ] = 42,
     extract_date: Annotated[
-        dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="Extract date of the data.")
-    ] = dt.datetime(2026, 10, 31),
+        dt.datetime,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            metavar="YYYY-MM-DD",
+            help="Extract date of the data.",
+        ),
+    ] = "2026-10-31",  # text, so that help shows it as a date; parsed like a typed value
 ) -> None:
     """Write synthetic EMIS/TPP extracts and a run configuration for them."""
     from optin_analysis.generate import generate, write_sample
@@ -69,7 +145,10 @@ def sample(
 
 @app.command()
 def validate(
-    paths: Annotated[list[Path], typer.Argument(help="Run configuration file(s) or folder(s).")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(metavar="PATH...", help="Run configuration file(s) or folder(s)."),
+    ],
     practice: PracticeOpt = None,
 ) -> None:
     """Check extracts: every problem with its file, row and column. Exit 1 if any error."""
@@ -222,7 +301,9 @@ def measures(
     config: ConfigOpt,
     period: PeriodOpt,
     practice: PracticeOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON for machines.", **FlagOpt)
+    ] = False,
 ) -> None:
     """Print each practice's headline measures (exact figures: practice-internal)."""
     import json
@@ -272,11 +353,12 @@ def worklists_command(
     config: ConfigOpt,
     period: PeriodOpt,
     out: Annotated[
-        Path | None, typer.Option(help="Folder (default: worklists_dir of the configuration).")
+        Path | None,
+        typer.Option(metavar="PATH", help="Folder (default: worklists_dir of the configuration)."),
     ] = None,
     practice: PracticeOpt = None,
 ) -> None:
-    """Write practice-internal worklists (CSV and XLSX): revoke, protect, requests."""
+    """Write practice-internal worklists (CSV, XLSX): revoke, protect, requests, disagreements."""
     from optin_analysis.run.batch import Options
 
     cfg = _config(config)
@@ -288,9 +370,14 @@ def worklists_command(
 
 
 JobsOpt = Annotated[
-    int | None, typer.Option("--jobs", "-j", min=1, help="Practices in parallel (default: cores).")
+    int | None,
+    typer.Option(
+        "--jobs", "-j", min=1, metavar="N", help="Practices in parallel (default: cores)."
+    ),
 ]
-KeepOpt = Annotated[bool, typer.Option(help="Keep the executed notebooks beside the HTML.")]
+KeepOpt = Annotated[
+    bool, typer.Option(help="Keep the executed notebooks beside the HTML.", **FlagOpt)
+]
 
 
 @app.command()
@@ -321,7 +408,8 @@ def run(
     practice: PracticeOpt = None,
     jobs: JobsOpt = None,
     resume: Annotated[
-        bool, typer.Option(help="Skip practices whose reports for the period are complete.")
+        bool,
+        typer.Option(help="Skip practices whose reports for the period are complete.", **FlagOpt),
     ] = False,
     keep_notebooks: KeepOpt = False,
 ) -> None:
@@ -392,6 +480,42 @@ def history_remove(
         f"Removed {removed} practice-month(s) of {period} ({who}) from {cfg.history_path}.",
         markup=False,
     )
+
+
+@app.command()
+def init(
+    folder: Annotated[
+        Path, typer.Argument(metavar="DIR", help="Folder of EMIS or SystmOne CSV exports.")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Configuration to write (default: DIR/config.yaml)."),
+    ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", "-y", help="Ask nothing: write TODO where the files cannot say.", **FlagOpt
+        ),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write over an existing configuration.", **FlagOpt)
+    ] = False,
+) -> None:
+    """Write a run configuration for a folder of exports, asking what the files cannot say.
+
+    Finds each practice's patients and events files, detects the supplier, the extract
+    date and the column headings, writes mapping and codelist copies where needed, then
+    checks the extracts. Exit 0 when written and readable (TODOs may remain), 1 when
+    something needs fixing, 2 when nothing could be written.
+    """
+    from optin_analysis.run import onboard
+
+    prompter = None
+    if not yes and onboard.is_terminal():
+        prompter = onboard.RichPrompter(console)
+    elif not yes:
+        console.print("Not a terminal: nothing is asked; unknown settings are written as TODO.")
+    raise typer.Exit(onboard.init(folder, out, console, prompter, force))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,35 @@
+"""The command line a newcomer reads: help in plain placeholders, and --version."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from optin_analysis.run.cli import app
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    "command", ["", "sample", "validate", "measures", "worklists", "report", "run"]
+)
+def test_help_shows_plain_placeholders_and_dates(command):
+    result = runner.invoke(app, [*command.split(), "--help"], terminal_width=120)
+    assert result.exit_code == 0
+    for noise in ("<list", "<bool>", "<path>", "<str>", "<int", "{", "00:00:00"):
+        assert noise not in result.output, (command, noise)
+
+
+def test_help_names_what_to_type():
+    assert "YYYY-MM " in runner.invoke(app, ["run", "--help"], terminal_width=120).output
+    assert "ODS " in runner.invoke(app, ["validate", "--help"], terminal_width=120).output
+    assert "PATH..." in runner.invoke(app, ["validate", "--help"], terminal_width=120).output
+    sample = runner.invoke(app, ["sample", "--help"], terminal_width=120).output
+    assert "[default: 2026-10-31]" in sample
+
+
+def test_version():
+    from optin_analysis import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"optin-analysis {__version__}"
