@@ -244,6 +244,15 @@ def _open_mask(ctx: _Ctx) -> np.ndarray:
     return ctx.flag("registered") & ctx.flag("open_request")
 
 
+def band_words(band: str | None) -> str:
+    """A band of days waited in words: "8 to 14 days", "over 180 days", "none"."""
+    if band in (None, "none"):
+        return "none"
+    if band.endswith("+"):
+        return f"over {int(band.rstrip('+')) - 1} days"
+    return band.replace("-", " to ") + " days"
+
+
 def band_of(wait_days: np.ndarray) -> np.ndarray:
     """Index in :data:`AGE_BANDS` of each number of days waited ([rule wait-bands])."""
     return np.searchsorted(_BAND_UPPER, wait_days, side="left")
@@ -356,6 +365,11 @@ def backlog_mask(state: State, supplier: Supplier) -> np.ndarray:
     return held & _bool(state, "account") if supplier is Supplier.EMIS else held
 
 
+def automatic_with_account_mask(state: State) -> np.ndarray:
+    """Eligible rows holding automatic access with an online account at D."""
+    return _bool(state, "eligible") & _bool(state, "automatic") & _bool(state, "account")
+
+
 def dormant_mask(state: State) -> np.ndarray:
     """Rows holding automatic access without a usable account (see :func:`dormant_exposure`)."""
     return _bool(state, "eligible") & _bool(state, "automatic") & ~_bool(state, "account")
@@ -389,37 +403,54 @@ def dormant_exposure(
     return int(dormant_mask(_context(patients, events, profile, ref_date).state).sum())
 
 
-def _backlog_on(prep: Prepared, profile: Practice, days: np.ndarray) -> np.ndarray:
-    """The revocation backlog at each of ``days``, in one pass over the automatic spells.
+def _count_on(start: np.ndarray, end: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """How many of the spans [start, end) hold each of ``days``."""
+    held = start < end
+    starts, ends = np.sort(start[held]), np.sort(end[held])
+    return np.searchsorted(starts, days, side="right") - np.searchsorted(ends, days, side="right")
 
-    Each condition of the backlog holds from a day on: registered, 16+ (16th birthday on or
-    before d) and, at EMIS, an account; ``automatic`` over the automatic spells of the
-    timeline. A patient counts on day d when d is in one of their automatic spells cut to
-    start no earlier than all those days.
+
+def _automatic_on(prep: Prepared, profile: Practice, days: np.ndarray) -> dict[str, np.ndarray]:
+    """Eligible patients holding automatic access at each of ``days``, with and without a
+    usable online account, in one pass over the automatic spells.
+
+    Each condition holds over a span of days: registered and 16+ from the later of the
+    registration date and the 16th birthday; an account from online_account_date (always,
+    when it is missing) for online_account patients. A patient counts on day d when d is
+    in one of their automatic spells cut to those spans.
     """
     since = np.maximum(prep.reg_day, prep.b16_day)
-    never = (prep.reg_day == MISSING) | (prep.b16_day == MISSING)
-    if profile.supplier is Supplier.EMIS:
-        since = np.maximum(since, prep.acct_day)
-        never |= ~prep.online
-    since = np.where(never, NEVER, since)
+    since = np.where((prep.reg_day == MISSING) | (prep.b16_day == MISSING), NEVER, since)
     spells: Spells = timeline(prep, profile).spells.automatic()
     start = np.maximum(spells.start, since[spells.pos])
-    held = start < spells.end
-    starts, ends = np.sort(start[held]), np.sort(spells.end[held])
-    return np.searchsorted(starts, days, side="right") - np.searchsorted(ends, days, side="right")
+    online, acct = prep.online[spells.pos], prep.acct_day[spells.pos]
+    account_from = np.where(online, acct, NEVER)  # MISSING (no date) means always
+    with_account = _count_on(np.maximum(start, account_from), spells.end, days)
+    dormant = _count_on(start, np.minimum(spells.end, account_from), days)
+    return {"automatic_with_account": with_account, "dormant": dormant}
+
+
+def backlog_of(automatic: dict, supplier: Supplier) -> np.ndarray:
+    """The backlog from automatic holders with and without an account, for ``supplier``
+    ([rule backlog-emis], [rule backlog-tpp])."""
+    with_account = np.asarray(automatic["automatic_with_account"])
+    if supplier is Supplier.EMIS:
+        return with_account
+    return with_account + np.asarray(automatic["dormant"])
 
 
 def _backlog_by_month(ctx: _Ctx, start: DateLike) -> pd.DataFrame:
     m0, m1 = _month_range(start, ctx.d)
     as_of = np.minimum(_month_firsts(m0 + 1, m1 + 1) - 1, ctx.d)  # month ends
-    backlog = _backlog_on(ctx.prep, ctx.profile, as_of)
+    automatic = _automatic_on(ctx.prep, ctx.profile, as_of)
     revocations, _ = _monthly(ctx.revoked_days, m0, m1)
     return pd.DataFrame(
         {
             "month": _month_labels(m0, m1),
             "as_of": np.asarray(as_of).astype("datetime64[D]").astype("datetime64[us]"),
-            "backlog": np.asarray(backlog, dtype=np.int64),
+            "backlog": backlog_of(automatic, ctx.profile.supplier).astype(np.int64),
+            "automatic_with_account": automatic["automatic_with_account"].astype(np.int64),
+            "dormant": automatic["dormant"].astype(np.int64),
             "revocations": revocations.astype(np.int64),
         }
     )
@@ -436,9 +467,11 @@ def backlog_by_month(
 
     [rule backlog-trend] ``backlog``: the revocation backlog evaluated at ``as_of`` =
     min(month end, D), over today's patient list (patients who have since left cannot be
-    reconstructed). ``revocations``: [rule revocations] revocations of automatic access
-    ([rule automatic-revocation]) dated in the month (and on or before D), of patients
-    registered at D; taking back opt-in access is not counted.
+    reconstructed); ``automatic_with_account`` and ``dormant``: eligible patients holding
+    automatic access then, with and without a usable online account (the backlog is the
+    first at EMIS, their sum at TPP). ``revocations``: [rule revocations] revocations of
+    automatic access ([rule automatic-revocation]) dated in the month (and on or before
+    D), of patients registered at D; taking back opt-in access is not counted.
     """
     return _backlog_by_month(_context(patients, events, profile, ref_date), start)
 

@@ -68,6 +68,7 @@ def _headline(ctx: d._Ctx, period_start: DateLike) -> dict[str, object]:
         "request_to_provision_median_days": times.median_days,
         "request_to_provision_p90_days": times.p90_days,
         "revocation_backlog": clear.backlog,
+        "automatic_with_account": int(d.automatic_with_account_mask(ctx.state).sum()),
         "dormant_exposure": int(d.dormant_mask(ctx.state).sum()),
         "revocation_rate_per_month": clear.rate_per_month,
         "projected_clear_status": clear.status,
@@ -80,9 +81,11 @@ def _headline(ctx: d._Ctx, period_start: DateLike) -> dict[str, object]:
         "protection_coverage_numerator": coverage.numerator,
         "protection_coverage_denominator": coverage.denominator,
         "protection_coverage_share": coverage.share,
+        "unprotected": coverage.denominator - coverage.numerator,
         "withheld_pending_opt_in": int(d.withheld_mask(ctx.state).sum()),
         "active_104_bulk": codes.bulk,
         "active_104_individual": codes.individual,
+        "active_104_16plus": int((ctx.flag("eligible") & ctx.flag("protected_104")).sum()),
         "record_disagreements": int(np.count_nonzero(registered & (ctx.tl.disagreement > 0))),
     }
 
@@ -107,10 +110,12 @@ def headline(
     open_requests_over_28_days (waiting more than 28 days); request_to_provision_n,
     _median_days, _p90_days for provisions in the period; revocation_backlog,
     revocation_rate_per_month, projected_clear_status, projected_clear_date
-    (:func:`~definitions.projected_clear_date`); dormant_exposure; pending_16_cohort,
+    (:func:`~definitions.projected_clear_date`); automatic_with_account and dormant_exposure
+    (eligible holders of automatic access with and without an account); pending_16_cohort,
     _protected, _at_risk over the default 6-month horizon; turned_16_automatic in the
-    period; protection_coverage_numerator, _denominator, _share; withheld_pending_opt_in;
-    active_104_bulk and active_104_individual; record_disagreements (registered patients
+    period; protection_coverage_numerator, _denominator, _share and unprotected (denominator
+    less numerator); withheld_pending_opt_in; active_104_bulk and active_104_individual
+    (registered patients), active_104_16plus (eligible); record_disagreements (registered patients
     whose codes disagree with the extract, [rule disagreement]).
     """
     ctx = d._context(patients, events, profile, ref_date)

@@ -75,8 +75,16 @@ from optin_analysis.measures.link import (
 )
 
 #: Same-day order of event kinds, earlier first ([rule tie-order]).
-TIE_ORDER = (K_REMOVED, K_ADDED, K_REQUEST, K_COUNSELLED, K_GRANTED, K_DECLINED, K_OPT_OUT,
-             K_REVOKED)  # fmt: skip
+TIE_ORDER = (
+    K_REMOVED,
+    K_ADDED,
+    K_REQUEST,
+    K_COUNSELLED,
+    K_GRANTED,
+    K_DECLINED,
+    K_OPT_OUT,
+    K_REVOKED,
+)
 RANK = np.full(len(KINDS), len(TIE_ORDER), dtype=np.int64)
 RANK[list(TIE_ORDER)] = np.arange(len(TIE_ORDER))
 
@@ -172,9 +180,16 @@ class Events:
         restoring = is_grant & ~provision & (_previous(provision, pos) > last_out)
         counselled = provision & (_previous(kind == K_COUNSELLED, pos) > opener)
         return cls(
-            prep.n, pos, kind, day, opens, provision, provision | restoring, counselled,
+            prep.n,
+            pos,
+            kind,
+            day,
+            opens,
+            provision,
+            provision | restoring,
+            counselled,
             np.where(opener >= 0, day[np.maximum(opener, 0)], MISSING),
-        )  # fmt: skip
+        )
 
     def latest(self, flag: np.ndarray, until: np.ndarray | int) -> np.ndarray:
         """Per patient, the position of the latest event with ``flag`` dated on or before
@@ -300,8 +315,9 @@ def _current(prep: Prepared, ev: Events, extract: int, auto: np.ndarray) -> Curr
     last_day = ev.value(ev.day, last, MISSING)
     full = prep.full
     given = prep.access_day != MISSING
-    start = np.where(given, prep.access_day, np.where(full, np.where(last_grant, last_day, auto),
-                                                      extract))  # fmt: skip
+    start = np.where(
+        given, prep.access_day, np.where(full, np.where(last_grant, last_day, auto), extract)
+    )
     optin = full & (
         (last_grant & ev.value(ev.optin_grant, last, False))
         | ev.open_on(start)
@@ -319,8 +335,12 @@ def _current(prep: Prepared, ev: Events, extract: int, auto: np.ndarray) -> Curr
 def _history_spells(ev: Events, current_start: np.ndarray, auto: np.ndarray) -> Spells:
     """[rule history]: spans from coded grants and revocations before the current start."""
     keep = ((ev.kind == K_GRANTED) | (ev.kind == K_REVOKED)) & (ev.day <= current_start[ev.pos])
-    pos, day, revoked, optin = ev.pos[keep], ev.day[keep], ev.kind[keep] == K_REVOKED, \
-        ev.optin_grant[keep]  # fmt: skip
+    pos, day, revoked, optin = (
+        ev.pos[keep],
+        ev.day[keep],
+        ev.kind[keep] == K_REVOKED,
+        ev.optin_grant[keep],
+    )
     new_day = np.ones(len(pos), dtype=bool)
     new_day[1:] = (pos[1:] != pos[:-1]) | (day[1:] != day[:-1])
     starts = np.flatnonzero(new_day)
@@ -368,8 +388,9 @@ def _automatic_revocations(ev: Events, spells: Spells) -> np.ndarray:
     ends = (auto.end != NEVER) & (auto.start < auto.end)
     revoked = ev.kind == K_REVOKED
     out = np.zeros(len(ev.kind), dtype=bool)
-    out[revoked] = np.isin(_pair(ev.pos[revoked], ev.day[revoked]),
-                           _pair(auto.pos[ends], auto.end[ends]))  # fmt: skip
+    out[revoked] = np.isin(
+        _pair(ev.pos[revoked], ev.day[revoked]), _pair(auto.pos[ends], auto.end[ends])
+    )
     return out
 
 
@@ -382,6 +403,13 @@ def timeline(prep: Prepared, profile: Practice) -> Timeline:
         current = _current(prep, ev, day_number(profile.extract_date), auto)
         spells = _all_spells(prep, ev, current, auto)
         revocations = _automatic_revocations(ev, spells)
-        prep.cache[key] = Timeline(ev, auto, current.start, current.disagreement, spells,
-                                   revocations, _implied(prep, ev, current))  # fmt: skip
+        prep.cache[key] = Timeline(
+            ev,
+            auto,
+            current.start,
+            current.disagreement,
+            spells,
+            revocations,
+            _implied(prep, ev, current),
+        )
     return prep.cache[key]

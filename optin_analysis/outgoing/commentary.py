@@ -1,90 +1,174 @@
-"""Plain-English commentary for the monthly report, written from the controlled figures.
+"""Plain-English commentary for the monthly report, written from the published figures.
 
-Sentences only state what the figures show; they never quote a suppressed count.
+Each sentence names a gap the practice must act on, or says it is closed. Every figure a
+sentence quotes is a published figure the report shows in its headline table (the
+labels are in :data:`optin_analysis.outgoing.summary.LABELS`); a suppressed figure reads
+"[c]", never a number, a blank or "no".
 """
 
 from __future__ import annotations
 
-from optin_analysis.outgoing.disclosure import show
+from optin_analysis.config import Model, Practice, Supplier
+from optin_analysis.measures.definitions import band_words
+from optin_analysis.outgoing.disclosure import hidden, show
+from optin_analysis.outgoing.published import Publication
 
 
-def _change(now: int | None, before: int | None, noun: str) -> str:
-    if now is None or before is None:
+def _n(value: object) -> str:
+    return show(value)
+
+
+def _zero(value: object) -> bool:
+    return not hidden(value) and value is not None and int(value) == 0
+
+
+def _change(now: object, before: object) -> str:
+    """' (down from N last month)', ' (unchanged since last month)' or ''."""
+    if before is None or hidden(now) or hidden(before) or now is None:
         return ""
-    if now == before:
-        return f" ({noun} unchanged since last month)"
-    direction = "down" if now < before else "up"
-    return f" ({direction} from {before:,} last month)"
+    if int(now) == int(before):
+        return " (unchanged since last month)"
+    return f" ({'down' if int(now) < int(before) else 'up'} from {_n(before)} last month)"
 
 
-def _backlog(h: dict, prev: dict | None) -> str:
-    backlog = h["revocation_backlog"]
-    if backlog == 0:
+def protection_gap(h: dict) -> str:
+    """Patients with no access who neither opted out nor asked: how many are unprotected."""
+    den, gap = h["protection_coverage_denominator"], h["unprotected"]
+    if _zero(den):
+        return "No patient aged 16+ is waiting without access, an opt-out or a request."
+    if _zero(gap):
         return (
-            "No account holder still holds automatic full prospective access: "
-            "the revocation backlog is clear."
+            f"All {_n(den)} patients aged 16+ without access, an opt-out or an opt-in "
+            "request are protected from automatic access."
         )
-    change = _change(backlog, prev and prev.get("revocation_backlog"), "backlog")
-    status = h.get("projected_clear_status")
-    if status == "not clearing":
-        outlook = "No revocations were made in the last three months, so it is not clearing."
-    elif h.get("projected_clear_date"):
-        outlook = f"At the recent rate it would clear by {h['projected_clear_date']}."
-    else:
-        outlook = ""
-    held = f"{show(backlog)} account holders still hold automatic access awaiting review"
-    return f"{held}{change}. {outlook}".strip()
-
-
-def _uptake(h: dict) -> str:
-    share = h.get("opt_in_share_of_account_holders")
-    share_text = f", {share:.1%} of 16+ account holders" if share is not None else ""
     return (
-        f"{show(h['requests_period'])} patients asked to opt in this month and "
-        f"{show(h['provisioned_period'])} were given access; {show(h['opt_in_holders'])} "
-        f"patients hold access through opt-in{share_text}."
+        f"{_n(den)} patients aged 16+ have no access, have not opted out and have not asked "
+        f"to opt in; {_n(gap)} of them are not protected from automatic access (protection "
+        f"coverage {show(h['protection_coverage_share'], 'share')})."
     )
 
 
-def _waiting(h: dict) -> str:
-    if h["open_requests"] == 0:
+def backlog(h: dict, prev: dict | None, supplier: Supplier) -> str:
+    """The revocation backlog, its trend and when it would clear."""
+    size = h["revocation_backlog"]
+    if _zero(size):
+        return "No patient holds automatic full access awaiting review: the backlog is clear."
+    who = "account holders" if supplier is Supplier.EMIS else "patients"
+    held = (
+        f"{_n(size)} {who} still hold automatic full access awaiting review"
+        f"{_change(size, prev and prev.get('revocation_backlog'))}"
+    )
+    status = h["projected_clear_status"]
+    if status == "not clearing":
+        return (
+            f"{held}. It is not clearing: no revocations of automatic access in the last "
+            "three months."
+        )
+    if h.get("projected_clear_latest"):
+        when = f"between {h['projected_clear_date']} and {h['projected_clear_latest']}"
+    else:
+        when = f"by {h['projected_clear_date']}"
+    return (
+        f"{held}; {_n(h['revocations_period'])} were revoked this month. At the recent "
+        f"rate it would clear {when}."
+    )
+
+
+def dormant(h: dict, supplier: Supplier) -> str:
+    """Automatic access without a usable account: exposed once the account is used."""
+    count = h["dormant_exposure"]
+    if _zero(count):
+        return ""
+    where = "of them" if supplier is Supplier.TPP else "more patients"
+    return (
+        f"{_n(count)} {where} hold automatic full access without a usable online "
+        "account: activating the account would expose their record."
+    )
+
+
+def waits(h: dict) -> str:
+    """Open requests, the late ones and the longest wait."""
+    if _zero(h["open_requests"]):
         return "No opt-in request is waiting."
-    late = h["open_requests_over_28_days"]
-    tail = "none has waited over 28 days" if late == 0 else f"{show(late)} have waited over 28 days"
-    return f"{show(h['open_requests'])} opt-in requests are waiting; {tail}."
+    late, longest = h["open_requests_over_28_days"], h.get("longest_wait_band")
+    if _zero(late):
+        tail = "none has waited more than 28 days"
+    else:
+        tail = f"{_n(late)} have waited more than 28 days"
+        if longest not in (None, "none", "29+"):  # "29+" says no more than "over 28 days"
+            tail += f", the longest {band_words(longest)}"
+    return f"{_n(h['open_requests'])} opt-in requests are waiting; {tail}."
 
 
-def _sixteen(h: dict) -> str:
+def sixteen(h: dict) -> str:
+    """Patients turning 16 unprotected, and those who turned 16 with automatic access."""
     at_risk, failures = h["pending_16_at_risk"], h["turned_16_automatic"]
     months = h.get("pending_16_horizon_months", 6)
     first = (
         f"Everyone turning 16 in the next {months} months is protected."
-        if at_risk == 0
-        else f"{show(at_risk)} patients turning 16 in the next {months} months are not "
-        "yet protected."
+        if _zero(at_risk)
+        else f"{_n(at_risk)} patients turning 16 in the next {months} months are not yet protected."
     )
-    second = (
-        ""
-        if failures == 0
-        else f" {show(failures)} patients who turned 16 this month received access automatically."
-    )
-    return first + second
-
-
-def _withheld(h: dict) -> str:
+    if _zero(failures):
+        return first
     return (
-        f"{show(h['withheld_pending_opt_in'])} patients aged 16+ have neither access nor an "
+        f"{first} {_n(failures)} patients who turned 16 this month were given access automatically."
+    )
+
+
+def uptake(h: dict) -> str:
+    """New requests, provisions and opt-in holders."""
+    return (
+        f"{_n(h['requests_period'])} new opt-in requests this month and "
+        f"{_n(h['provisioned_period'])} provisioned; {_n(h['opt_in_holders'])} patients hold "
+        f"access through opt-in ({show(h['opt_in_share_of_account_holders'], 'share')} of 16+ "
+        "account holders)."
+    )
+
+
+def withheld(h: dict) -> str:
+    """The number the guidance's last sentence is about."""
+    return (
+        f"{_n(h['withheld_pending_opt_in'])} patients aged 16+ have neither access nor an "
         "opt-out: the guidance expects them to be given access unless a data-protection "
         "exception applies."
     )
 
 
-def sentences(headline: dict, previous: dict | None = None) -> list[str]:
-    """The commentary: one sentence (or two) per theme, from controlled figures."""
+def default_model(h: dict) -> list[str]:
+    """What NHS England monitors for a practice on the default model."""
     return [
-        _backlog(headline, previous),
-        _uptake(headline),
-        _waiting(headline),
-        _sixteen(headline),
-        _withheld(headline),
+        f"The practice is on the default model: {show(h['access_share_of_eligible'], 'share')} "
+        "of registered patients aged 16+ hold full prospective access.",
+        f"{show(h['active_104_share'], 'share')} of patients aged 16+ have an active 104 code "
+        "(NHS England asks practices above 50% for an action plan).",
     ]
+
+
+def data_notes(h: dict) -> list[str]:
+    """Where the figures rest on something the practice should fix in its records."""
+    notes = []
+    if not _zero(h.get("record_disagreements", 0)):
+        notes.append(
+            f"For {_n(h['record_disagreements'])} patients the coded grants or revocations "
+            "disagree with the online account settings; the account settings were used."
+        )
+    return notes
+
+
+def sentences(pub: Publication, profile: Practice) -> list[str]:
+    """The commentary, one sentence (or two) per gap, from the published figures."""
+    h, prev = pub.headline, pub.previous
+    if profile.model is Model.DEFAULT:
+        return default_model(h) + [withheld(h)] + data_notes(h)
+    lines = [
+        protection_gap(h),
+        backlog(h, prev, profile.supplier),
+        dormant(h, profile.supplier),
+        waits(h),
+        sixteen(h),
+        uptake(h),
+        withheld(h),
+        *data_notes(h),
+    ]
+    return [line for line in lines if line]

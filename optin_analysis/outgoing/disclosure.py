@@ -1,68 +1,212 @@
 """Statistical disclosure control: the one place outgoing counts are made safe.
 
-The rule (OpenSAFELY's, also NHS Digital's below national level): a count from 1 to
-``redact_at_or_below`` (default 7) is suppressed; every other count is rounded to the
-nearest ``round_to`` (default 5); percentages are recomputed from the rounded figures
-and suppressed when either side is. Zero stays zero. Everything that leaves the practice
-(reports, summaries, roll-ups) goes through :func:`control_count` / :func:`control_frame`;
-internal dashboards and worklists show exact figures.
+**One count.** [rule sdc-count] A count from 1 to ``redact_at_or_below`` (k, default 7)
+is suppressed and shown as "[c]"; every other count is rounded to the nearest
+``round_to`` (r, default 5); zero stays zero (OpenSAFELY's rule, and NHS Digital's below
+national level). In JSON a suppressed count is the string "[c]" too.
+
+**The guarantee.** No suppressed value can be pinned, and no rounded value narrowed to
+an exact count, by combining figures published together: one practice-month's report,
+``summary.json`` and its "last month" figures; the history store across months; the
+ICB roll-up against its practices. It rests on two rules:
+
+1. [rule sdc-base-cells] Base cells. A count is controlled and published on its own only
+   when no exact identity links its true value to other published base cells. Of a
+   total and its parts only the parts are base cells; monthly flows are published
+   without running totals; figures that are the same count (the period's requests and
+   the series' last month) are published once.
+2. [rule sdc-derived] Derived figures. Everything else is computed from published base
+   cells only: totals are sums of published parts ("[c]" when a part is suppressed),
+   shares come from published counts, a projected date from the published backlog and
+   revocations. A derived figure carries nothing its base cells do not. No published
+   figure is a difference of two others: a difference of rounded counts can read 0
+   where the true count is not.
+
+With no identity among them, published base cells bound the true values cell by cell
+only: a suppressed cell could be any of 1..k, a rounded cell any of its r values.
+
+**Coarsening.** [rule sdc-coarsen-parts] Parts of a total are merged (finer bands into
+coarser, months into blocks) until none is suppressed (:func:`coarsen`, policy
+``parts``); the coarsest grouping is a single cell, the total, which may then be "[c]".
+[rule sdc-coarsen-series] A series with no published total (months of requests) is
+merged months to quarters to years until at most a quarter of its non-zero cells are
+suppressed (policy ``series``), or reduced to one cell.
+
+**Roll-up.** [rule sdc-rollup-total] ICB totals are sums of the practices' published
+figures; a total with suppressed parts is shown "at least N (K practices suppressed)".
+When one run holds every practice's exact figures, a total of base cells is the exact
+sum, controlled, but only where :func:`exact_total_is_safe` shows it cannot narrow any
+practice's cell.
+
+``tests/disclosure/test_attack.py`` checks the guarantee with an integer-programming
+attacker on generated practices and on the roll-up.
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from optin_analysis.config import Disclosure
 
-MARK = "[c]"  #: how a suppressed figure is shown in reports
+MARK = "[c]"  #: how a suppressed (or otherwise unpublished) figure is shown and stored
+Published = int | str  #: a published count: a number, or MARK
+#: At most this share of a series' non-zero cells may be suppressed (policy ``series``).
+SERIES_HIDDEN_SHARE = 0.25
 FOOTNOTE = (
-    "Counts from 1 to {k} are suppressed ([c]) and other counts are rounded to the nearest "
-    "{r}; percentages are calculated from the rounded counts."
+    "[c]: not published, to protect patient confidentiality: a count from 1 to {k}, or a "
+    "figure that could reveal one (a month shown only within its quarter, a total with a "
+    "part from 1 to {k}). Other counts are rounded to the nearest {r}; totals add the "
+    "rounded figures shown, and percentages are worked out from them."
 )
 
 
 def footnote(rule: Disclosure) -> str:
     """The sentence a report prints under its figures."""
     if not rule.enabled:
-        return "Disclosure control is off for this report: figures are exact."
+        return "Disclosure control is off: figures are exact. Practice internal, not for sending."
     return FOOTNOTE.format(k=rule.redact_at_or_below, r=rule.round_to)
 
 
-def control_array(counts: np.ndarray | pd.Series, rule: Disclosure) -> pd.Series:
-    """Controlled counts as a nullable integer Series (<NA> where suppressed)."""
-    values = pd.Series(counts, dtype="Int64")
-    if not rule.enabled:
-        return values
-    small = (values >= 1) & (values <= rule.redact_at_or_below)
-    rounded = (np.floor(values.astype("Float64") / rule.round_to + 0.5) * rule.round_to).astype(
-        "Int64"
-    )
-    return rounded.mask(small)
-
-
-def control_count(count: int | None, rule: Disclosure) -> int | None:
-    """One controlled count (``None`` where suppressed or unknown)."""
+def control_count(count: int | None, rule: Disclosure) -> Published | None:
+    """One count controlled: 0 stays 0, 1..k is MARK, the rest rounded (None passes through)."""
     if count is None:
         return None
-    value = control_array(np.array([count]), rule).iloc[0]
-    return None if pd.isna(value) else int(value)
-
-
-def control_share(numerator: int | None, denominator: int | None) -> float | None:
-    """A share recomputed from controlled counts; ``None`` when either is suppressed or 0."""
-    if numerator is None or denominator in (None, 0):
-        return None
-    return numerator / denominator
-
-
-def control_frame(frame: pd.DataFrame, columns: list[str], rule: Disclosure) -> pd.DataFrame:
-    """A copy of ``frame`` with ``columns`` (counts) controlled."""
-    return frame.assign(**{c: control_array(frame[c].to_numpy(), rule) for c in columns})
-
-
-def show(value: int | float | None, percent: bool = False) -> str:
-    """A controlled figure as text for a report ("[c]" when suppressed)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    count = int(count)
+    if not rule.enabled or count == 0:
+        return count
+    if count <= rule.redact_at_or_below:
         return MARK
-    return f"{value:.0%}" if percent else f"{value:,}"
+    return int(math.floor(count / rule.round_to + 0.5) * rule.round_to)
+
+
+def control_array(counts: Iterable[int], rule: Disclosure) -> list[Published]:
+    """Counts controlled one by one (see :func:`control_count`)."""
+    return [control_count(int(c), rule) for c in counts]
+
+
+def hidden(value: object) -> bool:
+    """Whether a published value is suppressed."""
+    return isinstance(value, str) and value == MARK
+
+
+def interval(value: Published, rule: Disclosure) -> tuple[int, int]:
+    """The true counts a published base cell can stand for, as (lowest, highest)."""
+    if hidden(value):
+        return 1, rule.redact_at_or_below
+    value = int(value)
+    if not rule.enabled or value == 0:
+        return value, value
+    half = rule.round_to / 2
+    low = max(math.ceil(value - half), rule.redact_at_or_below + 1)
+    return low, math.ceil(value + half) - 1
+
+
+def total(values: Iterable[Published]) -> Published:
+    """The sum of published parts, or MARK when any part is suppressed."""
+    values = list(values)
+    return MARK if any(hidden(v) for v in values) else int(sum(int(v) for v in values))
+
+
+def share(numerator: Published | None, denominator: Published | None) -> float | str | None:
+    """A share from published counts: MARK when either is suppressed, None when 0 / 0."""
+    if numerator is None or denominator is None:
+        return None
+    if hidden(numerator) or hidden(denominator):
+        return MARK
+    return None if int(denominator) == 0 else int(numerator) / int(denominator)
+
+
+@dataclass(frozen=True)
+class Level:
+    """One way of grouping fine cells: ``group[i]`` is the group of fine cell i."""
+
+    name: str
+    group: np.ndarray
+    labels: tuple
+
+
+def coarsen(
+    fine: np.ndarray, levels: Sequence[Level], rule: Disclosure, policy: str
+) -> tuple[Level, list[Published]]:
+    """The finest level whose controlled group sums pass ``policy``, with those sums.
+
+    ``parts``: no group is suppressed; ``series``: at most :data:`SERIES_HIDDEN_SHARE` of
+    the non-zero groups are. The last level is taken when no earlier one passes.
+    """
+    for level in levels:
+        sums = np.bincount(level.group, weights=fine, minlength=len(level.labels))
+        published = control_array(sums.round().astype(np.int64), rule)
+        if level is levels[-1] or _passes(published, policy):
+            return level, published
+    raise ValueError("no levels given")
+
+
+def _passes(published: list[Published], policy: str) -> bool:
+    suppressed = sum(hidden(v) for v in published)
+    if policy == "parts":
+        return suppressed == 0
+    nonzero = sum(hidden(v) or int(v) > 0 for v in published)
+    return suppressed <= SERIES_HIDDEN_SHARE * nonzero
+
+
+def exact_total_is_safe(
+    total_published: Published, parts: Sequence[Published], rule: Disclosure
+) -> bool:
+    """Whether publishing a controlled exact total beside its published parts leaves every
+    part as uncertain as its own rule makes it (and the total not pinned either).
+
+    One sum over integer boxes: a part can be any integer in
+    [max(lo, T_lo - sum of others' hi), min(hi, T_hi - sum of others' lo)].
+    """
+    boxes = [interval(p, rule) for p in parts]
+    t_lo, t_hi = interval(total_published, rule)
+    sum_lo, sum_hi = sum(b[0] for b in boxes), sum(b[1] for b in boxes)
+    for lo, hi in boxes:
+        if lo == hi:  # an exact zero (or disclosure off): nothing to protect
+            continue
+        low = max(lo, t_lo - (sum_hi - hi))
+        high = min(hi, t_hi - (sum_lo - lo))
+        if low >= high:
+            return False
+    return t_lo == t_hi or max(t_lo, sum_lo) < min(t_hi, sum_hi)
+
+
+def at_least(values: Iterable[Published]) -> tuple[int, int]:
+    """(lowest total the published values allow counting each suppressed one as 1, number
+    suppressed) for "at least N (K practices suppressed)"."""
+    values = list(values)
+    suppressed = sum(hidden(v) for v in values)
+    return int(sum(int(v) for v in values if not hidden(v))) + suppressed, suppressed
+
+
+# --------------------------------------------------------------------------- for people
+
+
+def show(value: object, kind: str = "count") -> str:
+    """[rule sdc-show] A published figure as text: "[c]" when suppressed (never a dash, a
+    blank or 0), "n/a" when it does not apply (a share of nobody).
+
+    ``kind``: ``count`` (thousands separators), ``share`` (a percentage with at most one
+    decimal), ``days`` (whole days, or one decimal).
+    """
+    if hidden(value):
+        return MARK
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if kind == "share":
+        text = f"{100 * float(value):.1f}"
+        return text.removesuffix(".0") + "%"
+    if kind == "days":
+        days = float(value)
+        return f"{days:,.0f} days" if days == round(days) else f"{days:,.1f} days"
+    return f"{int(value):,}"
+
+
+def show_frame(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+    """A copy of ``frame`` with the named columns as text for people (see :func:`show`)."""
+    return frame.assign(**{c: frame[c].map(lambda v, k=k: show(v, k)) for c, k in kinds.items()})

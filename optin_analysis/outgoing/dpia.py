@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from optin_analysis.config import ConfigError
 
+MARK = "[c]"
 DEFAULT_REGISTER = Path(str(files("optin_analysis") / "data" / "risk-register.yaml"))
 LIKELIHOOD = {"remote": 1, "possible": 2, "probable": 3}
 SEVERITY = {"minimal": 1, "significant": 2, "severe": 3}
@@ -53,8 +54,15 @@ class Target(Frozen):
     at_most: float | None = None
     at_least: float | None = None
 
-    def met(self, value: float | None) -> bool | None:
-        """Whether ``value`` meets the target (None when there is no figure)."""
+    def met(self, value: float | str | None, hidden_range: tuple[int, int] = (1, 7)) -> bool | None:
+        """Whether ``value`` meets the target; None when there is no figure to decide on.
+
+        A suppressed count ("[c]") is any of ``hidden_range``: met when all of them meet
+        the target, not met when none does ("[c]" against "at most 0" is not met).
+        """
+        if value == MARK:
+            low, high = (self.met(v) for v in hidden_range)
+            return low if low == high else None
         if value is None or pd.isna(value):
             return None
         ok_max = self.at_most is None or value <= self.at_most
@@ -162,3 +170,12 @@ def evidence(register: Register, exact: dict, shown: dict) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def register_evidence(register: Register, profile: object, figures: dict) -> dict:
+    """The register with each mitigation's evidence, decided on the figures given."""
+    rows = evidence(register, figures, figures)
+    return {
+        "sign_off": register.sign_off.model_dump(mode="json"),
+        "evidence": rows.astype(object).where(rows.notna(), None).to_dict(orient="records"),
+    }

@@ -5,7 +5,9 @@ of its own date (coverage, pending-16, withheld). It holds the disclosure-contro
 figures of the outgoing summaries only. Only the batch's parent process writes (one
 writer); re-recording a practice-period replaces its rows.
 
-Table ``headline``: practice_code, period, ref_date, measure, controlled, recorded_at.
+Table ``headline``: practice_code, period, ref_date, measure, controlled, suppressed,
+recorded_at. A suppressed figure ("[c]") is stored as NULL with ``suppressed`` true; a
+figure that does not apply (a share of nobody) as NULL with ``suppressed`` false.
 """
 
 from __future__ import annotations
@@ -22,22 +24,25 @@ CREATE TABLE IF NOT EXISTS headline (
     measure VARCHAR NOT NULL, controlled DOUBLE, recorded_at TIMESTAMP NOT NULL,
     PRIMARY KEY (practice_code, period, measure)
 );
+ALTER TABLE headline ADD COLUMN IF NOT EXISTS suppressed BOOLEAN DEFAULT false;
 """
+MARK = "[c]"
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _rows(bundle: dict, recorded: dt.datetime) -> pd.DataFrame:
-    figures = {
-        k: (None if v is None else float(v))
-        for k, v in bundle["headline"].items()
-        if v is None or (isinstance(v, int | float) and not isinstance(v, bool))
-    }
+    figures = {k: v for k, v in bundle["headline"].items() if v is None or v == MARK or _number(v)}
     return pd.DataFrame(
         {
             "practice_code": bundle["practice"]["ods_code"],
             "period": bundle["period"],
             "ref_date": pd.Timestamp(bundle["ref_date"]),
             "measure": list(figures),
-            "controlled": list(figures.values()),
+            "controlled": [float(v) if _number(v) else None for v in figures.values()],
+            "suppressed": [v == MARK for v in figures.values()],
             "recorded_at": pd.Timestamp(recorded),
         }
     )
@@ -76,17 +81,21 @@ class History:
             raise
 
     def series(self, practice_code: str | None, up_to: str, measures: list[str]) -> pd.DataFrame:
-        """Controlled figures by period (<= ``up_to``) for one practice (or all when None)."""
+        """Published figures by period (<= ``up_to``) for one practice (or all when None):
+        practice_code, period, measure, value (a number, None, or "[c]" when suppressed)."""
         where = "period <= ? AND measure IN (SELECT unnest(?))"
         params: list = [up_to, measures]
         if practice_code is not None:
             where += " AND practice_code = ?"
             params.append(practice_code)
-        return self.con.execute(
-            f"SELECT practice_code, period, measure, controlled FROM headline WHERE {where} "
-            "ORDER BY practice_code, period, measure",
+        frame = self.con.execute(
+            "SELECT practice_code, period, measure, controlled, suppressed FROM headline "
+            f"WHERE {where} ORDER BY practice_code, period, measure",
             params,
         ).df()
+        value = frame["controlled"].astype(object).where(frame["controlled"].notna(), None)
+        value = value.where(~frame["suppressed"].fillna(False).astype(bool), MARK)
+        return frame[["practice_code", "period", "measure"]].assign(value=value)
 
     def periods(self) -> list[str]:
         """Periods recorded, oldest first."""

@@ -1,9 +1,11 @@
 """A practice-month's figures: computed exactly, and made safe to leave the practice.
 
 :func:`compute` runs every measure once for a practice and period (exact figures, for
-internal use). :func:`outgoing` turns that into the aggregate-only, disclosure-controlled
-bundle that reports, ``summary.json``, the history store and the ICB roll-up are built
-from: this is the one place where figures leave the practice.
+internal use). :func:`outgoing` turns that into the aggregate-only bundle that reports,
+``summary.json``, the history store and the ICB roll-up are built from, with the figures
+published under disclosure control (:mod:`optin_analysis.outgoing.published`): this is
+the one place where figures leave the practice. With ``audience="practice"`` the same
+bundle carries exact figures for the practice team's own copy of the reports.
 """
 
 from __future__ import annotations
@@ -17,57 +19,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from optin_analysis.config import Disclosure, Practice
+from optin_analysis.config import Disclosure, GoLiveStatus, Practice
 from optin_analysis.dates import as_timestamp, month_end, month_start
 from optin_analysis.ingest.load import PracticeData
 from optin_analysis.measures.action_plan import action_plan
+from optin_analysis.measures.definitions import band_words
 from optin_analysis.measures.month import MonthMeasures, month_measures
-from optin_analysis.outgoing import commentary, disclosure
-from optin_analysis.outgoing.dpia import Register, evidence, load_register
+from optin_analysis.outgoing import commentary
+from optin_analysis.outgoing.disclosure import footnote, show
+from optin_analysis.outgoing.dpia import Register, load_register, register_evidence
+from optin_analysis.outgoing.published import KINDS, publish
 
-#: Headline keys holding counts of patients or events (controlled in outgoing data).
-COUNT_KEYS = (
-    "eligible", "account_holders_16plus", "opt_in_holders", "opt_in_holders_with_account",
-    "requests_period", "requests_cumulative", "counselled_period", "counselled_cumulative",
-    "provisioned_period", "provisioned_cumulative", "revocations_period",
-    "revocations_cumulative", "open_requests", "open_requests_over_28_days",
-    "request_to_provision_n", "revocation_backlog", "pending_16_cohort",
-    "pending_16_protected", "pending_16_at_risk", "turned_16_automatic",
-    "protection_coverage_numerator", "protection_coverage_denominator",
-    "withheld_pending_opt_in", "active_104_bulk", "active_104_individual",
-)  # fmt: skip
-#: Shares recomputed from controlled counts: share -> (numerator, denominator).
-SHARES = {
-    "opt_in_share_of_eligible": ("opt_in_holders", "eligible"),
-    "opt_in_share_of_account_holders": ("opt_in_holders_with_account", "account_holders_16plus"),
-    "protection_coverage_share": (
-        "protection_coverage_numerator",
-        "protection_coverage_denominator",
-    ),
-}
-#: Figures derived from a count: suppressed when that count is.
-DERIVED = {
-    "request_to_provision_median_days": "request_to_provision_n",
-    "request_to_provision_p90_days": "request_to_provision_n",
-}
-TABLE_COUNTS = {
-    "uptake_by_month": [
-        "requests", "counselled", "provisioned",
-        "requests_cumulative", "counselled_cumulative", "provisioned_cumulative",
-    ],
-    "backlog_by_month": ["backlog", "revocations"],
-    "pending_16": ["cohort", "protected", "at_risk"],
-    "open_requests": ["requests"],
-}  # fmt: skip
-
-
-#: Labelling columns kept in outgoing tables (dates of any kind are left out on purpose).
-TABLE_COLUMNS = {
-    "uptake_by_month": ["month"],
-    "backlog_by_month": ["month"],
-    "pending_16": ["month"],
-    "open_requests": ["stage", "band"],
-}
+ICB, PRACTICE = "icb", "practice"  #: audiences: outgoing, or the practice's own copy
+INTERNAL_MARK = "Practice internal: exact small numbers, not for sending"
 
 
 class PeriodError(ValueError):
@@ -99,12 +63,14 @@ def reference_date(profile: Practice, period: str) -> tuple[pd.Timestamp, pd.Tim
 
 
 def trend_start(profile: Practice, ref: pd.Timestamp, months: int = 36) -> pd.Timestamp:
-    """Trends run from the go-live month (or ``months`` back when later or unknown)."""
+    """Trends run from when the practice started (go-live or its supplier setting, the
+    earlier), at most ``months`` back and never after D's month."""
     floor = (ref - pd.DateOffset(months=months - 1)).replace(day=1)
-    if profile.go_live_date is None:
+    began = [d for d in (profile.go_live_date, profile.supplier_setting_date) if d is not None]
+    if not began:
         return floor
-    go_live = as_timestamp(profile.go_live_date).replace(day=1)
-    return min(max(go_live, floor), ref.replace(day=1))
+    start = as_timestamp(min(began)).replace(day=1)
+    return min(max(start, floor), ref.replace(day=1))
 
 
 def compute(data: PracticeData, period: str) -> PracticeMonth:
@@ -117,46 +83,34 @@ def compute(data: PracticeData, period: str) -> PracticeMonth:
     return PracticeMonth(data.profile, period, start, ref, measures, plan)
 
 
-def control_headline(headline: dict, rule: Disclosure) -> dict:
-    """Headline figures with counts controlled, shares recomputed, derived figures hidden."""
-    out = dict(headline)
-    for key in COUNT_KEYS:
-        out[key] = disclosure.control_count(headline.get(key), rule)
-    for share, (num, den) in SHARES.items():
-        out[share] = disclosure.control_share(out[num], out[den])
-    for key, base in DERIVED.items():
-        if out[base] is None or out[base] == 0:
-            out[key] = None
-    rate_count = headline.get("revocation_rate_per_month")
-    if rate_count is not None:
-        three_months = disclosure.control_count(round(rate_count * 3), rule)
-        out["revocation_rate_per_month"] = None if three_months is None else three_months / 3
-        out["projected_clear_date"] = _clear_date(out, three_months)
-    return out
-
-
-def _clear_date(controlled: dict, three_months: int | None) -> str | None:
-    """The projected clear date recomputed from controlled figures (an exact date would
-    undo the rounding: it is the backlog divided by the rate)."""
-    backlog = controlled.get("revocation_backlog")
-    if controlled.get("projected_clear_status") != "clearing" or not backlog or not three_months:
-        return None
-    months = -(-3 * backlog // three_months)
-    ref = pd.Period(controlled["ref_date"], freq="M")
-    return (ref + months).end_time.date().isoformat()
-
-
-def shown(controlled: dict) -> dict:
-    """Controlled headline as display text ("[c]" where suppressed)."""
-    return {k: disclosure.show(v) if k in COUNT_KEYS else v for k, v in controlled.items()}
-
-
 def _records(frame: pd.DataFrame) -> list[dict]:
     clean = frame.astype(object).where(frame.notna(), None)
-    return [
-        {k: (v.date().isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in r.items()}
-        for r in clean.to_dict(orient="records")
-    ]
+    return clean.to_dict(orient="records")
+
+
+def go_live_words(profile: Practice, ref: pd.Timestamp) -> str:
+    """Where the practice stood with go-live on D, in words."""
+    date = profile.go_live_date
+    if profile.go_live_status is GoLiveStatus.NOT_PLANNED or date is None:
+        return "not going live: access is provisioned per patient"
+    if as_timestamp(date) > ref:
+        return f"not yet live on {ref.date().isoformat()} (go-live {date.isoformat()})"
+    return f"live since {date.isoformat()}"
+
+
+def _status(month: PracticeMonth) -> dict:
+    p, ref = month.profile, month.ref_date
+    partial = ref < month_end(month.period)
+    return {
+        "go_live": go_live_words(p, ref),
+        "partial_month": partial,
+        "note": (
+            f"The extract was taken on {ref.date().isoformat()}: the month is counted "
+            "up to that day."
+        )
+        if partial
+        else "",
+    }
 
 
 def outgoing(
@@ -164,21 +118,23 @@ def outgoing(
     rule: Disclosure,
     register: Register | None = None,
     generated: dt.datetime | None = None,
+    audience: str = ICB,
+    placeholders: tuple[str, ...] = (),
 ) -> dict:
     """The aggregate-only bundle for reports and ``summary.json`` (JSON-ready).
 
-    Counts pass disclosure control; nothing in it identifies a patient.
+    For the ICB, figures are published under ``rule``; for the practice's own copy
+    (``audience="practice"``) they are exact. Nothing in it identifies a patient.
+    ``placeholders``: opt-in event types whose codes are still the codelist's placeholders.
     """
     p, m = month.profile, month.measures
-    head = control_headline(m.headline, rule)
+    if audience == PRACTICE:
+        rule = Disclosure(enabled=False)
+    pub = publish(m, rule, p.supplier)
     register = register or load_register(p.risk_register)
-    tables = {
-        name: _records(
-            disclosure.control_frame(getattr(m, name), cols, rule)[TABLE_COLUMNS[name] + cols]
-        )
-        for name, cols in TABLE_COUNTS.items()
-    }
+    plan = action_plan(p, pub.headline, month.ref_date)
     return {
+        "audience": audience,
         "practice": {
             "ods_code": p.ods_code,
             "name": p.name,
@@ -192,18 +148,15 @@ def outgoing(
         "period_start": month.period_start.date().isoformat(),
         "ref_date": month.ref_date.date().isoformat(),
         "generated": (generated or dt.datetime.now()).isoformat(timespec="seconds"),
-        "disclosure": {**rule.model_dump(), "footnote": disclosure.footnote(rule)},
-        "headline": head,
-        "previous": control_headline(m.previous, rule) if m.previous else None,
-        "tables": tables,
-        "action_plan": _records(action_plan(p, m.headline, month.ref_date, shown=shown(head))),
-        "dpia": {
-            "sign_off": register.sign_off.model_dump(mode="json"),
-            "evidence": _records(evidence(register, head, head)),
-        },
-        "commentary": commentary.sentences(
-            head, control_headline(m.previous, rule) if m.previous else None
-        ),
+        "status": _status(month),
+        "disclosure": {**rule.model_dump(), "footnote": footnote(rule)},
+        "headline": pub.headline,
+        "previous": pub.previous,
+        "tables": {name: table.to_json() for name, table in pub.tables.items()},
+        "action_plan": _records(plan),
+        "dpia": register_evidence(register, p, pub.headline),
+        "commentary": commentary.sentences(pub, p),
+        "placeholder_codes": list(placeholders),
     }
 
 
@@ -227,48 +180,75 @@ LABELS = {
     "account_holders_16plus": "16+ with an online account",
     "opt_in_holders": "Access through opt-in",
     "opt_in_share_of_account_holders": "Opt-in access, share of 16+ account holders",
-    "requests_period": "Opt-in requests this month",
+    "requests_period": "New opt-in requests this month",
     "provisioned_period": "Access provisioned this month",
+    "counselled_before_provision_share": "Provisions counselled first (this month)",
     "open_requests": "Open requests",
     "open_requests_over_28_days": "Open requests waiting over 28 days",
-    "request_to_provision_median_days": "Request to provision, median days (this month)",
+    "longest_wait_band": "Longest wait",
+    "request_to_provision_median_days": "Request to provision, median (this month)",
     "revocation_backlog": "Revocation backlog",
-    "revocations_period": "Revocations this month",
-    "projected_clear_date": "Backlog projected to clear by",
+    "dormant_exposure": "Automatic access without a usable online account",
+    "revocations_period": "Revocations of automatic access this month",
+    "projected_clear_date": "Backlog projected to clear",
     "pending_16_at_risk": "Turning 16 within 6 months, not protected",
     "turned_16_automatic": "Turned 16 this month with automatic access",
+    "protection_coverage_denominator": "16+ without access, an opt-out or a request",
+    "unprotected": "... of whom not protected from automatic access",
     "protection_coverage_share": "Protection coverage",
     "withheld_pending_opt_in": "16+ without access and not opted out",
     "active_104_bulk": "Active 104 codes added in bulk",
+    "record_disagreements": "Codes disagreeing with the account settings",
+}
+#: The figures NHS England monitors for a practice on the default model.
+DEFAULT_MODEL_LABELS = {
+    "eligible": "Registered patients aged 16+",
+    "access_share_of_eligible": "16+ with full prospective access",
+    "access_share_of_account_holders": "16+ account holders with full prospective access",
+    "active_104_share": "16+ with an active 104 code",
+    "withheld_pending_opt_in": "16+ without access and not opted out",
 }
 
 
-def headline_rows(headline: dict, previous: dict | None = None) -> list[tuple[str, str, str]]:
+def clear_words(h: dict) -> str:
+    """The projected clear date (or range, or status) in words."""
+    status = h.get("projected_clear_status")
+    if status != "clearing":
+        return str(status or "n/a")
+    if h.get("projected_clear_latest"):
+        return f"{h['projected_clear_date']} to {h['projected_clear_latest']}"
+    return str(h["projected_clear_date"])
+
+
+def figure_text(key: str, h: dict | None) -> str:
+    """One headline figure as display text ("[c]" where suppressed)."""
+    if h is None:
+        return ""
+    if key == "projected_clear_date":
+        return clear_words(h)
+    if key == "longest_wait_band":
+        return band_words(h.get(key)) if h.get(key) else "n/a"
+    return show(h.get(key), KINDS.get(key, "count"))
+
+
+def headline_rows(
+    headline: dict, previous: dict | None = None, labels: dict[str, str] = LABELS
+) -> list[tuple[str, str, str]]:
     """(label, this month, last month) as display text, for tables in reports and the CLI."""
-
-    def text(key: str, h: dict | None) -> str:
-        if h is None:
-            return ""
-        value = h.get(key)
-        if key.endswith("_share") or "_share_" in key:
-            return disclosure.show(value, percent=True)
-        if key == "projected_clear_date":
-            return value or str(h.get("projected_clear_status") or "")
-        if isinstance(value, float):
-            return "[c]" if value != value else f"{value:g}"
-        return disclosure.show(value)
-
-    return [(label, text(k, headline), text(k, previous)) for k, label in LABELS.items()]
+    return [
+        (label, figure_text(key, headline), figure_text(key, previous))
+        for key, label in labels.items()
+    ]
 
 
-def bundle_for(config_path: Path, ods_code: str, period: str) -> dict:
+def bundle_for(config_path: Path, ods_code: str, period: str, audience: str = ICB) -> dict:
     """Load a practice from a run configuration and build its outgoing bundle."""
     from optin_analysis.config import load_config
     from optin_analysis.ingest.load import load_practice
 
     cfg = load_config(config_path)
     data = load_practice(cfg.practice(ods_code))
-    return outgoing(compute(data, period), cfg.disclosure)
+    return outgoing(compute(data, period), cfg.disclosure, audience=audience)
 
 
 #: Headline figures the history store keeps a trend of in the monthly report.
@@ -285,13 +265,13 @@ TREND_MEASURES = [
 def with_history(bundle: dict, earlier: pd.DataFrame) -> dict:
     """The bundle plus a ``history`` table: earlier periods from the store, then this one.
 
-    ``earlier`` has columns period, measure, controlled (from
-    :meth:`optin_analysis.outgoing.history.History.series`); periods at or after the bundle's are
-    ignored, so re-running a month replaces it.
+    ``earlier`` has columns period, measure, value (a number, None or "[c]", from
+    :meth:`optin_analysis.outgoing.history.History.series`); periods at or after the
+    bundle's are ignored, so re-running a month replaces it.
     """
     before = earlier[earlier["period"] < bundle["period"]]
     rows = [
-        {"period": r.period, "measure": r.measure, "value": _finite(r.controlled)}
+        {"period": r.period, "measure": r.measure, "value": r.value}
         for r in before.itertuples()
         if r.measure in TREND_MEASURES
     ]
@@ -300,7 +280,3 @@ def with_history(bundle: dict, earlier: pd.DataFrame) -> dict:
         for m in TREND_MEASURES
     ]
     return {**bundle, "history": rows}
-
-
-def _finite(value: float | None) -> float | None:
-    return None if value is None or value != value else float(value)

@@ -1,22 +1,15 @@
-"""Render outgoing-report notebooks to self-contained HTML that opens offline.
+"""Render outgoing-report notebooks to self-contained HTML that reads anywhere.
 
-How the pieces fit (SPEC section 6: "Reports open offline", aggregated charts only):
+How the pieces fit (SPEC section 6: reports open offline, charts from aggregates only):
 
-* ``use_offline_charts()`` (first code cell of an outgoing-report notebook) enables an
-  Altair renderer whose output per chart is only ``<div class="chart" id=...>`` plus a
-  short ``<script>`` calling ``vegaEmbed``. The Vega / Vega-Lite / vega-embed JavaScript
-  (``vl_convert.javascript_bundle()``, ~0.9 MB) is *not* repeated per chart:
-  ``notebook_to_html`` puts it once in the page ``<head>`` through the ``offline``
-  nbconvert template.
-* For live JupyterLab the same call also displays the bundle once, as a "live-only"
-  output that ``notebook_to_html`` drops. JupyterLab prefers ``text/html`` (rank 50) over
-  any Vega-Lite mimetype (rank 57), so the chart HTML has to work by itself there; it does
-  once the bundle output has run. Limitation: after reopening a saved notebook the
-  charts only redraw if the notebook is trusted (JupyterLab runs no scripts otherwise).
-* ``chart_block()`` wraps a chart in ``<figure>`` with a caption and the same figures
-  as a table, and refuses patient-level data.
+* ``chart_block()`` turns an Altair chart into static SVG (vl-convert, no JavaScript) and
+  shows it inline as a ``<figure>``: a caption stating the chart's message, the SVG with
+  a title and description for screen readers, and the same figures as a table. It
+  refuses charts or tables with patient-level columns or more than ``MAX_CHART_ROWS``
+  rows. So a report reads fully with scripts disabled (mail previews, document viewers,
+  print), and no chart data beyond what is drawn reaches the page.
 * ``notebook_to_html()`` drops code, prompts, stderr and live-only outputs, refuses
-  error / widget / refused-chart outputs, and refuses to return HTML that would load
+  error and widget outputs, and refuses to return HTML that holds a script or would load
   anything (script, stylesheet, image, font) from outside the file.
 * ``write_html_atomically()`` never leaves a half-written report behind.
 """
@@ -40,24 +33,6 @@ import altair as alt
 import nbformat
 import pandas as pd
 
-__all__ = [
-    "EMBED_OPTIONS",
-    "MAX_CHART_ROWS",
-    "PATIENT_LEVEL_COLUMNS",
-    "RENDERER_NAME",
-    "chart_block",
-    "find_external_resources",
-    "notebook_to_html",
-    "use_offline_charts",
-    "vega_bundle",
-    "write_html_atomically",
-]
-
-RENDERER_NAME = "optin_offline"
-#: Set in the kernels of batch runs, whose notebooks are only exported (never viewed live).
-BATCH_ENV = "OPTIN_ANALYSIS_BATCH"
-#: Passed to ``vegaEmbed``: no action menu (no "open in editor" link), SVG output.
-EMBED_OPTIONS: dict[str, Any] = {"actions": False, "renderer": "svg"}
 #: Outgoing charts are drawn from aggregated tables; more rows than this is refused.
 MAX_CHART_ROWS = 500
 #: Column names (normalised: lower case, non-alphanumerics as "_") never allowed in a
@@ -66,40 +41,12 @@ PATIENT_LEVEL_COLUMNS = frozenset({"patient_id", "nhs_number", "date_of_birth"})
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "offline"
+#: Set in the kernels of batch runs, whose notebooks are only exported (never viewed live).
+BATCH_ENV = "OPTIN_ANALYSIS_BATCH"
 
-_BUNDLE_MARK = 'data-optin-role="vega-bundle"'
 _CHART_MARK = "data-optin-chart"
-_REFUSED_MARK = "data-optin-refused"
 _VEGA_MIME = re.compile(r"^application/vnd\.vega(lite)?\.v\d+[.+]json$")
-# Any absolute URL to a .js file, or a CDN host, inside an HTML output (e.g. Altair's
-# default "html" renderer loads Vega from jsdelivr at run time).
-_REMOTE_JS = re.compile(r"(?:https?:)?//[^\s\"'<>]+?\.m?js\b|cdn\.jsdelivr\.net|unpkg\.com", re.I)
-
-# ---------------------------------------------------------------------------
-# Vega JavaScript bundle
-# ---------------------------------------------------------------------------
-
-
-@functools.cache
-def vega_bundle() -> str:
-    """Vega + Vega-Lite + vega-embed as one script defining ``window.vegaEmbed``.
-
-    Wrapped in a function so the bundle's top-level names stay out of the page's global
-    scope, and guarded so running it twice (re-run cell in JupyterLab) is harmless.
-    Built by vl-convert for the Vega-Lite version Altair targets (~1 s, then cached).
-    """
-    import vl_convert as vlc
-
-    wanted = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
-    kwargs = {"vl_version": wanted} if wanted in vlc.get_vegalite_versions() else {}
-    js = vlc.javascript_bundle(**kwargs)
-    if "</script" in js.lower():  # would end the inline <script> early
-        raise RuntimeError("vl_convert bundle contains '</script'; cannot inline it")
-    return "(function () {\nif (window.vegaEmbed) { return; }\n" + js + "\n}).call(window);"
-
-
-def _bundle_script() -> str:
-    return f"<script {_BUNDLE_MARK}>\n{vega_bundle()}\n</script>"
+_SCRIPT = re.compile(r"<script\b", re.I)
 
 
 # ---------------------------------------------------------------------------
@@ -167,75 +114,79 @@ def _table_problems(table: pd.DataFrame) -> list[str]:
 
 
 # ---------------------------------------------------------------------------
-# Chart HTML and the Altair renderer
+# chart_block: caption, static SVG chart, and the figures as a table
 # ---------------------------------------------------------------------------
 
-_issued_ids: dict[str, int] = {}
+
+@functools.lru_cache(maxsize=1)
+def _vegalite_version() -> dict[str, str]:
+    import vl_convert as vlc
+
+    wanted = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+    return {"vl_version": wanted} if wanted in vlc.get_vegalite_versions() else {}
 
 
 def _chart_id(spec: dict) -> str:
-    """Stable id: hash of the spec, plus a suffix if the same spec was shown before.
-
-    A fresh kernel (every Papermill run) gives the same ids for the same notebook.
-    """
     canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str)
-    base = "chart-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
-    _issued_ids[base] = _issued_ids.get(base, 0) + 1
-    return base if _issued_ids[base] == 1 else f"{base}-{_issued_ids[base]}"
+    return "chart-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
-def _script_json(value: Any) -> str:
-    # "<" only occurs inside JSON strings; escaping it keeps "</script>" and "<!--" out.
-    return json.dumps(value, separators=(",", ":"), default=str).replace("<", "\\u003c")
+def chart_svg(spec: dict, title: str, description: str) -> str:
+    """The chart as inline SVG, labelled for screen readers by ``title`` and
+    ``description`` (vl-convert renders it without a browser or network)."""
+    import vl_convert as vlc
+
+    svg = vlc.vegalite_to_svg(spec, **_vegalite_version())
+    ident = _chart_id(spec)
+    label = (
+        f'<title id="{ident}-t">{html_lib.escape(title)}</title>'
+        f'<desc id="{ident}-d">{html_lib.escape(description)}</desc>'
+    )
+    head, sep, body = svg.partition(">")
+    head = head.replace("<svg ", f'<svg role="img" aria-labelledby="{ident}-t {ident}-d" ', 1)
+    return f"{head}{sep}{label}{body}"
 
 
-def _chart_html(spec: dict, embed_options: dict | None = None) -> str:
-    chart_id = _chart_id(spec)
-    options = {**EMBED_OPTIONS, **(embed_options or {})}
+def _figure_html(
+    chart: alt.TopLevelMixin, table: pd.DataFrame, title: str, message: str, alt_text: str
+) -> str:
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame, not {type(table).__name__}")
+    if not str(title).strip() or not str(message).strip():
+        raise ValueError("chart_block needs a non-empty title and message")
+    spec = chart.to_dict()
+    problems = _spec_problems(spec) + _table_problems(table)
+    if problems:
+        raise ValueError(f"chart {title!r} refused for an outgoing report: " + "; ".join(problems))
+    table_html = table.to_html(index=False, border=0, classes="figures", na_rep="[c]")
     return (
-        f'<div class="chart" id="{chart_id}" {_CHART_MARK}></div>\n'
-        "<script>(function () {\n"
-        f"  var id = {_script_json(chart_id)}, el = document.getElementById(id);\n"
-        "  if (typeof window.vegaEmbed !== 'function') {\n"
-        "    el.textContent = 'Chart not drawn: the chart library is missing from this page.';\n"
-        "    console.error('vegaEmbed missing for #' + id);\n"
-        "    return;\n"
-        "  }\n"
-        f"  window.vegaEmbed(el, {_script_json(spec)}, {_script_json(options)})"
-        ".catch(function (err) {\n"
-        "    el.textContent = 'Chart not drawn: ' + err;\n"
-        "    console.error(err);\n"
-        "  });\n"
-        "})();</script>"
+        f'<figure class="chart-block" {_CHART_MARK}>\n'
+        f'<figcaption><span class="chart-title">{html_lib.escape(title)}</span> '
+        f'<span class="chart-description">{html_lib.escape(message)}</span></figcaption>\n'
+        f'<div class="chart">{chart_svg(spec, title, alt_text or message)}</div>\n'
+        f"<details><summary>Figures as a table</summary>\n{table_html}\n</details>\n"
+        "</figure>"
     )
 
 
-def _refusal_html(problems: list[str]) -> str:
-    items = "".join(f"<li>{html_lib.escape(p)}</li>" for p in problems)
-    reason = html_lib.escape("; ".join(problems), quote=True)
-    return (
-        f'<div class="chart-refused" {_REFUSED_MARK}="{reason}">'
-        f"Chart withheld:<ul>{items}</ul></div>"
-    )
+def chart_block(
+    chart: alt.TopLevelMixin,
+    table: pd.DataFrame,
+    title: str,
+    message: str,
+    alt_text: str = "",
+) -> None:
+    """Display ``chart`` as an accessible figure: caption, static chart, ``table`` as text.
 
-
-def _offline_renderer(spec: dict, **metadata: Any) -> dict[str, str]:
-    """Altair renderer: ``<div>`` + ``vegaEmbed`` script; the bundle lives in the page head.
-
-    A chart that fails the privacy checks renders as a visible "withheld" block that
-    ``notebook_to_html`` refuses (raising inside a renderer would only print a traceback:
-    IPython catches exceptions from ``_repr_mimebundle_``).
+    ``message`` is what the chart shows, in a sentence (the caption); ``alt_text`` what a
+    screen reader hears instead of the picture (default: the message). ``table`` holds the
+    same aggregated figures, as shown to people. Raises ``ValueError`` when the chart's
+    data or the table has more than ``MAX_CHART_ROWS`` rows, a column named like a patient
+    identifier (``PATIENT_LEVEL_COLUMNS``) or data loaded from a URL; ``TypeError`` when
+    ``table`` is not a DataFrame.
     """
-    if problems := _spec_problems(spec):
-        return {
-            "text/html": _refusal_html(problems),
-            "text/plain": "Chart withheld: " + "; ".join(problems),
-        }
-    html = _chart_html(spec, metadata.get("embed_options"))
-    return {"text/html": html, "text/plain": f"<Altair chart, {len(html)} characters of HTML>"}
-
-
-_live_bundle_shown = False
+    figure = _figure_html(chart, table, title, message, alt_text)
+    _show({"text/html": figure, "text/plain": f"{title}: {message}\n{table.to_string()}"})
 
 
 def _show(bundle: dict[str, str], metadata: dict | None = None) -> None:
@@ -248,74 +199,6 @@ def _show(bundle: dict[str, str], metadata: dict | None = None) -> None:
             print(bundle["text/plain"])
         return
     display(bundle, raw=True, metadata=metadata or {})
-
-
-def _display_live_bundle() -> None:
-    """Show the Vega bundle once so charts also draw in live JupyterLab (dropped on export)."""
-    global _live_bundle_shown
-    _show(
-        {"text/html": _bundle_script(), "text/plain": ""},
-        {"optin_analysis": {"live_only": True}},
-    )
-    _live_bundle_shown = True
-
-
-def use_offline_charts() -> None:
-    """Enable the offline chart renderer; call in the first code cell of an outgoing report.
-
-    Charts then render as ``<div class="chart">`` + a ``vegaEmbed`` call, with
-    ``EMBED_OPTIONS`` (no action menu, SVG, tooltips on). Also displays the Vega bundle
-    once for live JupyterLab; ``notebook_to_html`` removes that output.
-    """
-    if RENDERER_NAME not in alt.renderers.names():
-        alt.renderers.register(RENDERER_NAME, _offline_renderer)
-    alt.renderers.enable(RENDERER_NAME)
-    if not os.environ.get(BATCH_ENV):  # a batch run exports the page: no live output needed
-        _display_live_bundle()
-
-
-# ---------------------------------------------------------------------------
-# chart_block: chart + caption + the figures as a table
-# ---------------------------------------------------------------------------
-
-
-def _figure_html(
-    chart: alt.TopLevelMixin, table: pd.DataFrame, title: str, description: str
-) -> str:
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"table must be a pandas DataFrame, not {type(table).__name__}")
-    if not str(title).strip() or not str(description).strip():
-        raise ValueError("chart_block needs a non-empty title and description")
-    spec = chart.to_dict()
-    problems = _spec_problems(spec) + _table_problems(table)
-    if problems:
-        raise ValueError(f"chart {title!r} refused for an outgoing report: " + "; ".join(problems))
-    show_index = any(name is not None for name in table.index.names)
-    table_html = table.to_html(index=show_index, border=0, classes="figures", na_rep="–")
-    return (
-        '<figure class="chart-block">\n'
-        f'<figcaption><span class="chart-title">{html_lib.escape(title)}</span> '
-        f'<span class="chart-description">{html_lib.escape(description)}</span></figcaption>\n'
-        f"{_chart_html(spec)}\n"
-        f"<details><summary>Figures as a table</summary>\n{table_html}\n</details>\n"
-        "</figure>"
-    )
-
-
-def chart_block(
-    chart: alt.TopLevelMixin, table: pd.DataFrame, title: str, description: str
-) -> None:
-    """Display ``chart`` as an accessible figure: caption, chart, and ``table`` as text.
-
-    ``table`` should hold the same (aggregated) figures the chart draws. Raises
-    ``ValueError`` if the chart's data or the table has more than ``MAX_CHART_ROWS``
-    rows, a column named like a patient identifier (``PATIENT_LEVEL_COLUMNS``), or data
-    loaded from a URL; ``TypeError`` if ``table`` is not a DataFrame.
-    """
-    figure = _figure_html(chart, table, title, description)
-    if not _live_bundle_shown:
-        _display_live_bundle()
-    _show({"text/html": figure, "text/plain": f"{title}: {description}\n{table.to_string()}"})
 
 
 # ---------------------------------------------------------------------------
@@ -404,24 +287,17 @@ def _prepare_for_export(nb: nbformat.NotebookNode) -> int:
                 continue
             if kind not in ("display_data", "execute_result"):
                 continue
-            meta = output.get("metadata", {}).get("optin_analysis", {})
-            html = _output_html(output)
-            if meta.get("live_only") or _BUNDLE_MARK in html:
-                continue
             data = output.get("data", {})
             if "application/vnd.jupyter.widget-view+json" in data:
                 raise ValueError(f"cell {index} shows a widget; widgets cannot go in a report")
-            if _REFUSED_MARK in html:
-                raise ValueError(f"cell {index} has a chart withheld by the privacy checks")
+            html = _output_html(output)
             if "text/html" not in data and any(_VEGA_MIME.match(m) for m in data):
                 raise ValueError(
-                    f"cell {index} has a chart without offline HTML: call "
-                    "use_offline_charts() before drawing charts in an outgoing report"
+                    f"cell {index} has an interactive chart: draw outgoing charts with "
+                    "chart_block(), which makes static SVG"
                 )
-            if _CHART_MARK not in html and (match := _REMOTE_JS.search(html)):
-                raise ValueError(
-                    f"cell {index} output loads JavaScript from the network ({match.group(0)!r})"
-                )
+            if _SCRIPT.search(html):
+                raise ValueError(f"cell {index} output holds a script; reports carry none")
             charts += html.count(_CHART_MARK)
             kept.append(output)
         cell.outputs = kept
@@ -438,7 +314,7 @@ def _exporter():
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         exclude_anchor_links=True,
-        sanitize_html=False,  # sanitising would strip the chart scripts
+        sanitize_html=False,  # our own outputs only; checked for scripts above
         embed_images=True,  # markdown images as data: URIs
     )
 
@@ -446,24 +322,21 @@ def _exporter():
 def notebook_to_html(notebook: nbformat.NotebookNode, title: str) -> str:
     """Convert an executed notebook to a self-contained, print-friendly HTML page.
 
-    No code, no prompts, no stderr, no network fetches: the Vega bundle is inlined once
-    in ``<head>`` when the page has charts. The input notebook is not modified. Raises
-    ``ValueError`` for an empty title, error / widget / withheld-chart outputs, charts
-    drawn without ``use_offline_charts()``, or if the result would reference anything
-    outside the file (see ``find_external_resources``).
+    No code, no prompts, no stderr, no scripts, no network fetches. The input notebook is
+    not modified. Raises ``ValueError`` for an empty title, error / widget / script
+    outputs, interactive charts, or if the result would reference anything outside the
+    file (see ``find_external_resources``).
     """
     if not str(title).strip():
         raise ValueError("the report needs a title")
     nb = copy.deepcopy(notebook)
-    charts = _prepare_for_export(nb)
+    _prepare_for_export(nb)
     nb.metadata["title"] = str(title)
-    resources = {
-        "metadata": {"name": str(title)},
-        "optin_vega_bundle": _bundle_script() if charts else "",
-    }
-    html, _ = _exporter().from_notebook_node(nb, resources=resources)
+    html, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": str(title)}})
     if external := find_external_resources(html):
         raise ValueError("report would fetch from outside the file: " + ", ".join(external[:10]))
+    if _SCRIPT.search(html):
+        raise ValueError("report would carry a script")
     return html
 
 

@@ -1,4 +1,10 @@
-"""Pieces of the ICB roll-up report, drawn from the roll-up bundle (aggregate only)."""
+"""Sections of the ICB roll-up, drawn from the roll-up bundle (aggregate only).
+
+Built for an ICB commissioning manager reading many practices: who reported and who did
+not (and why), the guidance's steps practice by practice, who needs attention first,
+the figures side by side, ICB totals that never hide a suppressed practice, and trends.
+Practices on the default model appear with the figures NHS England monitors for them.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +16,31 @@ import altair as alt
 import pandas as pd
 from IPython.display import HTML, display
 
-from optin_analysis.outgoing.disclosure import MARK, show
+from optin_analysis.measures.definitions import band_words
+from optin_analysis.outgoing.disclosure import MARK, hidden, show
+from optin_analysis.outgoing.rollup import STEPS
+from optin_analysis.reports import charts
 from optin_analysis.reports.render import chart_block
 
-COLUMNS = {
-    "practice": "Practice", "setup": "System · model · go-live",
-    "revocation_backlog": "Backlog", "projected_clear": "Clears by",
-    "opt_in_share_of_account_holders": "Opt-in uptake (account holders)",
-    "protection_coverage_share": "Protection coverage",
-    "pending_16_at_risk": "Pending-16 at risk", "turned_16_automatic": "Turned 16 automatic",
-    "withheld_pending_opt_in": "Withheld pending opt-in", "steps_done": "Action plan (of 4)",
-}  # fmt: skip
-MEASURE_LABELS = {
-    "revocation_backlog": "Revocation backlog", "opt_in_holders": "Access through opt-in",
-    "withheld_pending_opt_in": "Withheld pending opt-in",
-}  # fmt: skip
-SHARES = {"opt_in_share_of_account_holders", "protection_coverage_share"}
+STATUS_MARK = {
+    "done": "✔ done",
+    "in progress": "◐ in progress",
+    "not started": "✘ not started",
+    "on track": "✔ on track",
+    "not applicable": "– not applicable",
+}
+TOTAL_LABELS = {
+    "eligible": "Registered patients aged 16+",
+    "account_holders_16plus": "16+ with an online account",
+    "opt_in_holders": "Access through opt-in",
+    "revocation_backlog": "Revocation backlog",
+    "dormant_exposure": "Automatic access without a usable account",
+    "pending_16_at_risk": "Turning 16 within 6 months, not protected",
+    "turned_16_automatic": "Turned 16 this month with automatic access",
+    "withheld_pending_opt_in": "16+ without access and not opted out",
+    "open_requests": "Open opt-in requests",
+    "open_requests_over_28_days": "Open requests waiting over 28 days",
+}
 
 
 def load(rollup_path: str | None, config: str | None = None, period: str | None = None) -> dict:
@@ -38,132 +53,296 @@ def load(rollup_path: str | None, config: str | None = None, period: str | None 
     return build(load_config(config), period)
 
 
+def _show_html(markup: str) -> None:
+    display(HTML(markup))
+
+
+def _table(frame: pd.DataFrame, text: bool = False) -> str:
+    classes = "figures text" if text else "figures"
+    return frame.to_html(index=False, escape=True, na_rep=MARK, border=0, classes=classes)
+
+
+def _section(title: str, body: str) -> None:
+    _show_html(f"<section><h2>{html.escape(title)}</h2>{body}</section>")
+
+
+def _opt_in(bundle: dict) -> list[dict]:
+    return [r for r in bundle["practices"] if r["model"] != "default"]
+
+
+def _default(bundle: dict) -> list[dict]:
+    return [r for r in bundle["practices"] if r["model"] == "default"]
+
+
+def _name(row: dict) -> str:
+    return f"{row['name']} ({row['ods_code']})"
+
+
 def title_block(bundle: dict) -> None:
-    """Title, period, number of practices and generation time."""
-    n = len(bundle["practices"])
-    missing = len(bundle["missing"])
+    """Title, period, who reported, and every practice that did not, with the reason."""
+    n, missing = len(bundle["practices"]), bundle["missing"]
     facts = [
         ("Period", bundle["period"]),
-        ("Practices", f"{n} reported" + (f", {missing} missing" if missing else "")),
+        ("Practices", f"{n} of {n + len(missing)} reported"),
         ("Generated", bundle["generated"].replace("T", " ")),
     ]
     rows = "".join(f"<dt>{k}</dt><dd>{html.escape(v)}</dd>" for k, v in facts)
-    display(HTML(f"<header class='title-block'><h1>ICB roll-up: opt-in model practices"
-                 f"</h1><dl>{rows}</dl></header>"))  # fmt: skip
+    warning = ""
+    if not n:
+        warning = f"<p class='alert'>No practice reported for {html.escape(bundle['period'])}.</p>"
+    if missing:
+        items = "".join(
+            f"<li><strong>{html.escape(m['name'])} ({html.escape(m['ods_code'])})</strong>: "
+            f"{html.escape(m['reason'])}</li>"
+            for m in missing
+        )
+        warning += (
+            f"<div class='alert'><p>{len(missing)} practice(s) did not report this "
+            f"month:</p><ul>{items}</ul></div>"
+        )
+    _show_html(
+        "<header class='title-block'><h1>ICB roll-up: opt-in model practices</h1>"
+        f"<dl>{rows}</dl>{warning}</header>"
+    )
 
 
-def _cell(row: dict, key: str) -> str:
-    if key == "practice":
-        return f"{row['name']} ({row['ods_code']})"
-    if key == "setup":
-        parts = (row["supplier"].upper(), row["model"], row["go_live"])
-        return " · ".join(p.replace("_", "-") for p in parts)
-    if key in SHARES:
-        return show(row[key], percent=True)
-    if key == "projected_clear":
-        return "" if row[key] is None else str(row[key])
-    return show(row[key])
-
-
-def practice_table(bundle: dict) -> None:
-    """All practices side by side, those needing attention first."""
+def step_matrix(bundle: dict) -> None:
+    """Practices by the guidance's four steps: done / in progress / not started / n.a."""
     if not bundle["practices"]:
-        display(HTML("<h2>Practices side by side</h2><p class='note'>No practice report "
-                     "for this period yet: run `optin-analysis run` first.</p>"))  # fmt: skip
         return
-    rows = [{label: _cell(r, k) for k, label in COLUMNS.items()} for r in bundle["practices"]]
-    frame = pd.DataFrame(rows, columns=list(COLUMNS.values()))
-    body = frame.to_html(index=False, escape=True, na_rep=MARK, border=0, classes="figures")
-    display(HTML("<h2>Practices side by side</h2>" + body))
+    rows = []
+    for r in bundle["practices"]:
+        cells = [STATUS_MARK.get(s, f"✘ {s}" if s.startswith("behind") else s) for s in r["steps"]]
+        rows.append([_name(r), *cells])
+    frame = pd.DataFrame(
+        rows, columns=["Practice", *[f"{i}. {s}" for i, s in enumerate(STEPS, start=1)]]
+    )
+    note = (
+        "<p class='note'>Step 2 is a continuing duty: on track while no opt-in request has "
+        "waited more than 28 days, behind otherwise. Steps do not apply to practices on "
+        "the default model.</p>"
+    )
+    _section("The guidance's four steps, practice by practice", note + _table(frame, text=True))
 
 
 def attention(bundle: dict, top: int = 10) -> None:
     """The practices that need attention first, with their reasons."""
+    if not bundle["practices"]:
+        return
     items = [r for r in bundle["practices"] if r["flags"]][:top]
     if not items:
-        display(HTML("<h2>Needs attention first</h2><p>No practice is flagged this month.</p>"))
+        _section("Needs attention first", "<p>No practice is flagged this month.</p>")
         return
     lis = "".join(
-        f"<li><strong>{html.escape(r['name'])} ({r['ods_code']})</strong>: "
-        f"{html.escape('; '.join(r['flags']))}</li>"
+        f"<li><strong>{html.escape(_name(r))}</strong>: {html.escape('; '.join(r['flags']))}</li>"
         for r in items
     )
-    display(HTML(f"<h2>Needs attention first</h2><ol>{lis}</ol>"))
-    if bundle["missing"]:
-        missing = ", ".join(html.escape(m) for m in bundle["missing"])
-        display(HTML(f"<p class='note'>No report this month for: {missing}.</p>"))
+    _section("Needs attention first", f"<ol>{lis}</ol>")
+
+
+def _clear(row: dict) -> str:
+    status = row.get("projected_clear_status")
+    if status != "clearing":
+        return str(status or "n/a")
+    if row.get("projected_clear_latest"):
+        return f"{row['projected_clear_date']} to {row['projected_clear_latest']}"
+    return str(row["projected_clear_date"])
+
+
+def practice_table(bundle: dict) -> None:
+    """The opt-in practices side by side, those needing attention first: the backlog and
+    requests in one table, protection and turning 16 in another."""
+    rows = _opt_in(bundle)
+    if not rows:
+        return
+    work = pd.DataFrame(
+        [
+            {
+                "Practice": _name(r),
+                "System / go-live": f"{r['supplier'].upper()}: {r['go_live']}",
+                "Revocation backlog": show(r["revocation_backlog"]),
+                "Backlog clears": _clear(r),
+                "Open requests": show(r["open_requests"]),
+                "Waiting over 28 days": show(r["open_requests_over_28_days"]),
+                "Longest wait": band_words(r.get("longest_wait_band")),
+            }
+            for r in rows
+        ]
+    )
+    protection = pd.DataFrame(
+        [
+            {
+                "Practice": _name(r),
+                "Opt-in uptake (16+ account holders)": show(
+                    r["opt_in_share_of_account_holders"], "share"
+                ),
+                "Protection coverage (target 95%)": show(r["protection_coverage_share"], "share"),
+                "Turning 16 within 6 months, not protected": show(r["pending_16_at_risk"]),
+                "Turned 16 with automatic access": show(r["turned_16_automatic"]),
+                "16+ without access, not opted out": show(r["withheld_pending_opt_in"]),
+            }
+            for r in rows
+        ]
+    )
+    _section(
+        "Opt-in practices side by side",
+        "<h3>Revocation backlog and opt-in requests</h3>"
+        + _table(work)
+        + "<h3>Protection and patients turning 16</h3>"
+        + _table(protection),
+    )
+
+
+def default_model_table(bundle: dict) -> None:
+    """Practices on the default model, with the figures NHS England monitors for them."""
+    rows = _default(bundle)
+    if not rows:
+        return
+    ref = bundle["references"]
+    table = pd.DataFrame(
+        [
+            {
+                "Practice": _name(r),
+                "16+ with full prospective access": show(r["access_share_of_eligible"], "share"),
+                f"16+ account holders with access (NHS England: {ref['access']:.0%} or more)": show(
+                    r["access_share_of_account_holders"], "share"
+                ),
+                f"16+ with an active 104 (action plan above {ref['exclusion']:.0%})": show(
+                    r["active_104_share"], "share"
+                ),
+            }
+            for r in rows
+        ]
+    )
+    note = (
+        "<p class='note'>NHS England's dashboard expects 90% or more of online account "
+        "holders to have prospective access, and asks practices excluding more than 50% "
+        "of patients with 104 codes for an action plan. These lines are for practices on "
+        "the default model; opt-in practices are judged against their own targets "
+        "above.</p>"
+    )
+    _section("Practices on the default model", note + _table(table))
 
 
 def totals_table(bundle: dict) -> None:
-    """ICB totals (sums of controlled counts)."""
-    labels = {
-        "eligible": "Registered patients 16+", "account_holders_16plus": "16+ account holders",
-        "opt_in_holders": "Access through opt-in", "revocation_backlog": "Revocation backlog",
-        "pending_16_at_risk": "Pending-16 at risk", "turned_16_automatic": "Turned 16 automatic",
-        "withheld_pending_opt_in": "Withheld pending opt-in", "open_requests": "Open requests",
-    }  # fmt: skip
-    frame = pd.DataFrame(
-        [(labels[k], show(v)) for k, v in bundle["totals"].items()], columns=["Measure", "ICB"]
-    )
-    display(HTML("<h2>ICB totals</h2>" + frame.to_html(index=False, border=0, classes="figures")))
-
-
-def trends_chart(bundle: dict) -> None:
-    """ICB totals by month from the history store."""
-    frame = pd.DataFrame(bundle["trends"], columns=["period", "measure", "value"])
-    if frame.empty:
+    """ICB totals over the opt-in practices: exact where safe, never a sum that hides a
+    suppressed practice."""
+    if not bundle["totals"]:
         return
-    keep = ["revocation_backlog", "opt_in_holders", "withheld_pending_opt_in"]
-    frame = frame[frame["measure"].isin(keep)].assign(
-        measure=lambda f: f["measure"].map(MEASURE_LABELS)
+    rows = []
+    for key, label in TOTAL_LABELS.items():
+        t = bundle["totals"][key]
+        text = show(t["value"])
+        if t["suppressed"]:
+            text = f"at least {text} ({t['suppressed']} practice(s) suppressed)"
+        rows.append((label, text))
+    n = len(_opt_in(bundle))
+    note = (
+        f"<p class='note'>Over the {n} opt-in practices that reported. A practice's "
+        "suppressed figure counts as 1 in an 'at least' total.</p>"
     )
-    chart = (
-        alt.Chart(frame)
-        .mark_line(point=True)
+    _section("ICB totals", note + _table(pd.DataFrame(rows, columns=["Measure", "ICB"])))
+
+
+def coverage_chart(bundle: dict) -> None:
+    """Protection coverage of each opt-in practice against the 95% target."""
+    rows = _opt_in(bundle)
+    if not rows:
+        return
+    target = bundle["references"]["coverage"]
+    data = pd.DataFrame(
+        {
+            "practice": [r["ods_code"] for r in rows],
+            "coverage": [r["protection_coverage_share"] for r in rows],
+        }
+    )
+    table = pd.DataFrame(
+        {
+            "Practice": [_name(r) for r in rows],
+            "Protection coverage": [show(r["protection_coverage_share"], "share") for r in rows],
+        }
+    )
+    shown = data.assign(value=charts.numeric(data["coverage"]))
+    x = alt.X("practice:N", title="Practice", sort=None)
+    bars = (
+        alt.Chart(shown)
+        .mark_bar(color=charts.COLOURS[0])
         .encode(
-            x=alt.X("period:O", title="Month"), y=alt.Y("value:Q", title="Patients"),
-            color=alt.Color("measure:N", title=None), tooltip=["period", "measure", "value"],
+            x=x,
+            y=alt.Y(
+                "value:Q",
+                title="Protection coverage",
+                axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
         )
-        .properties(width=620, height=220)
-    )  # fmt: skip
-    table = frame.pivot(index="period", columns="measure", values="value").reset_index()
-    chart_block(chart, table, "ICB trends across monthly runs",
-                "Totals over all practices by month, from the history store.")  # fmt: skip
-
-
-def access_chart(bundle: dict) -> None:
-    """Share of 16+ account holders with full prospective access, against NHS England's 90%."""
-    frame = pd.DataFrame(
-        [{"practice": r["ods_code"], "share": r["access_share_of_account_holders"]}
-         for r in bundle["practices"]]
-    )  # fmt: skip
-    ref = bundle["references"]["access"]
-    if frame.empty:
-        return
-    bars = alt.Chart(frame).mark_bar().encode(
-        x=alt.X("practice:N", sort="-y", title="Practice"),
-        y=alt.Y("share:Q", title="Share with access", axis=alt.Axis(format="%"),
-                scale=alt.Scale(domain=[0, 1])),
-        tooltip=["practice", alt.Tooltip("share:Q", format=".0%")],
-    )  # fmt: skip
-    rule = (
-        alt.Chart(pd.DataFrame({"y": [ref]}))
-        .mark_rule(color="#d5281b", strokeDash=[4, 3])
-        .encode(y="y:Q")
     )
-    table = frame.assign(share=frame["share"].map(lambda v: show(v, percent=True)))
+    rule = alt.Chart(pd.DataFrame({"y": [target], "label": [f"target {target:.0%}"]}))
+    line = rule.mark_rule(strokeDash=[6, 3], color=charts.COLOURS[1], size=2).encode(y="y:Q")
+    label = rule.mark_text(
+        align="left", dx=4, dy=-6, fontSize=charts.FONT, color=charts.COLOURS[1]
+    ).encode(y="y:Q", text="label:N", x=alt.value(0))
+    below = [
+        r["ods_code"]
+        for r in rows
+        if not hidden(r["protection_coverage_share"])
+        and r["protection_coverage_share"] is not None
+        and r["protection_coverage_share"] < target
+    ]
+    message = f"{len(below)} of {len(rows)} opt-in practices are below the {target:.0%} target" + (
+        f": {', '.join(below)}." if below else "."
+    )
+    chart = charts.single((bars + line + label).properties(width=charts.WIDTH, height=200))
     chart_block(
-        (bars + rule).properties(width=620, height=220), table,
-        "Account holders with full prospective access",
-        f"Share of 16+ online account holders holding access (automatic or opt-in); the "
-        f"dashed line is NHS England's {ref:.0%} reference for prospective access.",
-    )  # fmt: skip
+        chart,
+        table,
+        "Protection coverage against the target",
+        message,
+        "A bar chart of each opt-in practice's protection coverage with the target "
+        f"line. {message}",
+    )
+
+
+def trends(bundle: dict) -> None:
+    """ICB totals month by month from the history store: a table and small charts."""
+    frame = pd.DataFrame(bundle["trends"])
+    if frame.empty or frame["period"].nunique() < 2:
+        _section(
+            "ICB trends across monthly runs",
+            "<p class='note'>The history store holds "
+            "no earlier month yet: trends start with this roll-up.</p>",
+        )
+        return
+    keep = ["revocation_backlog", "opt_in_holders", "withheld_pending_opt_in", "open_requests"]
+    frame = frame[frame["measure"].isin(keep)]
+    frame = frame.assign(label=frame["measure"].map(TOTAL_LABELS))
+    frame["text"] = [
+        f"at least {v:,} ({s} suppressed)" if s else f"{v:,}"
+        for v, s in zip(frame["value"], frame["suppressed"], strict=True)
+    ]
+    table = frame.pivot(index="period", columns="label", values="text").reset_index()
+    table = table.rename(columns={"period": "Month"}).rename_axis(columns=None)
+    chart = charts.facet_lines(frame[["period", "label", "value"]], "label", "", columns=2)
+    months = sorted(frame["period"].unique())
+    message = (
+        f"ICB totals over the opt-in practices, {months[0]} to {months[-1]}; where a "
+        "practice's figure was suppressed the total is a lower bound."
+    )
+    chart_block(
+        chart,
+        table,
+        "ICB trends across monthly runs",
+        message,
+        "Small line charts of ICB totals by month. " + message,
+    )
 
 
 def footnote(bundle: dict) -> None:
     """Disclosure control and sources."""
-    display(HTML(
+    _show_html(
         f"<footer class='footnote'><p>{html.escape(bundle['disclosure']['footnote'])} ICB "
-        "totals add the practices' controlled counts.</p><p>Built from the practices' "
-        "aggregate summaries and the history store only: no patient-level data.</p></footer>"
-    ))  # fmt: skip
+        "totals add the practices' published figures; where the run held every practice's "
+        "exact figures and it was safe, the exact total is rounded instead.</p><p>Built "
+        "from the practices' aggregate summaries and the history store only: no "
+        "patient-level data.</p></footer>"
+    )

@@ -1,8 +1,10 @@
-"""Pieces of the outgoing reports, drawn from a practice-month bundle (aggregate only).
+"""Sections of the monthly report, drawn from a practice-month bundle (aggregate only).
 
-The report notebooks call these in order; each displays HTML or an accessible chart
-(:func:`optin_analysis.reports.render.chart_block`). Nothing here computes a measure: figures come
-from the bundle that :func:`optin_analysis.outgoing.summary.outgoing` made safe to leave.
+The report notebook calls these in order; each displays HTML, or an accessible static
+chart (:func:`optin_analysis.reports.render.chart_block`). Nothing here computes a
+measure: every figure comes from the bundle :func:`optin_analysis.outgoing.summary.outgoing`
+published, and is shown with :func:`optin_analysis.outgoing.disclosure.show` ("[c]" when
+suppressed). A practice on the default model gets the figures NHS England monitors.
 """
 
 from __future__ import annotations
@@ -11,15 +13,37 @@ import html
 import json
 from pathlib import Path
 
-import altair as alt
 import pandas as pd
 from IPython.display import HTML, display
 
-from optin_analysis.outgoing.disclosure import MARK, show
-from optin_analysis.outgoing.summary import bundle_for, headline_rows
+from optin_analysis.measures.definitions import band_words
+from optin_analysis.outgoing.disclosure import MARK, hidden, show
+from optin_analysis.outgoing.summary import (
+    DEFAULT_MODEL_LABELS,
+    INTERNAL_MARK,
+    LABELS,
+    PRACTICE,
+    bundle_for,
+    headline_rows,
+)
+from optin_analysis.reports import charts
 from optin_analysis.reports.render import chart_block
 
-STATUS_MARK = {"done": "✔ done", "in progress": "◐ in progress", "not started": "✘ not started"}
+STATUS_MARK = {
+    "done": "✔ done",
+    "in progress": "◐ in progress",
+    "not started": "✘ not started",
+    "on track": "✔ on track",
+    "not applicable": "– not applicable",
+}
+TREND_LABELS = {
+    "revocation_backlog": "Revocation backlog",
+    "opt_in_holders": "Access through opt-in",
+    "open_requests": "Open requests",
+    "pending_16_at_risk": "Turning 16, not protected",
+    "withheld_pending_opt_in": "16+ without access, not opted out",
+    "protection_coverage_share": "Protection coverage",
+}
 
 
 def load_bundle(
@@ -36,282 +60,382 @@ def load_bundle(
     return bundle_for(Path(config), practice, period)
 
 
-def _table(frame: pd.DataFrame, caption: str = "", text: bool = False) -> str:
+def _default(bundle: dict) -> bool:
+    return bundle["practice"]["model"] == "default"
+
+
+def _show_html(markup: str) -> None:
+    display(HTML(markup))
+
+
+def _table(frame: pd.DataFrame, text: bool = False) -> str:
     classes = "figures text" if text else "figures"
-    body = frame.to_html(index=False, escape=True, na_rep=MARK, border=0, classes=classes)
-    if caption:
-        body = body.replace(">\n", f">\n<caption>{html.escape(caption)}</caption>\n", 1)
-    return body
+    return frame.to_html(index=False, escape=True, na_rep=MARK, border=0, classes=classes)
+
+
+def _section(title: str, body: str) -> None:
+    _show_html(f"<section><h2>{html.escape(title)}</h2>{body}</section>")
+
+
+def _note(text: str) -> str:
+    return f"<p class='note'>{html.escape(text)}</p>"
+
+
+# --------------------------------------------------------------------------- top
 
 
 def title_block(bundle: dict, title: str) -> None:
-    """Report title with practice, period, reference, extract and generation dates."""
-    p = bundle["practice"]
-    go_live = p["go_live_date"] or "no date"
+    """Title, the practice and where it stood on the reference date, the dates behind it."""
+    p, status = bundle["practice"], bundle["status"]
     facts = [
         ("Practice", f"{p['name']} ({p['ods_code']})"),
         ("Period", f"{bundle['period']} (figures as of {bundle['ref_date']})"),
-        ("Data extract date", p["extract_date"]),
         ("Supplier / model", f"{p['supplier'].upper()} / {p['model'].replace('_', '-')}"),
-        ("Go-live", f"{p['go_live_status'].replace('_', ' ')} ({go_live})"),
+        ("Go-live", status["go_live"]),
+        ("Data extract date", p["extract_date"]),
         ("Generated", bundle["generated"].replace("T", " ")),
     ]
     rows = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in facts)
-    display(
-        HTML(f'<header class="title-block"><h1>{html.escape(title)}</h1><dl>{rows}</dl></header>')
+    banner = ""
+    if bundle.get("audience") == PRACTICE:
+        banner = f"<p class='internal'>{html.escape(INTERNAL_MARK)}.</p>"
+    notes = "".join(_note(n) for n in [status.get("note"), _placeholder_note(bundle)] if n)
+    _show_html(
+        f"<header class='title-block'>{banner}<h1>{html.escape(title)}</h1>"
+        f"<dl>{rows}</dl>{notes}</header>"
+    )
+
+
+def _placeholder_note(bundle: dict) -> str:
+    kinds = bundle.get("placeholder_codes") or []
+    if not kinds:
+        return ""
+    return (
+        "The opt-in figures rest on placeholder codes: the practice has not yet mapped "
+        f"its own local codes for {', '.join(k.replace('_', ' ') for k in kinds)}."
     )
 
 
 def headline_table(bundle: dict) -> None:
     """Headline measures with last month's figures beside them."""
-    rows = headline_rows(bundle["headline"], bundle.get("previous"))
-    frame = pd.DataFrame(rows, columns=["Measure", "This month", "Last month"])
-    display(HTML("<h2>Headline measures</h2>" + _table(frame)))
+    labels = DEFAULT_MODEL_LABELS if _default(bundle) else LABELS
+    rows = headline_rows(bundle["headline"], bundle.get("previous"), labels)
+    last = "Last month" if bundle.get("previous") else "Last month (no figure before go-live)"
+    frame = pd.DataFrame(rows, columns=["Measure", "This month", last])
+    _section("Headline measures", _table(frame))
 
 
 def commentary(bundle: dict) -> None:
-    """The plain-English commentary."""
+    """What the figures say, gap by gap."""
     items = "".join(f"<li>{html.escape(s)}</li>" for s in bundle["commentary"])
-    display(HTML(f"<h2>Commentary</h2><ul class='commentary'>{items}</ul>"))
+    _section("What the figures say", f"<ul class='commentary'>{items}</ul>")
 
 
-def _frame(bundle: dict, name: str) -> pd.DataFrame:
-    return pd.DataFrame(bundle["tables"][name])
+# --------------------------------------------------------------------------- charts
+
+
+def _rows(bundle: dict, name: str) -> pd.DataFrame:
+    return pd.DataFrame(bundle["tables"][name]["rows"])
+
+
+def _level(bundle: dict, name: str) -> str:
+    return bundle["tables"][name]["level"]
+
+
+def _people(frame: pd.DataFrame, labels: dict[str, str], counts: list[str]) -> pd.DataFrame:
+    """Columns renamed by ``labels``, the ``counts`` among them shown for people ("[c]"
+    where suppressed, thousands separators)."""
+    out = frame[list(labels)].copy()
+    for name in counts:
+        out[name] = out[name].map(show)
+    return out.rename(columns=labels)
+
+
+def _total_words(values: pd.Series, unit: str) -> str:
+    """The sum of the published figures, saying how many were suppressed ("[c]")."""
+    known = sum(int(v) for v in values if not hidden(v))
+    hidden_n = sum(hidden(v) for v in values)
+    if not hidden_n:
+        return f"{known:,}"
+    return f"{known:,} (plus {hidden_n} {unit}{'s' if hidden_n > 1 else ''} shown as [c])"
 
 
 def uptake_chart(bundle: dict) -> None:
-    """Opt-in requests and provisioning per month."""
-    frame = _frame(bundle, "uptake_by_month")[["month", "requests", "counselled", "provisioned"]]
-    long = frame.melt("month", var_name="stage", value_name="patients")
-    chart = (
-        alt.Chart(long)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("month:O", title="Month"),
-            y=alt.Y("patients:Q", title="Patients"),
-            color=alt.Color("stage:N", title=None, sort=["requests", "counselled", "provisioned"]),
-            tooltip=["month", "stage", "patients"],
-        )
-        .properties(width=620, height=220)
+    """New opt-in requests, counselling and provisioning per period, each on its own scale."""
+    if _default(bundle):
+        return
+    frame, level = _rows(bundle, "uptake"), _level(bundle, "uptake")
+    table = _people(
+        frame,
+        {
+            "period": level.capitalize(),
+            "requests": "New requests",
+            "counselled": "Counselled",
+            "provisioned": "Provisioned",
+        },
+        ["requests", "counselled", "provisioned"],
     )
+    if level == "whole period":
+        row = frame.iloc[0]
+        _section(
+            "Opt-in uptake",
+            _note(
+                f"Too few to chart by month or quarter without risk of identifying patients. From "
+                f"{row['period']}: {show(row['requests'])} new requests, {show(row['counselled'])} "
+                f"counselled, {show(row['provisioned'])} provisioned."
+            ),
+        )
+        return
+    series = [
+        ("requests", "New requests", 0),
+        ("counselled", "Counselled", 4),
+        ("provisioned", "Provisioned", 2),
+    ]
+    chart = charts.panels(
+        [charts.bars(frame, "period", c, t, charts.COLOURS[i], height=95) for c, t, i in series]
+    )
+    message = (
+        f"By {level}: {_total_words(frame['requests'], level)} new requests and "
+        f"{_total_words(frame['provisioned'], level)} provisions from {frame['period'].iloc[0]} "
+        f"to {frame['period'].iloc[-1]}."
+    )
+    if level != "month":
+        message += f" Shown by {level} because many monthly figures would be suppressed."
     chart_block(
         chart,
-        frame.rename(columns=str.capitalize),
-        "Opt-in uptake by month",
-        "Opt-in requests, counselling and provisioning each month since go-live.",
+        table,
+        "Opt-in uptake",
+        message,
+        f"Three bar charts by {level}: new opt-in requests, counselling and provisions. " + message,
     )
 
 
 def backlog_chart(bundle: dict) -> None:
-    """Revocation backlog at each month end, with revocations made in the month."""
-    frame = _frame(bundle, "backlog_by_month")[["month", "backlog", "revocations"]]
-    base = alt.Chart(frame).encode(x=alt.X("month:O", title="Month"))
-    line = base.mark_line(point=True, color="#b2182b").encode(
-        y=alt.Y("backlog:Q", title="Patients"), tooltip=["month", "backlog", "revocations"]
+    """The revocation backlog at each month end, and revocations of automatic access."""
+    if _default(bundle):
+        return
+    backlog, revoked = _rows(bundle, "backlog"), _rows(bundle, "revocations")
+    level = _level(bundle, "revocations")
+    h = bundle["headline"]
+    first, last = backlog.iloc[0], backlog.iloc[-1]
+    message = (
+        f"The backlog went from {show(first['backlog'])} at the end of {first['period']} to "
+        f"{show(last['backlog'])} at the end of {last['period']}; projected to clear: "
+        f"{_clear(h)}."
     )
-    bars = base.mark_bar(opacity=0.35, color="#2166ac").encode(
-        y="revocations:Q", tooltip=["month", "backlog", "revocations"]
+    chart = charts.panels(
+        [
+            charts.month_line(backlog, "backlog", "Backlog (patients)"),
+            charts.bars(
+                revoked,
+                "period",
+                "revocations",
+                f"Revocations per {level}",
+                charts.COLOURS[0],
+                height=100,
+            ),
+        ]
     )
+    columns = {"period": "Month", "backlog": "Backlog"}
+    if level == "month":
+        backlog = backlog.merge(revoked[["period", "revocations"]], on="period", how="left")
+        columns["revocations"] = "Revocations"
+    else:
+        message += f" Revocations are shown by {level}: many monthly figures would be suppressed."
+    people = _people(backlog, columns, [c for c in columns if c != "period"])
     chart_block(
-        (bars + line).properties(width=620, height=220),
-        frame.rename(columns=str.capitalize),
+        chart,
+        people,
         "Revocation backlog",
-        "Account holders 16+ still holding automatic access at each month end (line) and "
-        "revocations made in the month (bars).",
+        message,
+        "A line chart of the backlog at each month end, and a bar chart of "
+        f"revocations of automatic access per {level}. {message}",
     )
 
 
-def _nothing_to_draw(frame: pd.DataFrame, columns: list[str]) -> bool:
-    """True when no published figure is above zero (all zero or suppressed)."""
-    return not bool((frame[columns].fillna(0) > 0).any().any())
+def _clear(h: dict) -> str:
+    status = h.get("projected_clear_status")
+    if status != "clearing":
+        return str(status)
+    if h.get("projected_clear_latest"):
+        return f"between {h['projected_clear_date']} and {h['projected_clear_latest']}"
+    return f"by {h['projected_clear_date']}"
 
 
 def pending_16_chart(bundle: dict) -> None:
-    """Patients turning 16 by month of birthday: protected or at risk."""
-    frame = _frame(bundle, "pending_16")[["month", "protected", "at_risk"]]
-    if _nothing_to_draw(frame, ["protected", "at_risk"]):
-        h = bundle["headline"]
-        display(
-            HTML(
-                "<h3>Turning 16 in the next six months</h3><p class='note'>Monthly figures are "
-                "zero or too small to publish. Over the six months: "
-                f"{show(h['pending_16_cohort'])} turning 16, "
-                f"{show(h['pending_16_protected'])} protected, "
-                f"{show(h['pending_16_at_risk'])} at risk.</p>"
-            )
+    """Patients turning 16 soon: protected or not, by period of their birthday."""
+    if _default(bundle):
+        return
+    frame, level = _rows(bundle, "pending_16"), _level(bundle, "pending_16")
+    h = bundle["headline"]
+    months = h.get("pending_16_horizon_months", 6)
+    summary = (
+        f"Over the next {months} months: {show(h['pending_16_cohort'])} turning 16, "
+        f"{show(h['pending_16_protected'])} protected, {show(h['pending_16_at_risk'])} "
+        "not protected."
+    )
+    if level != "month" and len(frame) == 1:
+        _section(
+            "Turning 16 in the next six months",
+            _note(summary + " Monthly figures are too small to publish."),
         )
         return
-    long = frame.rename(columns={"at_risk": "at risk"}).melt(
-        "month", var_name="status", value_name="patients"
+    chart = charts.panels(
+        [
+            charts.bars(frame, "period", "at_risk", "Not protected", charts.COLOURS[1], 90),
+            charts.bars(frame, "period", "protected", "Protected", charts.COLOURS[2], 90),
+        ]
     )
-    chart = (
-        alt.Chart(long)
-        .mark_bar()
-        .encode(
-            x=alt.X("month:O", title="Month of 16th birthday"),
-            y=alt.Y("patients:Q", title="Patients", stack=True),
-            color=alt.Color(
-                "status:N",
-                title=None,
-                scale=alt.Scale(domain=["protected", "at risk"], range=["#4d9221", "#c51b7d"]),
-            ),
-            tooltip=["month", "status", "patients"],
-        )
-        .properties(width=620, height=200)
+    table = _people(
+        frame,
+        {
+            "period": "Birthday month" if level == "month" else "Birthdays",
+            "protected": "Protected",
+            "at_risk": "Not protected",
+            "cohort": "Turning 16",
+        },
+        ["protected", "at_risk", "cohort"],
     )
     chart_block(
         chart,
-        _frame(bundle, "pending_16").rename(columns=lambda c: c.replace("_", " ").capitalize()),
+        table,
         "Turning 16 in the next six months",
-        "Patients turning 16, by month of birthday, split into protected from automatic "
-        "access and at risk of receiving it.",
+        summary,
+        "Two bar charts by month of the 16th birthday: patients not protected "
+        f"from automatic access, and patients protected. {summary}",
     )
 
 
 def open_requests_chart(bundle: dict) -> None:
-    """Open opt-in requests by stage and how long they have waited."""
-    frame = _frame(bundle, "open_requests")
-    chart = (
-        alt.Chart(frame)
-        .mark_bar()
-        .encode(
-            x=alt.X("band:O", title="Days waiting", sort=list(dict.fromkeys(frame["band"]))),
-            y=alt.Y("requests:Q", title="Requests", stack=True),
-            color=alt.Color("stage:N", title=None),
-            tooltip=["stage", "band", "requests"],
-        )
-        .properties(width=420, height=200)
+    """Open opt-in requests by how long they have waited (and stage, where publishable)."""
+    if _default(bundle):
+        return
+    frame = _rows(bundle, "open_requests")
+    h = bundle["headline"]
+    message = (
+        f"{show(h['open_requests'])} requests open, "
+        f"{show(h['open_requests_over_28_days'])} waiting more than 28 days; the "
+        f"longest {band_words(h.get('longest_wait_band'))}."
     )
+    if hidden(h["open_requests"]) or not int(h["open_requests"]):
+        _section("Open opt-in requests by days waited", _note(message))
+        return
+    frame = frame.assign(wait=frame["band"].map(band_words))
+    stages = list(dict.fromkeys(frame["stage"]))
+    chart = charts.panels(
+        [
+            charts.bars(
+                frame[frame["stage"] == s],
+                "wait",
+                "requests",
+                s.capitalize() if s != "all" else "Requests",
+                charts.COLOURS[i * 2],
+                95,
+                "Days waited",
+            )
+            for i, s in enumerate(stages)
+        ]
+    )
+    table = _people(
+        frame, {"stage": "Stage", "wait": "Days waited", "requests": "Requests"}, ["requests"]
+    )
+    table["Stage"] = table["Stage"].replace({"all": "all stages"})
     chart_block(
         chart,
-        frame.rename(columns=str.capitalize),
-        "Open opt-in requests by waiting time",
-        "Requests not yet provisioned or closed, by stage and days since the request.",
+        table,
+        "Open opt-in requests by days waited",
+        message,
+        "Bar charts of open opt-in requests by band of days waited. " + message,
     )
+
+
+def history_chart(bundle: dict) -> None:
+    """Month-by-month figures recorded by each monthly run (history store), on a time axis."""
+    frame = pd.DataFrame(bundle.get("history") or [], columns=["period", "measure", "value"])
+    periods = sorted(frame["period"].unique())
+    if len(periods) < 2:
+        _section(
+            "Trends across monthly runs",
+            _note(
+                "The history store has no earlier month for this practice yet: trends of "
+                "coverage, cohorts and requests start with this report."
+            ),
+        )
+        return
+    months = pd.period_range(periods[0], periods[-1], freq="M").astype(str)
+    full = pd.MultiIndex.from_product([list(TREND_LABELS), months], names=["measure", "period"])
+    frame = frame.set_index(["measure", "period"]).reindex(full).reset_index()
+    frame = frame.assign(label=frame["measure"].map(TREND_LABELS))
+    missing = [m for m in months if m not in periods]
+    chart = charts.facet_lines(frame, "label", "", percent_labels=("Protection coverage",))
+    table = frame.pivot(index="period", columns="label", values="value").reset_index()
+    shown = table.assign(
+        **{
+            c: table[c].map(
+                lambda v, c=c: (
+                    show(v, "share" if c == "Protection coverage" else "count")
+                    if v is not None and v == v
+                    else "not run"
+                )
+            )
+            for c in table.columns
+            if c != "period"
+        }
+    ).rename(columns={"period": "Month"})
+    gap = f" No run recorded for {', '.join(missing)}: the gap is left open." if missing else ""
+    message = f"Figures recorded by each monthly run from {periods[0]} to {periods[-1]}.{gap}"
+    chart_block(
+        chart,
+        shown,
+        "Trends across monthly runs",
+        message,
+        f"Small line charts, one a measure, of the figures each monthly run recorded. {message}",
+    )
+
+
+# --------------------------------------------------------------------------- tables
 
 
 def coverage_section(bundle: dict) -> None:
-    """Protection coverage and the patients withheld pending opt-in, in words and a table."""
+    """Protection coverage and the patients withheld pending opt-in, as a table."""
     h = bundle["headline"]
-    frame = pd.DataFrame(
-        [
-            ("16+ without access, not opted out, no request",
-             show(h["protection_coverage_denominator"])),
-            ("... of whom protected from automatic access",
-             show(h["protection_coverage_numerator"])),
-            ("Protection coverage", show(h["protection_coverage_share"], percent=True)),
-            ("16+ with neither access nor an opt-out", show(h["withheld_pending_opt_in"])),
-            ("Active 104 codes added in bulk / individually",
-             f"{show(h['active_104_bulk'])} / {show(h['active_104_individual'])}"),
-        ],
-        columns=["Measure", "This month"],
-    )  # fmt: skip
-    display(HTML("<h2>Protection coverage</h2>" + _table(frame)))
+    rows = [
+        (
+            "16+ without access, an opt-out or an opt-in request",
+            show(h["protection_coverage_denominator"]),
+        ),
+        ("... of whom not protected from automatic access", show(h["unprotected"])),
+        ("Protection coverage", show(h["protection_coverage_share"], "share")),
+        ("16+ with neither access nor an opt-out", show(h["withheld_pending_opt_in"])),
+        (
+            "Active 104 codes added in bulk / individually",
+            f"{show(h['active_104_bulk'])} / {show(h['active_104_individual'])}",
+        ),
+        ("16+ with an active 104 code", show(h["active_104_share"], "share")),
+    ]
+    frame = pd.DataFrame(rows, columns=["Measure", "This month"])
+    _section("Protection from automatic access", _table(frame))
 
 
 def action_plan_table(bundle: dict) -> None:
-    """The guidance's four steps for this practice, with status and evidence."""
+    """The guidance's four steps for this practice's branch, with status and evidence."""
     frame = pd.DataFrame(bundle["action_plan"])
-    frame["status"] = frame["status"].map(lambda s: STATUS_MARK.get(s, s))
-    frame.columns = [c.capitalize() for c in frame.columns]
-    display(HTML("<h2>Action plan (NHS England guidance)</h2>" + _table(frame, text=True)))
-
-
-def _figure(row: dict) -> str:
-    value = row["figure"]
-    if row["kind"] == "share":
-        return show(value, percent=True)
-    if row["kind"] == "days":
-        return MARK if value is None else f"{value:g} days"
-    return show(None if value is None else int(value))
-
-
-def risk_register(bundle: dict) -> None:
-    """Risks with their ICO score, and each mitigation's evidence against its target."""
-    rows = bundle["dpia"]["evidence"]
-    frame = pd.DataFrame(
-        {
-            "Risk": [f"{r['risk']}: {r['title']}" for r in rows],
-            "Inherent risk": [r["inherent"] for r in rows],
-            "Mitigation": [r["action"] for r in rows],
-            "Measure": [r["measure"] for r in rows],
-            "Target": [r["target"] for r in rows],
-            "This month": [_figure(r) for r in rows],
-            "Met": [{True: "✔ met", False: "✘ not met"}.get(r["met"], "no figure") for r in rows],
-            "Effect / residual risk": [f"{r['effect']} / {r['residual']}" for r in rows],
-            "Approved": ["yes" if r["approved"] else "no" for r in rows],
-        }
+    frame["status"] = frame["status"].map(
+        lambda s: STATUS_MARK.get(s, f"✘ {s}" if s.startswith("behind") else s)
     )
-    display(HTML("<h2>Risks, mitigations and evidence</h2>" + _table(frame, text=True)))
-
-
-def sign_off(bundle: dict) -> None:
-    """Sign-off fields (blank lines where the register has no entry yet)."""
-    s = bundle["dpia"]["sign_off"]
-    blank = "_" * 30
-    fields = [
-        ("DPO advice", s.get("dpo_advice") or blank),
-        ("Approved by", s.get("approved_by") or blank),
-        ("Date approved", s.get("approved_on") or blank),
-        ("Next review", s.get("next_review") or blank),
-    ]
-    rows = "".join(f"<dt>{k}</dt><dd>{html.escape(str(v))}</dd>" for k, v in fields)
-    display(HTML(f"<h2>Sign-off</h2><dl class='sign-off'>{rows}</dl>"))
+    frame.columns = [c.capitalize() for c in frame.columns]
+    intro = _note(
+        "Step 2 is a continuing duty: on track while no opt-in request has waited "
+        "more than 28 days."
+    )
+    _section("Action plan (NHS England guidance)", intro + _table(frame, text=True))
 
 
 def footnote(bundle: dict) -> None:
     """The disclosure-control footnote and the data source."""
     text = bundle["disclosure"]["footnote"]
-    display(
-        HTML(
-            f"<footer class='footnote'><p>{html.escape(text)}</p><p>Aggregate figures only: "
-            "this report contains no patient-level data. Source: the practice's clinical "
-            "system extract, processed by optin-analysis.</p></footer>"
-        )
-    )
-
-
-TREND_LABELS = {
-    "revocation_backlog": "Revocation backlog",
-    "opt_in_holders": "Access through opt-in",
-    "open_requests": "Open requests",
-    "pending_16_at_risk": "Turning 16, not protected",
-    "withheld_pending_opt_in": "16+ without access, not opted out",
-    "protection_coverage_share": "Protection coverage",
-}
-
-
-def history_chart(bundle: dict) -> None:
-    """Month-by-month figures from the history store (one small chart per measure)."""
-    frame = pd.DataFrame(bundle.get("history") or [], columns=["period", "measure", "value"])
-    periods = sorted(frame["period"].unique())
-    if len(periods) < 2:
-        display(
-            HTML(
-                "<h3>Trends across monthly runs</h3><p class='note'>The history store has "
-                "no earlier month for this practice yet: trends of coverage, cohorts and "
-                "requests start with this report.</p>"
-            )
-        )
-        return
-    frame["label"] = frame["measure"].map(TREND_LABELS)
-    chart = (
-        alt.Chart(frame)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("period:O", title="Month"),
-            y=alt.Y("value:Q", title=None),
-            tooltip=["label", "period", "value"],
-        )
-        .properties(width=190, height=110)
-        .facet(facet=alt.Facet("label:N", title=None), columns=3)
-        .resolve_scale(y="independent")
-    )
-    table = frame.pivot(index="period", columns="label", values="value").reset_index()
-    chart_block(
-        chart,
-        table,
-        "Trends across monthly runs",
-        "Figures recorded by each month's run (history store), including states that an "
-        "extract only gives as of its own date.",
+    _show_html(
+        f"<footer class='footnote'><p>{html.escape(text)}</p><p>Aggregate figures only: "
+        "this report contains no patient-level data. Source: the practice's clinical "
+        "system extract, processed by optin-analysis.</p></footer>"
     )

@@ -27,11 +27,13 @@ from pathlib import Path
 import pandas as pd
 
 from optin_analysis.config import ConfigError, Practice, RunConfig
-from optin_analysis.ingest.codelist import load_codelist
+from optin_analysis.ingest.codelist import load_codelist, placeholder_event_types
 from optin_analysis.ingest.load import load_practice
 from optin_analysis.outgoing.dpia import load_register
 from optin_analysis.outgoing.history import History
 from optin_analysis.outgoing.summary import (
+    ICB,
+    PRACTICE,
     TREND_MEASURES,
     PeriodError,
     compute,
@@ -70,6 +72,7 @@ class PracticeResult:
     headline: dict | None = None
     bundle: dict | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  #: validation warnings, in words
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,15 @@ class Options:
     lists: bool = True
     keep_notebooks: bool = False
     generated: dt.datetime | None = None
+    audience: str = ICB  #: "icb" (outgoing) or "practice" (exact, under the worklists)
+
+
+def report_folder(cfg: RunConfig, period: str, ods_code: str, audience: str = ICB) -> Path:
+    """Where a practice's reports for the period go: the reports folder for the ICB, the
+    practice's worklists folder for its own exact copy (never ``reports/``)."""
+    if audience == PRACTICE:
+        return cfg.worklists_dir / period / ods_code / "reports"
+    return cfg.reports_dir / period / ods_code
 
 
 def _describe(exc: Exception) -> str:
@@ -117,10 +129,19 @@ def run_practice(
     try:
         with timings.stage("load+validate"):
             data = load_practice(profile, codelist)
+            result.warnings = [p.message for p in data.warnings]
         with timings.stage("measures"):
             month = compute(data, period)
-            bundle = outgoing(month, cfg.disclosure, load_register(profile.risk_register),
-                              options.generated)  # fmt: skip
+            used = codelist if codelist is not None else load_codelist(cfg.codelist)
+            placeholders = tuple(placeholder_event_types(used))
+            bundle = outgoing(
+                month,
+                cfg.disclosure,
+                load_register(profile.risk_register),
+                options.generated,
+                options.audience,
+                placeholders,
+            )
             if earlier is not None:
                 bundle = with_history(bundle, earlier)
         result.headline, result.bundle = month.measures.headline, bundle
@@ -131,7 +152,7 @@ def run_practice(
                 result.written += write_worklists(frames, cfg.worklists_dir, profile.ods_code,
                                                   period)  # fmt: skip
         if options.reports:
-            final = cfg.reports_dir / period / profile.ods_code
+            final = report_folder(cfg, period, profile.ods_code, options.audience)
             result.written += write_reports(session(), bundle, final, options.keep_notebooks,
                                             timings)  # fmt: skip
     except (InputError, ConfigError, PeriodError, ReportError) as exc:
@@ -162,7 +183,7 @@ def _earlier(cfg: RunConfig, period: str) -> dict[str, pd.DataFrame]:
 def _resumed(cfg: RunConfig, profile: Practice, period: str, options: Options):
     """A SKIPPED result (with its summary) when the practice's files for the period are
     complete: its reports, and its worklists when this run writes them; else None."""
-    final = cfg.reports_dir / period / profile.ods_code
+    final = report_folder(cfg, period, profile.ods_code, options.audience)
     lists = cfg.worklists_dir / period / profile.ods_code / "worklists.xlsx"
     if not complete(final) or (options.lists and not lists.is_file()):
         return None
@@ -230,10 +251,11 @@ def run_batch(
     remove_stale_staging(cfg.reports_dir / period)
     skipped = [r for p in practices if resume and (r := _resumed(cfg, p, period, options))]
     todo = [p for p in practices if p.ods_code not in {r.ods_code for r in skipped}]
-    earlier = _earlier(cfg, period) if options.reports else {}
+    earlier = _earlier(cfg, period) if options.reports and options.audience == ICB else {}
     results: list[PracticeResult] = []
     with contextlib.ExitStack() as stack:
-        history = stack.enter_context(History(cfg.history_path)) if options.reports else None
+        outgoing_run = options.reports and options.audience == ICB
+        history = stack.enter_context(History(cfg.history_path)) if outgoing_run else None
 
         def finished(result: PracticeResult) -> None:
             results.append(result)
@@ -253,16 +275,28 @@ def run_batch(
     return sorted(results, key=lambda r: order[r.ods_code])
 
 
-def write_rollup(cfg: RunConfig, period: str, generated: dt.datetime | None = None) -> Path:
+def write_rollup(
+    cfg: RunConfig,
+    period: str,
+    generated: dt.datetime | None = None,
+    results: list[PracticeResult] | None = None,
+) -> Path:
     """Render ``reports/<period>/icb-rollup.html`` and ``rollup.json`` from summaries and
-    history; both are staged and moved into place only when the HTML is complete."""
+    history; both are staged and moved into place only when the HTML is complete.
+
+    ``results`` of the run that wrote the summaries name the practices that failed (and
+    why) and hand over exact figures for ICB totals where that is safe.
+    """
     from optin_analysis.outgoing.rollup import build
 
     folder = cfg.reports_dir / period
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder, prefix=f".rollup{STAGING}") as tmp:
         stage = Path(tmp)
-        write_json(build(cfg, period, generated), stage / "rollup.json")
+        failures = {r.ods_code: r.problem for r in results or [] if r.status == FAILED}
+        exact = {r.ods_code: r.headline for r in results or [] if r.headline}
+        bundle = build(cfg, period, generated, failures, exact if results else None)
+        write_json(bundle, stage / "rollup.json")
         notebook, title = ROLLUP
         parameters = {"period": period, "rollup_path": str(stage / "rollup.json")}
         render(session(), notebook, f"{title} — {period}", parameters,

@@ -380,6 +380,24 @@ KeepOpt = Annotated[
 ]
 
 
+AudienceOpt = Annotated[
+    str,
+    typer.Option(
+        "--audience",
+        metavar="icb|practice",
+        help="icb: outgoing reports under disclosure control (reports folder); practice: "
+        "the same reports with exact figures, for the practice team only (worklists folder).",
+    ),
+]
+
+
+def _audience(value: str) -> str:
+    if value not in ("icb", "practice"):
+        err.print(f"--audience must be icb or practice, not {value!r}", markup=False)
+        raise typer.Exit(2)
+    return value
+
+
 @app.command()
 def report(
     config: ConfigOpt,
@@ -387,17 +405,19 @@ def report(
     practice: PracticeOpt = None,
     jobs: JobsOpt = None,
     keep_notebooks: KeepOpt = False,
+    audience: AudienceOpt = "icb",
 ) -> None:
-    """Write each practice's outgoing reports: summary.json and the HTML reports."""
+    """Write each practice's reports: summary.json and the HTML reports."""
     import os
 
-    from optin_analysis.run.batch import Options
+    from optin_analysis.run.batch import Options, report_folder
 
     cfg = _config(config)
-    options = Options(lists=False, keep_notebooks=keep_notebooks)
+    options = Options(lists=False, keep_notebooks=keep_notebooks, audience=_audience(audience))
     results = _batch(cfg, _selected(cfg, practice), _period(period), options,
                      jobs or os.cpu_count() or 1)  # fmt: skip
-    _results_table(results, f"Reports for {period} in {cfg.reports_dir / period}")
+    where = report_folder(cfg, period, "<ODS>", options.audience)
+    _results_table(results, f"Reports for {period} in {where}")
     _finish(results)
 
 
@@ -412,6 +432,7 @@ def run(
         typer.Option(help="Skip practices whose reports for the period are complete.", **FlagOpt),
     ] = False,
     keep_notebooks: KeepOpt = False,
+    audience: AudienceOpt = "icb",
 ) -> None:
     """The monthly job: validate, measures, worklists, reports and the ICB roll-up."""
     import os
@@ -420,19 +441,36 @@ def run(
 
     cfg = _config(config)
     period = _period(period)
-    options = Options(keep_notebooks=keep_notebooks)
+    options = Options(keep_notebooks=keep_notebooks, audience=_audience(audience))
     results = _batch(cfg, _selected(cfg, practice), period, options,
                      jobs or os.cpu_count() or 1, resume, keep_kernel=True)  # fmt: skip
-    _print_headlines(results, controlled=True)
+    _print_headlines(results, controlled=options.audience == "icb")
     _results_table(results, f"Monthly run {period}: reports in {cfg.reports_dir / period}")
     try:
-        console.print(f"ICB roll-up: {write_rollup(cfg, period)}")
+        if options.audience == "icb":
+            console.print(f"ICB roll-up: {write_rollup(cfg, period, results=results)}",
+                          markup=False)  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - reported, and the run fails
-        err.print(f"[red]ICB roll-up failed: {type(exc).__name__}: {exc}[/red]")
+        err.print(f"ICB roll-up failed: {type(exc).__name__}: {exc}", style="red", markup=False)
         raise typer.Exit(1) from None
     finally:
         close()
+    _warnings_summary(results, config)
     _finish(results)
+
+
+def _warnings_summary(results, config: Path) -> None:
+    """One line counting the practices read with validation warnings, and the command that
+    lists them."""
+    warned = [r for r in results if r.warnings]
+    if not warned:
+        return
+    total = sum(len(r.warnings) for r in warned)
+    console.print(
+        f"Validation: {len(warned)} of {len(results)} practices were read with warnings "
+        f"({total} in all). List them with: optin-analysis validate {config}",
+        markup=False,
+    )
 
 
 history_app = typer.Typer(help="List or correct the history store behind the trends.")

@@ -60,9 +60,13 @@ def test_shape_and_steps() -> None:
         (AFTER, {}, "in progress"),  # planned only: not done
         (None, {"revocations_cumulative": 5, "revocation_backlog": 2}, "in progress"),
         (None, {"revocation_backlog": 2}, "not started"),
+        # a published backlog of [c] (1 to 7) is not 0: not done
+        (BEFORE, {"revocation_backlog": "[c]"}, "in progress"),
+        (BEFORE, {"pending_16_at_risk": "[c]"}, "in progress"),
+        (None, {"revocations_made": True, "revocation_backlog": "[c]"}, "in progress"),
     ],
 )
-def test_emis_live_step_1(setting: dt.date | None, figs: dict, status: str) -> None:
+def test_rule_step1_emis_live(setting: dt.date | None, figs: dict, status: str) -> None:
     row = step({**EMIS_LIVE, "supplier_setting_date": setting}, **figs)
     assert row["status"] == status
     assert "104" in row["action"] and "revoke" in row["action"]
@@ -81,7 +85,7 @@ def test_emis_live_evidence_has_figures() -> None:
         (None, {"revocations_cumulative": 5}, "not started"),
     ],
 )
-def test_emis_due_step_1(setting: dt.date | None, figs: dict, status: str) -> None:
+def test_rule_step1_emis_due(setting: dt.date | None, figs: dict, status: str) -> None:
     row = step({**EMIS_DUE, "go_live_date": None, "supplier_setting_date": setting}, **figs)
     assert row["status"] == status
     assert "104" in row["action"] and "revoke" not in row["action"]
@@ -90,7 +94,7 @@ def test_emis_due_step_1(setting: dt.date | None, figs: dict, status: str) -> No
 @pytest.mark.parametrize(
     ("setting", "status"), [(BEFORE, "done"), (AFTER, "in progress"), (None, "not started")]
 )
-def test_emis_not_planned_step_1(setting: dt.date | None, status: str) -> None:
+def test_rule_step1_setting_emis_not_going_live(setting: dt.date | None, status: str) -> None:
     row = step({**EMIS_NOT, "go_live_date": None, "supplier_setting_date": setting})
     assert row["status"] == status
     assert "global settings" in row["action"]
@@ -101,17 +105,19 @@ def test_emis_not_planned_step_1(setting: dt.date | None, status: str) -> None:
     [
         (BEFORE, {}, "done"),
         (BEFORE, {"revocation_backlog": 2}, "in progress"),
-        (None, {"revocations_cumulative": 4}, "not started"),
+        (None, {"revocations_cumulative": 4}, "in progress"),  # revoking: work has started
+        (None, {}, "not started"),
+        (BEFORE, {"revocation_backlog": "[c]"}, "in progress"),
     ],
 )
-def test_tpp_live_step_1(setting: dt.date | None, figs: dict, status: str) -> None:
+def test_rule_step1_tpp_live(setting: dt.date | None, figs: dict, status: str) -> None:
     row = step({**TPP_LIVE, "supplier_setting_date": setting}, **figs)
     assert row["status"] == status
     assert "Untick" in row["action"] and "revoke" in row["action"]
 
 
 @pytest.mark.parametrize("kw", [TPP_DUE, TPP_NOT])
-def test_tpp_not_live_step_1_is_the_preference_only(kw: dict) -> None:
+def test_rule_step1_setting_tpp_not_live_is_the_preference_only(kw: dict) -> None:
     done = step({**kw, "go_live_date": None, "supplier_setting_date": BEFORE}, revocation_backlog=9)
     assert done["status"] == "done"
     assert "Untick" in done["action"] and "revoke" not in done["action"]
@@ -121,28 +127,25 @@ def test_tpp_not_live_step_1_is_the_preference_only(kw: dict) -> None:
 @pytest.mark.parametrize(
     ("figs", "status"),
     [
-        ({}, "done"),  # 8 provisioned, nobody waiting over 28 days
-        ({"open_requests_over_28_days": 1}, "in progress"),
-        ({"provisioned_cumulative": 0}, "in progress"),
-        (
-            {"requests_cumulative": 0, "provisioned_cumulative": 0, "open_requests": 0},
-            "not started",
-        ),
+        ({}, "on track"),  # nobody waiting over 28 days
+        ({"open_requests": 0}, "on track"),  # nobody waiting at all: still on track
+        ({"open_requests_over_28_days": 1}, "behind: 1 waiting over 28 days"),
+        ({"open_requests_over_28_days": "[c]"}, "behind: [c] waiting over 28 days"),
     ],
 )
-def test_step_2(figs: dict, status: str) -> None:
+def test_rule_step2_continuing(figs: dict, status: str) -> None:
     assert step({}, 2, **figs)["status"] == status
 
 
 @pytest.mark.parametrize(("n", "field"), [(3, "website_updated"), (4, "icb_informed")])
-def test_steps_3_and_4(n: int, field: str) -> None:
+def test_rule_step_dated(n: int, field: str) -> None:
     done = step({field: BEFORE}, n)
     assert done["status"] == "done" and "2024-01-10" in done["evidence"]
     assert step({field: AFTER}, n)["status"] == "not started"
     assert step({}, n)["status"] == "not started"
 
 
-def test_default_model_is_not_applicable() -> None:
+def test_rule_default_model_is_not_applicable() -> None:
     plan = action_plan(
         make_profile(model=Model.DEFAULT, supplier_setting_date=BEFORE, website_updated=BEFORE),
         figures(),
@@ -158,5 +161,6 @@ def test_with_a_computed_headline() -> None:
     events = make_events([])
     profile = make_profile(supplier_setting_date=BEFORE, icb_informed=BEFORE)
     plan = action_plan(profile, headline(patients, events, profile, D, "2025-03-01"), D)
-    # one account holder with automatic access: backlog 1, so step 1 is in progress
-    assert plan["status"].tolist() == ["in progress", "not started", "not started", "done"]
+    # one account holder with automatic access: backlog 1, so step 1 is in progress; no
+    # request waits over 28 days, so step 2 is on track
+    assert plan["status"].tolist() == ["in progress", "on track", "not started", "done"]

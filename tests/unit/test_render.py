@@ -1,8 +1,8 @@
 """Offline HTML reports: optin_analysis.reports.render without a kernel or a browser.
 
-Outputs are captured from the real public functions (``use_offline_charts``,
-``chart_block``, Altair's own display path) by replacing ``IPython.display.display``,
-then wrapped in nbformat outputs exactly as a kernel would store them.
+Outputs are captured from the real public function (``chart_block``) by replacing
+``IPython.display.display``, then wrapped in nbformat outputs exactly as a kernel would
+store them.
 """
 
 from __future__ import annotations
@@ -25,16 +25,6 @@ SOURCE_MARKER = "SECRET_SOURCE_LINE = 42"
 # --------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(autouse=True)
-def fresh_session(monkeypatch):
-    """Each test starts like a fresh kernel; Altair's renderer is restored afterwards."""
-    monkeypatch.setattr(render, "_issued_ids", {})
-    monkeypatch.setattr(render, "_live_bundle_shown", False)
-    previous = alt.renderers.active
-    yield
-    alt.renderers.enable(previous)
-
-
 @pytest.fixture
 def shown(monkeypatch) -> list[nbformat.NotebookNode]:
     """Outputs displayed via IPython.display.display, as nbformat display_data outputs."""
@@ -51,13 +41,13 @@ def shown(monkeypatch) -> list[nbformat.NotebookNode]:
 
 def counts(n: int = 3) -> pd.DataFrame:
     return pd.DataFrame(
-        {"month": [f"2026-{m:02d}" for m in range(1, n + 1)], "requests": range(10, 10 + n)}
+        {"month": [f"2026-{m % 12 + 1:02d}" for m in range(n)], "requests": range(10, 10 + n)}
     )
 
 
 def bar(df: pd.DataFrame | None = None) -> alt.Chart:
     df = counts() if df is None else df
-    return alt.Chart(df).mark_bar().encode(x="month:N", y="requests:Q", tooltip=["month"])
+    return alt.Chart(df).mark_bar().encode(x="month:N", y="requests:Q")
 
 
 def notebook_with(outputs, markdown: str = "# Monthly report\nIntro.") -> nbformat.NotebookNode:
@@ -71,7 +61,6 @@ def notebook_with(outputs, markdown: str = "# Monthly report\nIntro.") -> nbform
 
 
 def three_chart_report(shown) -> nbformat.NotebookNode:
-    render.use_offline_charts()
     for i in range(3):
         render.chart_block(bar(), counts(), f"Chart {i}", f"Requests per month, view {i}.")
     result = nbformat.v4.new_output(
@@ -101,60 +90,44 @@ def test_report_has_no_code_prompts_or_stderr(shown):
     assert soup.find("h1").get_text(strip=True) == "Monthly report"  # markdown kept
 
 
-def test_report_fetches_nothing_from_outside_the_file(shown):
-    soup = soup_of(render.notebook_to_html(three_chart_report(shown), "Report"))
-    srcs = [t["src"] for t in soup.find_all(["script", "img"]) if t.has_attr("src")]
-    hrefs = [t["href"] for t in soup.find_all("link") if t.has_attr("href")]
-    assert all(v.startswith("data:") for v in srcs + hrefs), srcs + hrefs
-    styles = " ".join(s.get_text() for s in soup.find_all("style"))
-    assert not re.search(r"url\(\s*['\"]?(?!data:)", styles)
-    assert "@import" not in styles
-    text = str(soup).lower()
-    for cdn_script in ("require.js", "require.min.js", "mathjax", "mermaid", "html-manager"):
-        assert cdn_script not in text.replace(render.vega_bundle().lower(), "")
-
-
-def test_vega_bundle_appears_once_in_head_with_three_charts(shown):
+def test_report_has_no_script_and_fetches_nothing_from_outside_the_file(shown):
     html = render.notebook_to_html(three_chart_report(shown), "Report")
     soup = soup_of(html)
-    bundles = soup.select('script[data-optin-role="vega-bundle"]')
-    assert len(bundles) == 1
-    assert bundles[0].find_parent("head") is not None
-    assert html.count("window.vegaEmbed=") == 1  # the bundle's own assignment
-    charts = soup.select("div.chart")
-    assert len(charts) == 3
-    assert len({c["id"] for c in charts}) == 3
-    for chart in charts:
-        script = chart.find_next_sibling("script")
-        assert "vegaEmbed(el" in script.get_text()
-        assert '"actions":false' in script.get_text()
-        assert '"renderer":"svg"' in script.get_text()
+    assert soup.find_all("script") == []
+    assert render.find_external_resources(html) == []
+    # every chart is drawn already: an SVG inside each figure
+    figures = soup.select("figure.chart-block")
+    assert len(figures) == 3 and all(f.select_one("div.chart > svg") for f in figures)
 
 
-def test_page_without_charts_has_no_bundle():
-    out = nbformat.v4.new_output("display_data", data={"text/html": "<p>Counts only</p>"})
-    html = render.notebook_to_html(notebook_with([out]), "Report")
-    assert "Counts only" in html
-    assert "window.vegaEmbed=" not in html
+def test_charts_are_static_svg_labelled_for_screen_readers(shown):
+    render.chart_block(
+        bar(),
+        counts(),
+        "Requests by month",
+        "Requests rose in March.",
+        "A bar chart of requests per month; they rose in March.",
+    )
+    html = render.notebook_to_html(notebook_with(shown), "Report")
+    svg = soup_of(html).select_one("figure.chart-block svg")
+    assert svg["role"] == "img"
+    title_id, desc_id = svg["aria-labelledby"].split()
+    assert svg.find(id=title_id).get_text() == "Requests by month"
+    assert "rose in March" in svg.find(id=desc_id).get_text()
+    assert "vegaEmbed" not in html
 
 
 def test_title_is_set_and_escaped(shown):
     html = render.notebook_to_html(three_chart_report(shown), "Practice <A> & B")
-    assert soup_of(html).title.get_text() == "Practice <A> & B"
-    assert "<A>" not in html.split("</title>")[0]
+    assert "<title>Practice &lt;A&gt; &amp; B</title>" in html
     with pytest.raises(ValueError, match="title"):
         render.notebook_to_html(three_chart_report(shown), "  ")
 
 
 def test_stylesheet_is_print_friendly_and_small(shown):
-    html = render.notebook_to_html(three_chart_report(shown), "Report")
-    css = " ".join(s.get_text() for s in soup_of(html).find_all("style"))
-    assert "size: A4" in css
-    assert "max-width" in css
-    assert re.search(r"@media print\s*{[^@]*figure[^{]*{[^}]*break-inside:\s*avoid", css)
-    assert re.search(r"th, td\s*{[^}]*border:", css)
-    # Everything except the Vega bundle stays small (lab's theme CSS alone is ~250 kB).
-    assert len(html) - len(render.vega_bundle()) < 40_000
+    html = render.notebook_to_html(notebook_with([]), "Report")
+    assert "@page" in html and "A4" in html
+    assert len(html) < 20_000  # no 250 kB lab theme
 
 
 def test_input_notebook_is_not_modified(shown):
@@ -164,46 +137,19 @@ def test_input_notebook_is_not_modified(shown):
     assert nbformat.writes(nb) == before
 
 
-# --------------------------------------------------------------------------- charts
-
-
-def test_renderer_emits_div_and_script_only(shown):
-    render.use_offline_charts()
-    assert alt.renderers.active == render.RENDERER_NAME
-    bundle = bar()._repr_mimebundle_()
-    html = bundle["text/html"]
-    assert html.startswith('<div class="chart" id="chart-')
-    assert html.count("<script") == 1
-    assert len(html) < 5_000  # the 0.9 MB library is not in the chart output
-    # the live-JupyterLab copy of the bundle is displayed once and marked live-only
-    assert len(shown) == 1
-    assert shown[0].metadata["optin_analysis"]["live_only"] is True
-
-
-def test_outside_ipython_only_text_is_printed(capsys):
-    render.use_offline_charts()
+def test_outside_ipython_only_text_is_printed(capsys, monkeypatch):
+    monkeypatch.setattr("IPython.get_ipython", lambda: None)
     render.chart_block(bar(), counts(), "Requests by month", "Requests rose in March.")
     printed = capsys.readouterr().out
     assert printed.startswith("Requests by month: Requests rose in March.")
-    assert "vegaEmbed" not in printed
+    assert "<svg" not in printed
 
 
-def test_chart_ids_are_stable_across_runs(monkeypatch):
-    first_run = [render._chart_html(bar().to_dict()) for _ in range(2)]
-    monkeypatch.setattr(render, "_issued_ids", {})  # a new kernel
-    second_run = [render._chart_html(bar().to_dict()) for _ in range(2)]
-    ids = [re.search(r'id="([^"]+)"', h).group(1) for h in first_run]
-    assert first_run == second_run
-    assert ids[1] == ids[0] + "-2"
-
-
-def test_chart_data_cannot_break_out_of_the_script(shown):
-    df = pd.DataFrame({"month": ["</script><script>alert(1)</script>"], "requests": [5]})
-    render.use_offline_charts()
-    render.chart_block(bar(df), df, "Escaping", "A label that looks like markup.")
+def test_chart_labels_cannot_inject_markup(shown):
+    df = pd.DataFrame({"month": ["</svg><script>alert(1)</script>"], "requests": [5]})
+    render.chart_block(bar(df), df, "Escaping <b>", "A label that looks like markup.")
     html = render.notebook_to_html(notebook_with(shown), "Report")
-    assert "<script>alert(1)" not in html
-    assert "\\u003c/script>" in html  # still in the spec, as a JSON escape
+    assert "<script>alert(1)" not in html and "<b>" not in html
 
 
 @pytest.mark.parametrize("column", ["patient_id", "NHS Number", "date-of-birth", "nhsnumber"])
@@ -241,35 +187,25 @@ def test_chart_block_figure_has_caption_chart_and_table(shown):
     figure = soup_of(html).select_one("figure.chart-block")
     assert "Requests by month" in figure.figcaption.get_text()
     assert "Requests rose in March." in figure.figcaption.get_text()
-    assert figure.select_one("div.chart") is not None
+    assert figure.select_one("div.chart svg") is not None
     details = figure.select_one("details")
     assert details.summary.get_text() == "Figures as a table"
     cells = [td.get_text() for td in details.select("td")]
     assert cells[:2] == ["2026-01", "10"]
 
 
-def test_renderer_withholds_patient_level_chart_and_export_refuses(shown):
-    render.use_offline_charts()
-    df = counts().assign(nhs_number="9434765919")
-    bundle = alt.Chart(df).mark_bar().encode(x="month:N", y="requests:Q")._repr_mimebundle_()
-    assert "vegaEmbed" not in bundle["text/html"]
-    assert "9434765919" not in bundle["text/html"]
-    out = nbformat.v4.new_output("display_data", data=bundle)
-    with pytest.raises(ValueError, match="withheld"):
-        render.notebook_to_html(notebook_with([out]), "Report")
-
-
-def test_charts_not_drawn_offline_are_refused():
-    alt.renderers.enable("html")  # Altair's default: loads Vega from a CDN at run time
-    cdn = nbformat.v4.new_output("display_data", data=bar()._repr_mimebundle_())
-    with pytest.raises(ValueError, match="network"):
-        render.notebook_to_html(notebook_with([cdn]), "Report")
+def test_interactive_charts_and_scripts_are_refused(shown):
     spec_only = nbformat.v4.new_output(
         "display_data",
         data={"application/vnd.vegalite.v6+json": bar().to_dict(), "text/plain": "chart"},
     )
-    with pytest.raises(ValueError, match="use_offline_charts"):
+    with pytest.raises(ValueError, match="interactive chart"):
         render.notebook_to_html(notebook_with([spec_only]), "Report")
+    script = nbformat.v4.new_output(
+        "display_data", data={"text/html": "<div></div><script>1</script>", "text/plain": "x"}
+    )
+    with pytest.raises(ValueError, match="script"):
+        render.notebook_to_html(notebook_with([script]), "Report")
 
 
 def test_error_and_widget_outputs_are_refused():

@@ -1,4 +1,4 @@
-"""Practice-month framing and the outgoing headline: reference dates, trends, SDC."""
+"""Practice-month framing and the published figures: reference dates, trends, what leaves."""
 
 from __future__ import annotations
 
@@ -8,13 +8,20 @@ import pandas as pd
 import pytest
 
 from optin_analysis.config import Disclosure
+from optin_analysis.ingest.load import PracticeData
+from optin_analysis.outgoing.disclosure import MARK
+from optin_analysis.outgoing.published import Table, projection
 from optin_analysis.outgoing.summary import (
+    PRACTICE,
     PeriodError,
-    control_headline,
+    compute,
+    outgoing,
     reference_date,
     trend_start,
 )
-from tests.builders import make_profile
+from tests.builders import make_events, make_patients, make_profile
+
+RULE = Disclosure()
 
 
 def test_reference_date_is_month_end_or_the_earlier_extract_date():
@@ -28,49 +35,98 @@ def test_reference_date_is_month_end_or_the_earlier_extract_date():
         reference_date(profile, "2026-11")
 
 
-def test_trend_starts_at_go_live_capped_at_36_months_and_never_after_the_period():
+def test_trend_starts_when_the_practice_started_capped_at_36_months():
     ref = pd.Timestamp("2026-10-31")
     live = make_profile(go_live_date=dt.date(2023, 10, 31))
     assert trend_start(live, ref) == pd.Timestamp("2023-11-01")  # 36 months back wins
     recent = make_profile(go_live_date=dt.date(2025, 6, 15))
     assert trend_start(recent, ref) == pd.Timestamp("2025-06-01")
-    due = make_profile(go_live_status="due", go_live_date=dt.date(2027, 1, 15))
-    assert trend_start(due, ref) == pd.Timestamp("2026-10-01")
+    # due to go live in January 2027, supplier setting made in August 2026: from August
+    due = make_profile(
+        go_live_status="due",
+        go_live_date=dt.date(2027, 1, 15),
+        supplier_setting_date=dt.date(2026, 8, 20),
+    )
+    assert trend_start(due, ref) == pd.Timestamp("2026-08-01")
+    # not going live, setting made in 2025: from then
+    manual = make_profile(
+        go_live_status="not_planned", go_live_date=None, supplier_setting_date=dt.date(2025, 2, 3)
+    )
+    assert trend_start(manual, ref) == pd.Timestamp("2025-02-01")
 
 
-def test_control_headline_recomputes_shares_and_hides_figures_of_suppressed_counts():
-    exact = {
-        "eligible": 1003, "opt_in_holders": 98, "account_holders_16plus": 501,
-        "opt_in_holders_with_account": 6, "protection_coverage_numerator": 0,
-        "protection_coverage_denominator": 0, "request_to_provision_n": 3,
-        "request_to_provision_median_days": 12.0, "request_to_provision_p90_days": 20.0,
-        "revocation_rate_per_month": 4.0,
-    }  # fmt: skip
-    out = control_headline(exact, Disclosure())
-    assert out["eligible"] == 1005 and out["opt_in_holders"] == 100
-    assert out["opt_in_share_of_eligible"] == pytest.approx(100 / 1005)
-    assert out["opt_in_holders_with_account"] is None  # 6 is suppressed ...
-    assert out["opt_in_share_of_account_holders"] is None  # ... and so is its share
-    assert out["protection_coverage_share"] is None  # 0 / 0
-    assert out["request_to_provision_median_days"] is None  # based on 3 requests
-    # 4 a month = 12 revocations in 3 months, rounded to 10, so 10 / 3 a month
-    assert out["revocation_rate_per_month"] == pytest.approx(10 / 3)
+def _revocations(level: str, rows: list[tuple[str, object]]) -> Table:
+    return Table(level, [{"period": p, "from": p, "to": p, "revocations": v} for p, v in rows])
 
 
-def _clearing(backlog: int, rate: float) -> dict:
-    return {
-        "ref_date": "2026-10-31", "revocation_backlog": backlog,
-        "revocation_rate_per_month": rate, "projected_clear_status": "clearing",
-        "projected_clear_date": "2099-01-31",  # exact-based: must never pass through
-    }  # fmt: skip
+def test_projection_from_published_figures():
+    months = [("2026-08", 10), ("2026-09", 20), ("2026-10", 30)]
+    # D = 31 Oct: the last 3 complete months hold 60, 20 a month; backlog 100: 5 months
+    # after October -> end of March 2027
+    got = projection(100, _revocations("month", months), "2026-10-31", RULE)
+    assert got["projected_clear_date"] == "2027-03-31" and got["projected_clear_latest"] is None
+    assert got["revocation_rate_per_month"] == 20
+    # a suppressed month (1..7): 41..47 in 3 months; 100 / (47 / 3) = 6.4 -> 7 months
+    # (May 2027) at the soonest, 100 / (41 / 3) = 7.3 -> 8 months (June 2027) at the latest
+    hidden = [("2026-08", MARK), ("2026-09", 10), ("2026-10", 30)]
+    got = projection(100, _revocations("month", hidden), "2026-10-31", RULE)
+    assert (got["projected_clear_date"], got["projected_clear_latest"]) == (
+        "2027-05-31",
+        "2027-06-30",
+    )
+    assert got["revocation_rate_per_month"] == MARK
+    # nothing revoked in 3 months: not clearing; backlog 0: cleared
+    none = [("2026-08", 0), ("2026-09", 0), ("2026-10", 0)]
+    assert (
+        projection(100, _revocations("month", none), "2026-10-31", RULE)["projected_clear_status"]
+        == "not clearing"
+    )
+    assert (
+        projection(0, _revocations("month", none), "2026-10-31", RULE)["projected_clear_status"]
+        == "cleared"
+    )
 
 
-def test_projected_clear_date_never_reveals_a_suppressed_or_unrounded_backlog():
-    # Backlog 5 is suppressed: a date 5 months on at 1 a month would reveal it.
-    assert control_headline(_clearing(5, 1.0), Disclosure())["projected_clear_date"] is None
-    # 3 revocations in 3 months are suppressed: no rate, so no date.
-    assert control_headline(_clearing(23, 1.0), Disclosure())["projected_clear_date"] is None
-    # Backlog 98 -> 100; 10 a month = 30 in 3 months -> 30; 100 / 10 = 10 months after
-    # October 2026: end of August 2027.
-    out = control_headline(_clearing(98, 10.0), Disclosure())
-    assert out["projected_clear_date"] == "2027-08-31"
+def test_projection_mid_month_leaves_the_incomplete_month_out():
+    months = [("2026-07", 10), ("2026-08", 10), ("2026-09", 10), ("2026-10", 90)]
+    # D = 20 Oct: Jul-Sep complete, 30 in 3 months; backlog 50 -> 5 months -> March 2027
+    got = projection(50, _revocations("month", months), "2026-10-20", RULE)
+    assert got["projected_clear_date"] == "2027-03-31"
+
+
+def _practice() -> PracticeData:
+    full = {
+        "online_account": True,
+        "online_account_date": "2022-05-01",
+        "access_level": "full_prospective",
+        "access_start_date": "2023-11-01",
+    }
+    rows = [{"patient_id": f"a{i}", **full} for i in range(12)]  # 12 automatic holders
+    rows += [{"patient_id": f"w{i}"} for i in range(3)]  # 3 without access
+    rows += [{"patient_id": "r", "online_account": True}]
+    events = [("r", "opt_in_requested", "2025-03-10")]  # one request, 21 days at D
+    profile = make_profile()
+    return PracticeData(profile, make_patients(rows), make_events(events))
+
+
+def test_outgoing_publishes_controlled_figures_and_the_practice_copy_exact_ones():
+    month = compute(_practice(), "2025-03")
+    icb = outgoing(month, RULE)
+    # 16 patients aged 16+ -> 15; backlog 12 automatic account holders -> 10; 4 without
+    # access and not opted out -> [c]; 1 open request -> [c]
+    h = icb["headline"]
+    assert (h["eligible"], h["revocation_backlog"]) == (15, 10)
+    assert h["withheld_pending_opt_in"] == MARK and h["open_requests"] == MARK
+    assert icb["audience"] == "icb" and "nearest 5" in icb["disclosure"]["footnote"]
+    own = outgoing(month, RULE, audience=PRACTICE)
+    h = own["headline"]
+    assert (h["eligible"], h["revocation_backlog"], h["withheld_pending_opt_in"]) == (16, 12, 4)
+    assert own["audience"] == PRACTICE and "exact" in own["disclosure"]["footnote"]
+
+
+def test_action_plan_is_decided_on_what_is_published():
+    # Step 2: one request waiting 21 days is not late, so 0 over 28 days: on track. Step 1
+    # (EMIS live, no setting date, no revocation): not started.
+    plan = outgoing(compute(_practice(), "2025-03"), RULE)["action_plan"]
+    assert [s["status"] for s in plan[:2]] == ["not started", "on track"]
+    assert "[c] opt-in requests open" in plan[1]["evidence"]

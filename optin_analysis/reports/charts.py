@@ -1,0 +1,124 @@
+"""The reports' charts, drawn from published tables only (aggregates under disclosure control).
+
+Every chart is readable by the people who get it: text at least 12 px, series told apart
+by position, shape or dash as well as colour (Okabe-Ito colours), small series on their
+own scale (a panel of their own), and a suppressed figure drawn as a "[c]" mark on the
+axis with a gap in the line, never as a zero or a line that stops. Months are on a time
+axis, so a month missing from the history store shows as a gap.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from optin_analysis.outgoing.disclosure import hidden
+
+FONT = 13  #: px: axis labels, legends, titles and marks
+WIDTH = 620
+#: Okabe-Ito colour-blind-safe palette.
+COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+SHAPES = ("circle", "square", "triangle-up", "diamond")
+DASHES = ([1, 0], [6, 3], [2, 2], [8, 3, 2, 3])
+SUPPRESSED = "[c]"
+
+
+def _config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    return (
+        chart.configure_axis(labelFontSize=FONT, titleFontSize=FONT, labelLimit=220)
+        .configure_legend(labelFontSize=FONT, titleFontSize=FONT, symbolSize=120)
+        .configure_header(labelFontSize=FONT + 1, titleFontSize=FONT, labelFontWeight="bold")
+        .configure_title(fontSize=FONT + 1)
+        .configure_view(stroke=None)
+    )
+
+
+def numeric(values: pd.Series) -> pd.Series:
+    """Published values as numbers: "[c]" becomes missing (drawn as a gap)."""
+    return pd.to_numeric(values.map(lambda v: None if hidden(v) else v), errors="coerce")
+
+
+def _marks(frame: pd.DataFrame, x: alt.X, suppressed: pd.Series) -> alt.Chart:
+    """A "[c]" text on the axis at each row of ``frame`` where ``suppressed``."""
+    where = frame[suppressed.to_numpy(dtype=bool)]
+    return (
+        alt.Chart(where.assign(mark=SUPPRESSED, zero=0))
+        .mark_text(fontSize=FONT, dy=-8, color="#4c6272")
+        .encode(x=x, y=alt.Y("zero:Q"), text="mark:N")
+    )
+
+
+def bars(
+    frame: pd.DataFrame,
+    x: str,
+    column: str,
+    title: str,
+    colour: str = COLOURS[0],
+    height: int = 110,
+    x_title: str | None = None,
+) -> alt.LayerChart:
+    """Bars of one published series with "[c]" marks, value labels on the bars."""
+    data = frame.assign(value=numeric(frame[column]))
+    order = list(dict.fromkeys(frame[x]))
+    axis_x = alt.X(f"{x}:O", sort=order, title=x_title, axis=alt.Axis(labelAngle=-40))
+    base = alt.Chart(data).encode(x=axis_x)
+    y = alt.Y("value:Q", title=title, axis=alt.Axis(format=",.0f"))
+    drawn = base.mark_bar(color=colour).encode(y=y)
+    labels = base.mark_text(dy=-7, fontSize=FONT - 1).encode(
+        y="value:Q", text=alt.Text("value:Q", format=",.0f")
+    )
+    marks = _marks(data, axis_x, frame[column].map(hidden))
+    return (drawn + labels + marks).properties(width=WIDTH, height=height)
+
+
+def panels(charts: list[alt.TopLevelMixin]) -> alt.TopLevelMixin:
+    """Charts one above the other, each on its own scale; configured for the reports."""
+    return _config(alt.vconcat(*charts, spacing=18))
+
+
+def single(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """One chart, configured for the reports."""
+    return _config(chart)
+
+
+def month_line(
+    frame: pd.DataFrame,
+    column: str,
+    title: str,
+    colour: str = COLOURS[1],
+    height: int = 170,
+    percent: bool = False,
+) -> alt.LayerChart:
+    """A month-end series on a time axis: points joined by a line, gaps where suppressed or
+    missing, "[c]" on the axis where suppressed."""
+    data = frame.assign(value=numeric(frame[column]), date=pd.to_datetime(frame["period"]))
+    x = alt.X("yearmonth(date):T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=-40))
+    y = alt.Y("value:Q", title=title, axis=alt.Axis(format=".0%" if percent else ",.0f"))
+    base = alt.Chart(data).encode(x=x)
+    line = base.mark_line(color=colour, strokeWidth=2.5, invalid="break-paths-show-domains")
+    points = base.mark_point(color=colour, filled=True, size=60, shape="circle")
+    marks = _marks(data, x, frame[column].map(hidden))
+    return (line.encode(y=y) + points.encode(y=y) + marks).properties(width=WIDTH, height=height)
+
+
+def facet_lines(
+    frame: pd.DataFrame,
+    label_col: str,
+    title: str,
+    columns: int = 3,
+    percent_labels: tuple[str, ...] = (),
+) -> alt.TopLevelMixin:
+    """Small multiples, one measure a panel with its own scale, months on a time axis."""
+    charts = []
+    for i, (label, rows) in enumerate(frame.groupby(label_col, sort=False)):
+        chart = month_line(
+            rows,
+            "value",
+            "",
+            COLOURS[i % len(COLOURS)],
+            height=110,
+            percent=label in percent_labels,
+        )
+        charts.append(chart.properties(title=label, width=190))
+    rows_of = [alt.hconcat(*charts[i : i + columns]) for i in range(0, len(charts), columns)]
+    return _config(alt.vconcat(*rows_of, spacing=12).properties(title=title))
