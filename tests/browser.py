@@ -3,8 +3,10 @@
 Used by the browser tests (and handy from a REPL)::
 
     from tests.browser import open_offline
-    report = open_offline("reports/2026-10/A81001.html", screenshot="/tmp/report.png")
+    report = open_offline("reports/2026-10/A81001.html", screenshot=tmp_path / "report.png")
     assert report.ok, report
+
+(in a test, ``tmp_path`` is pytest's temporary folder: write screenshots nowhere else).
 
 Needs Playwright for Python (``pip install playwright``; its own browser download is
 *not* used) and a system Chromium: ``/usr/bin/chromium`` (Debian package ``chromium``)

@@ -15,8 +15,6 @@ import pytest
 from optin_analysis.reports.render import notebook_to_html, write_html_atomically
 from tests.browser import open_offline, require_browser
 
-SCREENSHOT = Path("/tmp/render-check.png")
-
 CELLS = [
     ("markdown", "# Online access opt-in report\nSynthetic figures.", []),
     ("code", 'practice = "A81001"', ["parameters"]),
@@ -127,7 +125,8 @@ def test_report_notebook_renders_offline_in_chromium(tmp_path):
 
     html = notebook_to_html(nb, "Opt-in report B82002, October 2026")
     out = write_html_atomically(html, tmp_path / "report.html")
-    report = open_offline(out, screenshot=SCREENSHOT, hover_selector=".chart svg path[role]")
+    screenshot = tmp_path / "render-check.png"  # under pytest's tmp_path: no shared fixed file
+    report = open_offline(out, screenshot=screenshot, hover_selector=".chart svg path[role]")
 
     assert report.console_errors == []
     assert report.page_errors == []
@@ -137,5 +136,5 @@ def test_report_notebook_renders_offline_in_chromium(tmp_path):
     assert report.charts_rendered == 3
     assert report.tooltip_text is not None and "2026-" in report.tooltip_text  # tooltips work
     assert report.ok
-    assert SCREENSHOT.stat().st_size > 10_000
+    assert report.screenshot == screenshot and screenshot.stat().st_size > 10_000
     assert "Practice <strong>B82002</strong>" in html  # the injected parameter was used

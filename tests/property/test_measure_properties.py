@@ -17,7 +17,9 @@ from optin_analysis.measures import month
 from optin_analysis.measures.state import patient_state
 from tests.builders import make_events, make_patients, make_profile
 
-SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Example count and randomness come from the profile tests/conftest.py loads ("fixed":
+# derandomised, 100 examples; HYPOTHESIS_PROFILE=explore: random, 1,000).
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 LEAP_BIRTHS = [dt.date(2008, 2, 29), dt.date(2004, 2, 29), dt.date(2009, 3, 1)]
 
 
