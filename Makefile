@@ -37,7 +37,7 @@ lint: $(STAMP) ## Check style with ruff
 	$(BIN)/ruff format --check optin_analysis tests benchmarks
 
 sample: $(STAMP) ## Regenerate the committed sample under data/sample
-	$(BIN)/optin-analysis sample --out data/sample --practices 4 --patients 12000 --seed 42
+	$(BIN)/python -m optin_analysis.generate
 
 # uv resolves for a stated target (Python 3.11, Linux x86_64, glibc 2.28+) whatever machine
 # runs it, and keeps the existing pins unless asked to upgrade. Its own version is pinned.
