@@ -23,7 +23,7 @@ import difflib
 import io
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,16 +56,18 @@ DATE_COLUMNS = {
     "event_date",
 }
 
+_PATIENT_ID = (
+    "patient id", "patient identifier", "patient number", "patient no", "id",
+    "patient ref", "patient reference", "emis number", "emis no", "emis id",
+    "emis patient number", "systmone id", "systmone number", "internal id",
+    "local patient id", "patient guid",
+)  # fmt: skip
+
 #: Other headings real searches use for each canonical column, per table. Written in
 #: normal form (see :func:`normal`); the shipped EMIS and TPP headings count as well.
 SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     "patients": {
-        "patient_id": (
-            "patient id", "patient identifier", "patient number", "patient no", "id",
-            "patient ref", "patient reference", "emis number", "emis no", "emis id",
-            "emis patient number", "systmone id", "systmone number", "internal id",
-            "local patient id", "patient guid",
-        ),
+        "patient_id": _PATIENT_ID,
         "nhs_number": ("nhs number", "nhs no", "nhs num", "nhs", "nhs id", "nhsnumber"),
         "date_of_birth": ("date of birth", "dob", "d o b", "birth date", "birthdate", "born"),
         "sex": ("sex", "gender"),
@@ -98,12 +100,7 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
     },
     "events": {
-        "patient_id": (
-            "patient id", "patient identifier", "patient number", "patient no", "id",
-            "patient ref", "patient reference", "emis number", "emis no", "emis id",
-            "emis patient number", "systmone id", "systmone number", "internal id",
-            "local patient id", "patient guid",
-        ),
+        "patient_id": _PATIENT_ID,
         "code": (
             "snomed ct concept id", "snomed code", "snomed ct code", "snomed", "snomed ct",
             "snomed concept id", "concept id", "conceptid", "code", "read code",
@@ -291,6 +288,11 @@ def date_format(values: Iterable[str], formats: Sequence[str] = DATE_FORMATS) ->
     return None
 
 
+def date_example(fmt: str) -> str:
+    """12 June 2024 written in ``fmt``, to show a date style."""
+    return dt.date(2024, 6, 12).strftime(fmt)
+
+
 def table_date_format(sniff: Sniff, headings: Iterable[str]) -> str | None:
     """The date style of a file: the one format reading every date column in ``headings``."""
     values = [v for h in headings for v in sniff.values(h)]
@@ -354,6 +356,11 @@ class TableMatch:
         """canonical -> heading, for a mapping."""
         return {c: p.heading for c, p in self.placed.items()}
 
+    @property
+    def date_headings(self) -> list[str]:
+        """The headings placed on date columns."""
+        return [p.heading for c, p in self.placed.items() if c in DATE_COLUMNS]
+
     def share_required(self) -> float:
         need = REQUIRED[self.table]
         return sum(c in self.placed for c in need) / len(need)
@@ -402,6 +409,11 @@ def _fits(canonical: str, column: _Column) -> str | None:
     return None
 
 
+def _shipped() -> list[Mapping]:
+    """The shipped mapping of every supplier."""
+    return [load_mapping(s) for s in Supplier]
+
+
 def _known_values(canonical: str, mappings: Iterable[Mapping]) -> set[str]:
     known = set(VALUE_SYNONYMS.get(canonical, {}))
     for m in mappings:
@@ -440,11 +452,11 @@ def _candidates(
     table: str, headings: Sequence[str], profiles: dict[str, _Column], supplier: Supplier | None
 ) -> tuple[list[tuple[float, int, str, Placement]], dict[str, str]]:
     """Every (score, order, heading, placement) worth considering; why some were refused."""
-    shipped = {s: load_mapping(s) for s in Supplier}
-    mine = getattr(shipped[supplier], table).columns if supplier else {}
+    shipped = _shipped()
+    mine = getattr(load_mapping(supplier), table).columns if supplier else {}
     out, refused = [], {}
     for order, canonical in enumerate(canonical_columns(table)):
-        names = _names(table, canonical, shipped.values())
+        names = _names(table, canonical, shipped)
         compact_names = {n.replace(" ", "") for n in names}
         for heading in headings:
             if not heading:
@@ -474,7 +486,7 @@ def _by_values(
     only when exactly one free column's values are all known values of that column."""
     if table != "patients":
         return
-    shipped = [load_mapping(s) for s in Supplier]
+    shipped = _shipped()
     for canonical in ("online_account", "access_level"):
         if canonical in placed:
             continue
@@ -525,7 +537,7 @@ def match_headings(sniff: Sniff, table: str, supplier: Supplier | None = None) -
 def _unplaced(heading: str, table: str, refused: dict[str, str]) -> Unplaced:
     if heading in refused:
         return Unplaced(heading, refused[heading])
-    shipped = [load_mapping(s) for s in Supplier]
+    shipped = _shipped()
     best, nearest = 0.0, None
     for canonical in canonical_columns(table):
         score, _name = _closeness(heading, _names(table, canonical, shipped))
@@ -591,35 +603,35 @@ def detect_supplier(files: Iterable[tuple[Sniff, TableMatch]]) -> SupplierGuess:
     """
     score: Counter = Counter()
     reasons: dict[Supplier, list[str]] = {s: [] for s in Supplier}
-
-    def vote(supplier: Supplier, points: int, reason: str) -> None:
-        score[supplier] += points
-        reasons[supplier].append(reason)
-
     for sniff, match in files:
-        name = sniff.path.name
-        if sniff.has_emis_preamble():
-            vote(Supplier.EMIS, 3, f"{name}: 'Search:' and 'Run date:' above the header")
-        votes = _heading_votes(sniff, match.table)
-        lead = max(Supplier, key=lambda s: votes[s])
-        other = next(s for s in Supplier if s is not lead)
-        if votes[lead] - votes[other] >= 2:  # one shared word ("Date") says little
-            n = len([h for h in sniff.headings if h])
-            vote(lead, votes[lead] - votes[other],
-                 f"{name}: {votes[lead]} of {n} headings as {lead.name} writes them")  # fmt: skip
-        dates = [p.heading for c, p in match.placed.items() if c in DATE_COLUMNS]
-        fmt = table_date_format(sniff, dates)
-        if fmt in SUPPLIER_DATE_STYLE:
-            example = dt.date(2024, 6, 12).strftime(fmt)
-            vote(SUPPLIER_DATE_STYLE[fmt], 2, f"{name}: dates written like {example}")
-        account = _account_style(sniff, match)
-        if account:
-            vote(account, 2, f"{name}: online account values as {account.name} writes them")
+        for supplier, points, reason in _evidence(sniff, match):
+            score[supplier] += points
+            reasons[supplier].append(reason)
     if score[Supplier.EMIS] == score[Supplier.TPP]:
         both = reasons[Supplier.EMIS] + reasons[Supplier.TPP]
         return SupplierGuess(None, both or ["nothing in the files says"])
     winner = max(Supplier, key=lambda s: score[s])
     return SupplierGuess(winner, reasons[winner])
+
+
+def _evidence(sniff: Sniff, match: TableMatch) -> Iterator[tuple[Supplier, int, str]]:
+    """One file's votes for a supplier: (supplier, points, reason)."""
+    name = sniff.path.name
+    if sniff.has_emis_preamble():
+        yield Supplier.EMIS, 3, f"{name}: 'Search:' and 'Run date:' above the header"
+    votes = _heading_votes(sniff, match.table)
+    lead = max(Supplier, key=lambda s: votes[s])
+    other = next(s for s in Supplier if s is not lead)
+    margin = votes[lead] - votes[other]
+    if margin >= 2:  # one shared word ("Date") says little
+        n = len([h for h in sniff.headings if h])
+        yield lead, margin, f"{name}: {votes[lead]} of {n} headings as {lead.name} writes them"
+    fmt = table_date_format(sniff, match.date_headings)
+    if fmt in SUPPLIER_DATE_STYLE:
+        yield SUPPLIER_DATE_STYLE[fmt], 2, f"{name}: dates written like {date_example(fmt)}"
+    account = _account_style(sniff, match)
+    if account:
+        yield account, 2, f"{name}: online account values as {account.name} writes them"
 
 
 def _heading_votes(sniff: Sniff, table: str) -> Counter:

@@ -56,7 +56,6 @@ from optin_analysis.ingest.codelist import (
     unknown_codes,
 )
 from optin_analysis.ingest.detect import (
-    DATE_COLUMNS,
     Placement,
     Sniff,
     SupplierGuess,
@@ -64,6 +63,7 @@ from optin_analysis.ingest.detect import (
     Unplaced,
     canonical_columns,
     classify,
+    date_example,
     detect_supplier,
     match_headings,
     missing_problems,
@@ -324,7 +324,7 @@ def _table_mapping(
         lines = export.sniff.skip_rows or "no"
         changes.append(f"{table}: {lines} line(s) above the header, not {base['skip_rows']}")
     out["skip_rows"] = export.sniff.skip_rows
-    dates = [p.heading for c, p in export.match.placed.items() if c in DATE_COLUMNS]
+    dates = export.match.date_headings
     fmt = table_date_format(export.sniff, dates)
     filled = [v for h in dates for v in export.sniff.values(h) if v]
     if fmt is None and filled:
@@ -337,7 +337,7 @@ def _table_mapping(
             )
         )
     elif fmt is not None and fmt != base["date_format"]:
-        changes.append(f"{table}: dates like {dt.date(2024, 6, 12).strftime(fmt)}")
+        changes.append(f"{table}: dates like {date_example(fmt)}")
         out["date_format"] = fmt
     return out, changes, problems
 
@@ -1056,7 +1056,7 @@ def _latest_date(found: Found) -> dt.date | None:
     """The latest date in the files' samples (a hint for an unknown extract date)."""
     latest = None
     for export in found.exports:
-        dates = [p.heading for c, p in export.match.placed.items() if c in DATE_COLUMNS]
+        dates = export.match.date_headings
         fmt = table_date_format(export.sniff, dates)
         if fmt is None:
             continue
