@@ -58,6 +58,28 @@ class Disclosure(Strict):
     round_to: Annotated[int, Field(ge=1)] = 5
 
 
+class Signer(Strict):
+    """Who signed a part of the DPIA off, in which role, and when."""
+
+    name: str = ""
+    role: str = ""
+    date: dt.date | None = None
+
+
+class DpiaSignOff(Strict):
+    """Step 7 of the ICO's sample DPIA template: who approved what, and the DPO's advice."""
+
+    measures_approved_by: Signer = Signer()
+    residual_risks_approved_by: Signer = Signer()
+    dpo_advice_provided_by: Signer = Signer()
+    dpo_advice: str = ""  #: summary of the DPO's advice
+    dpo_advice_accepted: bool | None = None  #: None: not decided yet
+    dpo_advice_overruled_reason: str = ""
+    consultation_reviewed_by: Signer = Signer()
+    kept_under_review_by: Signer = Signer()
+    next_review: dt.date | None = None
+
+
 class Practice(Strict):
     """A practice profile: who the practice is, what it has done, and where its extracts are.
 
@@ -83,6 +105,8 @@ class Practice(Strict):
     events: Path
     mapping: Path | None = None
     risk_register: Path | None = None
+    dpia_narrative: Path | None = None
+    dpia_sign_off: DpiaSignOff = DpiaSignOff()
 
     @model_validator(mode="after")
     def _live_needs_date(self) -> Practice:
@@ -136,7 +160,7 @@ def _absolute(cfg: RunConfig, base: Path) -> RunConfig:
         p.model_copy(
             update={
                 k: _resolve(base, getattr(p, k))
-                for k in ("patients", "events", "mapping", "risk_register")
+                for k in ("patients", "events", "mapping", "risk_register", "dpia_narrative")
                 if getattr(p, k) is not None
             }
         )

@@ -373,6 +373,33 @@ def _branches(practices: int, rng: np.random.Generator) -> list[Branch]:
     ]
 
 
+def _sign_off(model: Model, approved: int, extract: int) -> dict:
+    """Step 7 of the DPIA for an opt-in practice: roles, not real people."""
+    if model is Model.DEFAULT:
+        return {}
+
+    def signer(role: str) -> dict:
+        return {"name": f"{role} (synthetic)", "role": role, "date": _date(approved)}
+
+    return {
+        "dpia_sign_off": {
+            "measures_approved_by": signer("Practice manager"),
+            "residual_risks_approved_by": signer("Senior partner"),
+            "dpo_advice_provided_by": signer("Data Protection Officer"),
+            "dpo_advice": "Risks acceptable subject to the measures in step 6 and monthly "
+            "evidence of their effect; review the DPIA each year or if the evidence "
+            "shows a measure failing.",
+            "dpo_advice_accepted": True,
+            "consultation_reviewed_by": signer("Caldicott Guardian"),
+            "kept_under_review_by": {
+                "name": "Practice manager (synthetic)",
+                "role": "Practice manager",
+            },
+            "next_review": _date(min(approved + 365 * 3, extract + 120)),
+        }
+    }
+
+
 def _plans(
     practices: int,
     patients: int,
@@ -403,6 +430,7 @@ def _plans(
             "website_updated": c["website"],
             "icb_informed": c["icb"],
             "dpia_approved": _date(c["dpia"]),
+            **_sign_off(models[i], c["dpia"], extract),
             "patients": f"{ods}/patients.csv",
             "events": f"{ods}/events.csv",
         }

@@ -93,9 +93,17 @@ class Target(Frozen):
     at_most: float | None = None
     at_least: float | None = None
 
-    def met(self, value: object, hidden_range: tuple[int, int] = (1, 7)) -> bool | None:
-        """[rule dpia-met] Whether ``value`` meets the target; None when it cannot be shown."""
+    def met(
+        self, value: object, kind: str = "count", hidden_range: tuple[int, int] = (1, 7)
+    ) -> bool | None:
+        """[rule dpia-met] Whether ``value`` meets the target; None when it cannot be shown.
+
+        A suppressed count is any of ``hidden_range``; a suppressed share or number of days
+        could be anything.
+        """
         if value == MARK:
+            if kind != "count":
+                return None
             low, high = (self.met(v) for v in hidden_range)
             return low if low == high else None
         if value is None or value != value:
@@ -241,7 +249,7 @@ def _evidence(item: Evidence, figures: dict, history: dict[str, list]) -> dict:
     return {
         "measure": item.measure, "label": label, "kind": kind,
         "target": item.target.describe(kind), "figure": value,
-        "met": item.target.met(value), "history": history.get(item.measure, []),
+        "met": item.target.met(value, kind), "history": history.get(item.measure, []),
     }  # fmt: skip
 
 

@@ -27,7 +27,8 @@ from optin_analysis.measures.definitions import band_words
 from optin_analysis.measures.month import MonthMeasures, month_measures
 from optin_analysis.outgoing import commentary
 from optin_analysis.outgoing.disclosure import footnote, show
-from optin_analysis.outgoing.dpia import Register, load_register, register_evidence
+from optin_analysis.outgoing.dpia import MEASURES as DPIA
+from optin_analysis.outgoing.dpia import dpia
 from optin_analysis.outgoing.published import KINDS, publish
 
 ICB, PRACTICE = "icb", "practice"  #: audiences: outgoing, or the practice's own copy
@@ -116,24 +117,24 @@ def _status(month: PracticeMonth) -> dict:
 def outgoing(
     month: PracticeMonth,
     rule: Disclosure,
-    register: Register | None = None,
+    *,
     generated: dt.datetime | None = None,
     audience: str = ICB,
     placeholders: tuple[str, ...] = (),
+    earlier: pd.DataFrame | None = None,
 ) -> dict:
     """The aggregate-only bundle for reports and ``summary.json`` (JSON-ready).
 
     For the ICB, figures are published under ``rule``; for the practice's own copy
     (``audience="practice"``) they are exact. Nothing in it identifies a patient.
-    ``placeholders``: opt-in event types whose codes are still the codelist's placeholders.
+    ``placeholders``: opt-in event types whose codes are still the codelist's
+    placeholders; ``earlier``: the practice's figures from the history store (trends).
     """
     p, m = month.profile, month.measures
     if audience == PRACTICE:
         rule = Disclosure(enabled=False)
     pub = publish(m, rule, p.supplier)
-    register = register or load_register(p.risk_register)
-    plan = action_plan(p, pub.headline, month.ref_date)
-    return {
+    bundle = {
         "audience": audience,
         "practice": {
             "ods_code": p.ods_code,
@@ -153,11 +154,25 @@ def outgoing(
         "headline": pub.headline,
         "previous": pub.previous,
         "tables": {name: table.to_json() for name, table in pub.tables.items()},
-        "action_plan": _records(plan),
-        "dpia": register_evidence(register, p, pub.headline),
+        "action_plan": _records(action_plan(p, pub.headline, month.ref_date)),
         "commentary": commentary.sentences(pub, p),
         "placeholder_codes": list(placeholders),
     }
+    bundle = with_history(bundle, earlier if earlier is not None else _NO_HISTORY)
+    bundle["dpia"] = dpia(p, bundle, six_months(bundle["history"], DPIA_MEASURES))
+    return bundle
+
+
+_NO_HISTORY = pd.DataFrame(columns=["practice_code", "period", "measure", "value"])
+
+
+def six_months(history: list[dict], measures: list[str]) -> dict[str, list]:
+    """The last six months of each measure: [(period, value), ...], oldest first."""
+    out: dict[str, list] = {m: [] for m in measures}
+    for row in sorted(history, key=lambda r: r["period"]):
+        if row["measure"] in out:
+            out[row["measure"]].append((row["period"], row["value"]))
+    return {m: rows[-6:] for m, rows in out.items()}
 
 
 def write_json(bundle: dict, path: Path) -> None:
@@ -260,6 +275,9 @@ TREND_MEASURES = [
     "withheld_pending_opt_in",
     "protection_coverage_share",
 ]
+#: Figures the DPIA shows six months of, as evidence for its mitigations.
+DPIA_MEASURES = list(DPIA)
+HISTORY_MEASURES = list(dict.fromkeys(TREND_MEASURES + DPIA_MEASURES))
 
 
 def with_history(bundle: dict, earlier: pd.DataFrame) -> dict:
@@ -273,10 +291,10 @@ def with_history(bundle: dict, earlier: pd.DataFrame) -> dict:
     rows = [
         {"period": r.period, "measure": r.measure, "value": r.value}
         for r in before.itertuples()
-        if r.measure in TREND_MEASURES
+        if r.measure in HISTORY_MEASURES
     ]
     rows += [
         {"period": bundle["period"], "measure": m, "value": bundle["headline"].get(m)}
-        for m in TREND_MEASURES
+        for m in HISTORY_MEASURES
     ]
     return {**bundle, "history": rows}

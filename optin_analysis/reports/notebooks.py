@@ -29,14 +29,17 @@ from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger
 
 from optin_analysis.outgoing.summary import write_json
+from optin_analysis.reports.pdf import write_pdf
 from optin_analysis.reports.render import BATCH_ENV, notebook_to_html, write_html_atomically
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 #: Outgoing practice report name -> (notebook, title).
 REPORTS = {
     "monthly-report": ("monthly_report.ipynb", "Monthly opt-in model report"),
-    "dpia-evidence": ("dpia_evidence.ipynb", "DPIA risk-mitigation evidence"),
+    "dpia": ("dpia.ipynb", "Data protection impact assessment"),
 }
+#: Reports also written as PDF for filing.
+PDF_REPORTS = ("dpia",)
 ROLLUP = ("icb_rollup.ipynb", "ICB roll-up: opt-in model practices")
 KERNEL = "python3"
 #: Quieten the kernel's start-up warnings (ipykernel 7 warns about local TCP transport).
@@ -133,20 +136,26 @@ class KernelSession:
 
 def render(
     session: KernelSession, notebook: str, title: str, parameters: dict, out: Path,
-    keep_notebook: bool = False, timings: Timings | None = None,
+    keep_notebook: bool = False, timings: Timings | None = None, pdf: bool = False,
 ) -> Path:  # fmt: skip
-    """Execute one notebook and write its HTML to ``out`` (and the notebook beside it)."""
+    """Execute one notebook and write its HTML to ``out`` (and the notebook beside it, and
+    the page as PDF when ``pdf``)."""
     timings = timings or Timings()
     kept = out.with_suffix(".ipynb") if keep_notebook else None
     with timings.stage("notebook execution"):
         executed = session.run(NOTEBOOK_DIR / notebook, parameters, kept)
     with timings.stage("HTML rendering"):
-        return write_html_atomically(notebook_to_html(executed, title), out)
+        html = notebook_to_html(executed, title)
+        write_html_atomically(html, out)
+    if pdf:
+        with timings.stage("PDF"):
+            write_pdf(html, out.with_suffix(".pdf"))
+    return out
 
 
 def write_reports(
     session: KernelSession, bundle: dict, final: Path, keep_notebooks: bool = False,
-    timings: Timings | None = None,
+    timings: Timings | None = None, pdf: bool = True,
 ) -> list[Path]:  # fmt: skip
     """Write summary.json and every report of a bundle into ``final``, all or nothing."""
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -162,7 +171,8 @@ def write_reports(
         }
         for name, (notebook, title) in REPORTS.items():
             render(session, notebook, f"{title} — {code} {period}", parameters,
-                   stage / f"{name}.html", keep_notebooks, timings)  # fmt: skip
+                   stage / f"{name}.html", keep_notebooks, timings,
+                   pdf and name in PDF_REPORTS)  # fmt: skip
         publish(stage, final)
     finally:
         shutil.rmtree(stage, ignore_errors=True)

@@ -341,14 +341,18 @@ def notebook_to_html(notebook: nbformat.NotebookNode, title: str) -> str:
 
 
 def write_html_atomically(html: str, path: Path | str) -> Path:
-    """Write ``html`` (UTF-8) to ``path`` via a temp file in the same folder + ``os.replace``.
+    """Write ``html`` (UTF-8) to ``path`` atomically (see :func:`write_bytes_atomically`)."""
+    return write_bytes_atomically(html.encode("utf-8"), path)
+
+
+def write_bytes_atomically(data: bytes, path: Path | str) -> Path:
+    """Write ``data`` to ``path`` via a temp file in the same folder + ``os.replace``.
 
     Readers see either the old file or the complete new one, never a partial write; on
     any error the temp file is removed and an existing file is left untouched. Creates
     the folder if needed. Keeps the mode of a file it replaces (new files: 0644).
     """
     path = Path(path)
-    data = html.encode("utf-8")  # fail before touching the disk
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -106,13 +106,24 @@ def title_block(bundle: dict, title: str) -> None:
     )
 
 
+#: Opt-in events in words, for the note on placeholder codes.
+EVENT_WORDS = {
+    "opt_in_requested": "opt-in requests",
+    "counselled": "counselling",
+    "access_granted": "provisioning",
+    "access_revoked": "revocations",
+    "opt_in_declined": "declined requests",
+}
+
+
 def _placeholder_note(bundle: dict) -> str:
     kinds = bundle.get("placeholder_codes") or []
     if not kinds:
         return ""
+    words = ", ".join(EVENT_WORDS.get(k, k.replace("_", " ")) for k in kinds)
     return (
-        "The opt-in figures rest on placeholder codes: the practice has not yet mapped "
-        f"its own local codes for {', '.join(k.replace('_', ' ') for k in kinds)}."
+        "The opt-in figures rest on placeholder codes: the practice has not yet put its own "
+        f"local codes for {words} in its codelist (optin-analysis init lists them)."
     )
 
 

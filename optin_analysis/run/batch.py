@@ -29,16 +29,14 @@ import pandas as pd
 from optin_analysis.config import ConfigError, Practice, RunConfig
 from optin_analysis.ingest.codelist import load_codelist, placeholder_event_types
 from optin_analysis.ingest.load import load_practice
-from optin_analysis.outgoing.dpia import load_register
 from optin_analysis.outgoing.history import History
 from optin_analysis.outgoing.summary import (
+    HISTORY_MEASURES,
     ICB,
     PRACTICE,
-    TREND_MEASURES,
     PeriodError,
     compute,
     outgoing,
-    with_history,
     write_json,
 )
 from optin_analysis.practice.worklists import worklists, write_worklists
@@ -84,6 +82,7 @@ class Options:
     keep_notebooks: bool = False
     generated: dt.datetime | None = None
     audience: str = ICB  #: "icb" (outgoing) or "practice" (exact, under the worklists)
+    pdf: bool = True  #: also write the DPIA as PDF
 
 
 def report_folder(cfg: RunConfig, period: str, ods_code: str, audience: str = ICB) -> Path:
@@ -137,13 +136,11 @@ def run_practice(
             bundle = outgoing(
                 month,
                 cfg.disclosure,
-                load_register(profile.risk_register),
-                options.generated,
-                options.audience,
-                placeholders,
+                generated=options.generated,
+                audience=options.audience,
+                placeholders=placeholders,
+                earlier=earlier,
             )
-            if earlier is not None:
-                bundle = with_history(bundle, earlier)
         result.headline, result.bundle = month.measures.headline, bundle
         if options.lists:
             with timings.stage("worklists"):
@@ -154,7 +151,7 @@ def run_practice(
         if options.reports:
             final = report_folder(cfg, period, profile.ods_code, options.audience)
             result.written += write_reports(session(), bundle, final, options.keep_notebooks,
-                                            timings)  # fmt: skip
+                                            timings, options.pdf)  # fmt: skip
     except (InputError, ConfigError, PeriodError, ReportError) as exc:
         result.status, result.problem = FAILED, _describe(exc)
     except Exception as exc:  # noqa: BLE001 - one practice must never stop the batch
@@ -176,7 +173,7 @@ def _init_worker() -> None:
 
 def _earlier(cfg: RunConfig, period: str) -> dict[str, pd.DataFrame]:
     with History(cfg.history_path, read_only=True) as history:
-        series = history.series(None, period, TREND_MEASURES)
+        series = history.series(None, period, HISTORY_MEASURES)
     return {code: rows for code, rows in series.groupby("practice_code")}
 
 

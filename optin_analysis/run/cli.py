@@ -391,6 +391,11 @@ AudienceOpt = Annotated[
 ]
 
 
+PdfOpt = Annotated[
+    bool, typer.Option("--pdf/--no-pdf", help="Also write each DPIA as PDF for filing.")
+]
+
+
 def _audience(value: str) -> str:
     if value not in ("icb", "practice"):
         err.print(f"--audience must be icb or practice, not {value!r}", markup=False)
@@ -406,14 +411,17 @@ def report(
     jobs: JobsOpt = None,
     keep_notebooks: KeepOpt = False,
     audience: AudienceOpt = "icb",
+    pdf: PdfOpt = True,
 ) -> None:
-    """Write each practice's reports: summary.json and the HTML reports."""
+    """Write each practice's reports: summary.json, the HTML reports and the DPIA as PDF."""
     import os
 
     from optin_analysis.run.batch import Options, report_folder
 
     cfg = _config(config)
-    options = Options(lists=False, keep_notebooks=keep_notebooks, audience=_audience(audience))
+    options = Options(
+        lists=False, keep_notebooks=keep_notebooks, audience=_audience(audience), pdf=pdf
+    )
     results = _batch(cfg, _selected(cfg, practice), _period(period), options,
                      jobs or os.cpu_count() or 1)  # fmt: skip
     where = report_folder(cfg, period, "<ODS>", options.audience)
@@ -433,6 +441,7 @@ def run(
     ] = False,
     keep_notebooks: KeepOpt = False,
     audience: AudienceOpt = "icb",
+    pdf: PdfOpt = True,
 ) -> None:
     """The monthly job: validate, measures, worklists, reports and the ICB roll-up."""
     import os
@@ -441,7 +450,7 @@ def run(
 
     cfg = _config(config)
     period = _period(period)
-    options = Options(keep_notebooks=keep_notebooks, audience=_audience(audience))
+    options = Options(keep_notebooks=keep_notebooks, audience=_audience(audience), pdf=pdf)
     results = _batch(cfg, _selected(cfg, practice), period, options,
                      jobs or os.cpu_count() or 1, resume, keep_kernel=True)  # fmt: skip
     _print_headlines(results, controlled=options.audience == "icb")

@@ -1,12 +1,40 @@
-"""DPIA risk register: ICO scoring, validation on load, evidence against targets."""
+"""The DPIA: ICO scoring, evidence against targets, residual risk, branches, sign-off."""
 
 from __future__ import annotations
 
-import pandas as pd
+import datetime as dt
+
 import pytest
 
-from optin_analysis.config import ConfigError
-from optin_analysis.outgoing.dpia import Target, evidence, load_register, overall
+from optin_analysis.config import ConfigError, DpiaSignOff, GoLiveStatus, Signer, Supplier
+from optin_analysis.outgoing.dpia import (
+    Target,
+    branch_key,
+    dpia,
+    evaluate,
+    load_narrative,
+    load_register,
+    overall,
+)
+from tests.builders import make_profile
+
+MARK = "[c]"
+EMIS_LIVE = make_profile()
+TPP_LIVE = make_profile(supplier=Supplier.TPP)
+EMIS_MANUAL = make_profile(go_live_status=GoLiveStatus.NOT_PLANNED, go_live_date=None)
+#: Published figures of a practice that meets every shipped target.
+GOOD = {
+    "counselled_before_provision_share": 1.0,
+    "revocation_backlog": 0,
+    "dormant_exposure": 0,
+    "protection_coverage_share": 0.97,
+    "pending_16_at_risk": 0,
+    "turned_16_automatic": 0,
+    "active_104_bulk": 0,
+    "open_requests_over_28_days": 0,
+    "request_to_provision_p90_days": 20,
+    "opt_in_share_of_account_holders": 0.12,
+}
 
 
 @pytest.mark.parametrize(
@@ -20,44 +48,159 @@ from optin_analysis.outgoing.dpia import Target, evidence, load_register, overal
         ("probable", "severe", "high"),  # 3 x 3 = 9
     ],
 )
-def test_ico_overall_risk(likelihood, severity, expected):
+def test_rule_dpia_score(likelihood, severity, expected):
     assert overall(likelihood, severity) == expected
 
 
-def test_target_met_at_its_boundary_and_unknown_without_figure():
+def test_rule_dpia_met_at_its_boundary_and_with_suppressed_figures():
     assert Target(at_most=0).met(0) is True
     assert Target(at_most=0).met(1) is False
     assert Target(at_least=0.95).met(0.95) is True
     assert Target(at_least=0.95).met(0.9499) is False
     assert Target(at_most=28).met(None) is None
+    # [c] is 1 to 7: never 0, so "at most 0" is not met; always <= 10, so "at most 10" is
+    assert Target(at_most=0).met(MARK) is False
+    assert Target(at_most=10).met(MARK) is True
+    # 1 meets "at most 5" but 7 does not: it cannot be shown either way
+    assert Target(at_most=5).met(MARK) is None
 
 
-def test_shipped_register_loads_and_ties_mitigations_to_measures():
+def _risk(rows: list[dict], rid: str) -> dict:
+    return next(r for r in rows if r["id"] == rid)
+
+
+def test_rule_dpia_residual_follows_the_evidence():
     register = load_register()
-    assert len(register.risks) >= 5
-    assert all(m.measure for r in register.risks for m in r.mitigations)
+    good = evaluate(register, EMIS_LIVE, GOOD, {})
+    # R2 (probable x severe: high) earns the register's "medium" when every target is met
+    assert _risk(good, "R2")["residual"] == "medium"
+    assert _risk(good, "R2")["mitigations"][0]["status"] == "effective this month"
+    # a backlog of 100 against "at most 0": not effective, the risk stays high, flagged
+    bad = evaluate(register, EMIS_LIVE, {**GOOD, "revocation_backlog": 100}, {})
+    r2 = _risk(bad, "R2")
+    assert r2["residual"] == "high"
+    assert r2["mitigations"][0]["status"] == "mitigation not effective this month"
+    # a suppressed backlog ([c], 1 to 7) is not 0 either
+    assert (
+        _risk(evaluate(register, EMIS_LIVE, {**GOOD, "revocation_backlog": MARK}, {}), "R2")[
+            "residual"
+        ]
+        == "high"
+    )
+    # a share that cannot be shown (its figure suppressed): R1 stays at its inherent medium
+    unknown = evaluate(register, EMIS_LIVE, {**GOOD, "counselled_before_provision_share": MARK}, {})
+    assert _risk(unknown, "R1")["residual"] == "medium"
+    assert "cannot be shown" in _risk(unknown, "R1")["mitigations"][0]["status"]
 
 
-def test_evidence_decides_on_exact_figures_and_shows_controlled_ones():
+def test_rule_dpia_applies_by_branch_of_the_guidance():
     register = load_register()
-    exact = {"revocation_backlog": 3, "protection_coverage_share": 0.97}
-    shown = {"revocation_backlog": None, "protection_coverage_share": 0.97}
-    table = evidence(register, exact, shown).set_index("risk")
-    assert bool(table.loc["R2", "met"]) is False  # 3 patients in the backlog > 0
-    assert pd.isna(table.loc["R2", "figure"])  # suppressed in the report
-    assert bool(table.loc["R3", "met"]) is True  # 97% >= 95%
-    assert table.loc["R1", "met"] is None  # no figure given
+    assert branch_key(EMIS_LIVE) == "emis-live" and branch_key(TPP_LIVE) == "tpp-live"
+    assert branch_key(EMIS_MANUAL) == "emis-not-going-live"
+    tpp = evaluate(register, TPP_LIVE, GOOD, {})
+    # TPP: no automatic access at 16 and no bulk 104s: R4 and R5 do not apply
+    assert not _risk(tpp, "R4")["applies"] and not _risk(tpp, "R5")["applies"]
+    assert "TPP gives no access automatically at 16" in _risk(tpp, "R4")["why"]
+    # not going live: no access was given automatically, so no backlog risk (R2)
+    manual = evaluate(register, EMIS_MANUAL, GOOD, {})
+    assert not _risk(manual, "R2")["applies"] and "not gone live" in _risk(manual, "R2")["why"]
+    assert _risk(manual, "R3")["applies"]
 
 
-def test_invalid_register_lists_every_problem(tmp_path):
+def test_rule_dpia_article_36_names_the_risks_left_high():
+    bundle = {
+        "headline": {
+            **GOOD,
+            "revocation_backlog": 100,
+            "eligible": 10,
+            "account_holders_16plus": 10,
+            "opt_in_holders": 10,
+        },
+        "status": {"go_live": "live since 2023-11-01"},
+        "period": "2025-03",
+    }
+    assert dpia(EMIS_LIVE, bundle)["article_36"] == ["R2"]
+    bundle["headline"]["revocation_backlog"] = 0
+    assert dpia(EMIS_LIVE, bundle)["article_36"] == []
+
+
+def test_sign_off_and_approval_date_come_from_the_configuration():
+    sign_off = DpiaSignOff(
+        measures_approved_by=Signer(
+            name="A. Partner", role="Senior partner", date=dt.date(2025, 1, 10)
+        ),
+        dpo_advice="Proceed with monthly evidence.",
+        dpo_advice_accepted=False,
+        dpo_advice_overruled_reason="Capacity this winter.",
+        next_review=dt.date(2026, 1, 10),
+    )
+    profile = make_profile(dpia_approved=dt.date(2025, 1, 12), dpia_sign_off=sign_off)
+    bundle = {
+        "headline": {**GOOD, "eligible": 10, "account_holders_16plus": 10, "opt_in_holders": 10},
+        "status": {"go_live": "live"},
+        "period": "2025-03",
+    }
+    part = dpia(profile, bundle)
+    assert part["approved"] == "2025-01-12"
+    assert part["sign_off"]["measures_approved_by"]["name"] == "A. Partner"
+    assert part["sign_off"]["dpo_advice_accepted"] is False
+    assert part["sign_off"]["dpo_advice_overruled_reason"] == "Capacity this winter."
+    # the narrative is filled with the practice's own figures and names
+    scope = next(s for s in part["narrative"] if s["key"] == "processing")["parts"]
+    assert any("Test Surgery" in s["text"] for s in part["narrative"])
+    assert "10 registered patients aged 16 or over" in next(
+        p["text"] for p in scope if p["heading"] == "Scope"
+    )
+
+
+def test_the_narrative_file_is_the_practice_s_own(tmp_path):
+    own = tmp_path / "our-dpia.yaml"
+    own.write_text(
+        "sources:\n  ico: ICO, sample DPIA template\n"
+        "sections:\n"
+        "  need: {title: 'Step 1', text: 'Our own reasons for {practice}.', sources: [ico]}\n"
+        "  processing: {title: 'Step 2', text: 'x'}\n"
+        "  consultation: {title: 'Step 3', text: 'We asked our PPG.'}\n"
+        "  necessity: {title: 'Step 4', text: 'y'}\n",
+        encoding="utf-8",
+    )
+    profile = make_profile(dpia_narrative=own)
+    bundle = {
+        "headline": {**GOOD, "eligible": 10, "account_holders_16plus": 10, "opt_in_holders": 10},
+        "status": {"go_live": "live"},
+        "period": "2025-03",
+    }
+    sections = dpia(profile, bundle)["narrative"]
+    assert sections[0]["text"] == "Our own reasons for Test Surgery."
+    assert sections[0]["sources"] == ["ICO, sample DPIA template"]
+    assert sections[2]["text"] == "We asked our PPG."
+
+
+def test_invalid_narrative_and_register_list_every_problem(tmp_path):
+    narrative = tmp_path / "n.yaml"
+    narrative.write_text("sources: {}\nsections:\n  need: {title: x, sources: [nowhere]}\n")
+    with pytest.raises(ConfigError, match="missing section"):
+        load_narrative(narrative)
     bad = tmp_path / "register.yaml"
     bad.write_text(
         "risks:\n"
         "  - id: R1\n    title: x\n    likelihood: likely\n    severity: severe\n"
-        "    mitigations:\n      - action: a\n        measure: vibes\n"
+        "    applies_to: [emis-everywhere]\n"
+        "    mitigations:\n      - action: a\n        evidence: [{measure: vibes, target: {}}]\n"
         "        effect: reduced\n        residual_risk: low\n        approved: true\n"
     )
     with pytest.raises(ConfigError) as info:
         load_register(bad)
     text = str(info.value)
     assert "risks.0.likelihood" in text and "unknown measure 'vibes'" in text
+    assert "unknown branch" in text
+
+
+def test_shipped_narrative_cites_known_sources_and_marks_what_the_practice_must_write():
+    narrative = load_narrative()
+    assert set(narrative.sections) >= {"need", "processing", "consultation", "necessity"}
+    texts = [s.text + " ".join(s.parts.values()) for s in narrative.sections.values()]
+    assert sum("TO COMPLETE:" in t for t in texts) >= 2
+    necessity = narrative.sections["necessity"].parts
+    assert "Article 6(1)(e)" in necessity["Lawful bases"]
+    assert "Article 9(2)(h)" in necessity["Lawful bases"]

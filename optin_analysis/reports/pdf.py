@@ -1,0 +1,27 @@
+"""The DPIA as a PDF for filing, made from its HTML without a browser or the network.
+
+WeasyPrint lays out the static HTML (inline SVG charts, the report's print stylesheet)
+on A4; it fetches nothing: any URL it is asked for is refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from optin_analysis.reports.render import write_bytes_atomically
+
+
+def _no_fetch(url: str, *args, **kwargs) -> dict:
+    raise ValueError(f"the PDF may not fetch {url!r}: reports are self-contained")
+
+
+def html_to_pdf(html: str) -> bytes:
+    """The page ``html`` as PDF bytes (A4, as the report's print stylesheet sets)."""
+    import weasyprint
+
+    return weasyprint.HTML(string=html, url_fetcher=_no_fetch).write_pdf()
+
+
+def write_pdf(html: str, path: Path) -> Path:
+    """Write ``html`` as a PDF at ``path``, atomically."""
+    return write_bytes_atomically(html_to_pdf(html), path)
