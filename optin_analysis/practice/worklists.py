@@ -122,6 +122,7 @@ RISKY_PATTERN = r"^[=+\-@\t\r]"
 TEMP_SUFFIX = ".tmp"  #: temporary files and folders, renamed or removed when complete
 DATE_FORMAT = "YYYY-MM-DD"
 EXCEL_EPOCH = np.datetime64("1899-12-30", "D")  #: day 0 of Excel's (1900) date system
+IN_MEMORY_CELLS = 250_000  #: larger workbooks are written in constant-memory mode
 
 
 def _risky(text: pa.Array) -> np.ndarray:
@@ -210,16 +211,17 @@ def _write_sheet(book: xlsxwriter.Workbook, formats: dict, name: str, frame: pd.
 def _write_xlsx(lists: Mapping[str, pd.DataFrame], path: Path) -> None:
     """Every list as a sheet of one workbook: real dates (YYYY-MM-DD), text never a formula.
 
-    xlsxwriter's temporary files (which hold identifiers) go to a private folder beside
-    ``path``, removed at the end; never to the system's temporary folder.
+    A workbook of up to :data:`IN_MEMORY_CELLS` cells is built in memory (no temporary
+    files: most of the time for a practice-sized list); a larger one in xlsxwriter's
+    constant-memory mode, whose temporary files (they hold identifiers) go to a private
+    folder beside ``path``, removed at the end, never to the system's temporary folder.
     """
-    scratch = tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
-    options = {
-        "constant_memory": True,
-        "tmpdir": scratch,
-        "strings_to_formulas": False,
-        "strings_to_urls": False,
-    }
+    cells = sum(frame.size for frame in lists.values())
+    scratch = None
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "in_memory": True}
+    if cells > IN_MEMORY_CELLS:
+        scratch = tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+        options.update(in_memory=False, constant_memory=True, tmpdir=scratch)
     try:
         book = xlsxwriter.Workbook(str(path), options)
         formats = {
@@ -233,7 +235,8 @@ def _write_xlsx(lists: Mapping[str, pd.DataFrame], path: Path) -> None:
         finally:
             book.close()
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _temp_beside(final: Path) -> Path:

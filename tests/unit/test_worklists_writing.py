@@ -47,7 +47,9 @@ def test_csv_cells_are_neutralised_and_dates_are_iso_text(tmp_path):
     assert rows[0]["online_account_date"] == "2024-01-02" and rows[-2]["age"] == ""
 
 
-def test_xlsx_writes_text_never_formulas_and_real_dates(tmp_path):
+@pytest.mark.parametrize("limit", [wl.IN_MEMORY_CELLS, 0], ids=["in memory", "constant memory"])
+def test_xlsx_writes_text_never_formulas_and_real_dates(tmp_path, monkeypatch, limit):
+    monkeypatch.setattr(wl, "IN_MEMORY_CELLS", limit)
     wl.write_worklists(_lists(), tmp_path, "A81001", "2026-10")
     book = openpyxl.load_workbook(tmp_path / "2026-10" / "A81001" / "worklists.xlsx")
     sheet = book["revoke"]
@@ -63,7 +65,8 @@ def test_xlsx_writes_text_never_formulas_and_real_dates(tmp_path):
     assert [c.value for c in book["empty"][1]] == ["patient_id"]
 
 
-def test_files_are_private_and_no_temporary_file_is_left(tmp_path):
+def test_files_are_private_and_no_temporary_file_is_left(tmp_path, monkeypatch):
+    monkeypatch.setattr(wl, "IN_MEMORY_CELLS", 0)  # xlsxwriter's temporary files too
     paths = wl.write_worklists(_lists(), tmp_path, "A81001", "2026-10")
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in paths)
     assert sorted(p.name for p in (tmp_path / "2026-10" / "A81001").iterdir()) == [
