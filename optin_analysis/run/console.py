@@ -13,9 +13,7 @@ from rich.text import Text
 
 
 def _console(stderr: bool) -> Console:
-    return Console(
-        stderr=stderr, highlight=False, soft_wrap=True, markup=False, emoji=False
-    )
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 out = _console(stderr=False)
