@@ -90,6 +90,12 @@ def staging(config: Path) -> list[Path]:
     return list(folder.glob(".*partial-*")) if folder.is_dir() else []
 
 
+def quiet(config: Path) -> bool:
+    """No practice is about to be published: every staged report set still lacks its last
+    report (so a signal sent now cannot meet a publish already under way)."""
+    return all(not (stage / "dpia-evidence.html").exists() for stage in staging(config))
+
+
 def recorded(config: Path) -> set[str]:
     """Practices the history store holds for PERIOD."""
     path = config.parent / "reports" / "history.duckdb"

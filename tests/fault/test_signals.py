@@ -17,6 +17,7 @@ from tests.fault.helpers import (
     leftovers,
     make_sample,
     published,
+    quiet,
     recorded,
     start,
     stderr_of,
@@ -35,7 +36,7 @@ def test_a_stopped_run_publishes_nothing_after_the_signal(tmp_path, signum, to_g
     config = make_sample(tmp_path / "sample")
     logs = tmp_path / "run"
     proc = start(config, logs, "--jobs", "2")
-    wait_for(lambda: published(config), "the first practice to be published")
+    wait_for(lambda: published(config) and quiet(config), "a first practice published")
     processes = tree(proc.pid)
 
     os.killpg(proc.pid, signum) if to_group else proc.send_signal(signum)
@@ -56,7 +57,7 @@ def test_a_stopped_run_publishes_nothing_after_the_signal(tmp_path, signum, to_g
 def test_kill_9_of_the_parent_leaves_no_process_and_publishes_nothing_more(tmp_path):
     config = make_sample(tmp_path / "sample")
     proc = start(config, tmp_path / "run", "--jobs", "2")
-    wait_for(lambda: kernels(proc.pid) >= 2, "both workers to run a kernel")
+    wait_for(lambda: kernels(proc.pid) >= 2 and quiet(config), "both workers running a kernel")
     processes = tree(proc.pid)  # parent, workers, their kernels, multiprocessing helpers
 
     os.kill(proc.pid, signal.SIGKILL)
