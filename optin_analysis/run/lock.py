@@ -61,6 +61,9 @@ def acquire(folder: Path) -> None:
             f"another run ({owner}) is writing {folder}; wait for it to finish "
             "(or stop it) and run again"
         ) from None
+    except OSError as exc:  # e.g. a network file system without locks
+        handle.close()
+        raise LockError(f"cannot lock the reports folder {folder}: {exc.strerror}") from None
     try:
         _write_owner(handle)
         writable(Path(folder), "reports folder")
