@@ -99,6 +99,9 @@ DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 
 # --- practices ------------------------------------------------------------------------
 ODS_PREFIX = "Y9"  #: synthetic ODS codes Y90001, Y90002, ...
+#: The most patients one practice can have: synthetic NHS numbers are distinct test numbers
+#: (999 range, about 909,000 valid ones; :func:`~optin_analysis.ingest.nhs_number.synthetic`).
+MAX_PRACTICE_SIZE = 900_000
 PRACTICE_SIZE_SIGMA = 0.45  #: lognormal spread of list sizes around the mean
 EMIS_SHARE = 0.55
 DUE_SHARE = 0.05  #: of practices, when there are at least 5
@@ -298,14 +301,24 @@ def _delay(rng: np.random.Generator, median: float, n: int) -> np.ndarray:
 
 
 def _sizes(practices: int, patients: int, rng: np.random.Generator) -> np.ndarray:
-    """List sizes, lognormal around the mean, at least one each, summing to ``patients``."""
+    """List sizes, lognormal around the mean, at least one each, summing to ``patients``,
+    none above :data:`MAX_PRACTICE_SIZE` (what a practice would have above it goes to
+    the others in proportion to their weights)."""
     weights = rng.lognormal(0.0, PRACTICE_SIZE_SIGMA, practices)
     spare = patients - practices
-    raw = weights / weights.sum() * spare
+    capped = np.zeros(practices, dtype=bool)
+    while True:
+        free = spare - (MAX_PRACTICE_SIZE - 1) * capped.sum()
+        total = weights[~capped].sum() if not capped.all() else 1.0
+        raw = np.where(capped, 0.0, weights / total * free)
+        over = ~capped & (raw > MAX_PRACTICE_SIZE - 1)
+        if not over.any():
+            break
+        capped |= over
     sizes = np.floor(raw).astype(np.int64)
-    remainder = spare - sizes.sum()
+    remainder = free - sizes.sum()
     sizes[np.argsort(-(raw - sizes), kind="stable")[:remainder]] += 1
-    return sizes + 1
+    return np.where(capped, MAX_PRACTICE_SIZE, sizes + 1)
 
 
 def _suppliers(practices: int, rng: np.random.Generator) -> list[Supplier]:
@@ -861,6 +874,13 @@ def generate(
         raise ValueError("need at least one practice and at least one patient per practice")
     if branches is not None and len(branches) != practices:
         raise ValueError("give one branch per practice")
+    if patients > practices * MAX_PRACTICE_SIZE:
+        needed = -(-patients // MAX_PRACTICE_SIZE)
+        raise ValueError(
+            f"{patients:,} patients need at least {needed} practices: one practice can have "
+            f"at most {MAX_PRACTICE_SIZE:,} (its synthetic NHS numbers are distinct numbers "
+            "from the 999 test range)"
+        )
     if extract_date < EARLIEST_EXTRACT:
         raise ValueError(f"extract_date must be on or after {EARLIEST_EXTRACT.isoformat()}")
     extract = _day(extract_date)

@@ -150,11 +150,27 @@ def to_utf8(path: Path, data: bytes, encoding: str) -> tuple[bytes, list[Problem
         return body, []
     fallback = "cp1252" if encoding == "auto" else encoding
     try:
-        text = _transcode(data, fallback)
+        text = _transcode(body, fallback)  # a UTF-8 mark on other text is still only a mark
     except (UnicodeDecodeError, LookupError):
         raise InputError([_undecodable(path, data, fallback)]) from None
-    note = Problem(path, f"not UTF-8: read as {fallback} (Windows)", severity=Severity.WARNING)
+    marked = " despite its UTF-8 mark (BOM)" if len(body) < len(data) else ""
+    note = Problem(
+        path,
+        f"the text is not UTF-8{marked} (first on this row): the file is read as {fallback} "
+        "(Windows)",
+        row=_first_non_utf8_row(body),
+        severity=Severity.WARNING,
+    )
     return text, [note]
+
+
+def _first_non_utf8_row(data: bytes) -> int:
+    """The line number (from 1) of the first byte of ``data`` that is not UTF-8."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return data[: exc.start].count(b"\n") + 1
+    return 1
 
 
 def _is_utf8(data: bytes) -> bool:

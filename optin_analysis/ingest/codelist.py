@@ -21,34 +21,79 @@ STATUSES = ("confirmed", "placeholder")
 
 
 def load_codelist(path: Path | None = None) -> pd.DataFrame:
-    """Read and check a codelist CSV; raise :class:`InputError` naming every bad row."""
+    """Read and check a codelist CSV; raise :class:`InputError` naming every bad row.
+
+    Values are normalised before they are checked: surrounding whitespace (non-breaking
+    spaces too) is removed everywhere, and event types and statuses are read in lower
+    case. A code listed twice once normalised (``LOCAL-OPTIN-REQ`` and
+    ``LOCAL-OPTIN-REQ ``) is an error naming both rows, whatever their event types: one
+    code can only mean one thing.
+    """
     path = Path(path or DEFAULT_CODELIST)
     try:
         table = pd.read_csv(path, dtype="str", keep_default_na=False, encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError([Problem(path, f"cannot read the codelist: {exc}")]) from None
+    table.columns = [str(c).strip() for c in table.columns]
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
         raise InputError([Problem(path, f"missing column(s): {', '.join(missing)}", row=1)])
-    problems = []
+    table = _normalised(table)
+    problems = _value_problems(path, table) + _duplicates(path, table["code"])
+    if problems:
+        raise InputError(sorted(problems, key=lambda p: p.row or 0))
+    return table
+
+
+def _normalised(table: pd.DataFrame) -> pd.DataFrame:
+    """Whitespace removed from every value; event types and statuses in lower case."""
+    stripped = {c: table[c].str.strip() for c in table.columns}  # str.strip: Unicode spaces
+    table = table.assign(**stripped)
+    return table.assign(
+        event_type=table["event_type"].str.lower(), status=table["status"].str.lower()
+    )
+
+
+def _value_problems(path: Path, table: pd.DataFrame) -> list[Problem]:
+    types = [e.value for e in EventType]
     checks = {
-        "code": (table["code"].str.strip() != "", "empty code"),
+        "code": (table["code"] != "", "empty code"),
         "event_type": (
-            table["event_type"].isin([e.value for e in EventType]),
-            f"unknown event type (one of: {', '.join(e.value for e in EventType)})",
+            table["event_type"].isin(types),
+            f"unknown event type (one of: {', '.join(types)})",
         ),
         "status": (table["status"].isin(STATUSES), "status must be 'confirmed' or 'placeholder'"),
-        "source": (table["source"].str.strip() != "", "every code needs a source (or say local)"),
+        "source": (table["source"] != "", "every code needs a source (or say local)"),
     }
+    problems = []
     for column, (ok, message) in checks.items():
-        problems += [Problem(path, message, row=i + 2, column=column) for i in table.index[~ok]]
-    dupes = table["code"].duplicated(keep="first")
-    problems += [
-        Problem(path, "code listed twice", row=i + 2, column="code") for i in table.index[dupes]
-    ]
-    if problems:
-        raise InputError(problems)
-    return table.assign(code=table["code"].str.strip())
+        for i in table.index[~ok]:
+            value = table.at[i, column]
+            said = f" {value!r}" if value and column == "event_type" else ""
+            problems.append(Problem(path, message + said, row=i + 2, column=column))
+    return problems
+
+
+def _duplicates(path: Path, codes: pd.Series) -> list[Problem]:
+    """Each repeat of a (non-empty) code, naming the row where it first appears."""
+    first_row = {}
+    problems = []
+    for i, code in codes.items():
+        if not code:
+            continue
+        if code in first_row:
+            problems.append(
+                Problem(
+                    path,
+                    f"code {code!r} listed twice (first on row {first_row[code]}; "
+                    "compared without surrounding spaces)",
+                    row=i + 2,
+                    column="code",
+                )
+            )
+        else:
+            first_row[code] = i + 2
+    return problems
 
 
 #: The opt-in model's own events, which no public code records (the practice's local codes).

@@ -192,21 +192,35 @@ def _parse_fixed(chars: np.ndarray, lay: Layout) -> tuple[np.ndarray, np.ndarray
     return _CALENDAR["first"][cell] + day - 1, ok
 
 
+#: A time after the date, as Excel writes dates when it saves a file again ("03/05/1991 00:00").
+TIME_PART = r"^(?P<date>.*\S)\s+(?P<time>\d{1,2}:\d{2}(?::\d{2})?)$"
+MIDNIGHT = ("00:00", "00:00:00")  #: the only times read as a plain date
+
+
 @dataclass(frozen=True)
 class Dates:
-    """Parsed dates (NaT where empty or invalid) and where the text is empty once stripped."""
+    """Parsed dates (NaT where empty or invalid) and where the text is empty once stripped.
+
+    ``midnight`` marks dates followed by a time of exactly 00:00 or 00:00:00 (read as the
+    date); ``timed`` marks valid dates followed by any other time (NaT: an error).
+    """
 
     values: np.ndarray
     blank: np.ndarray
+    midnight: np.ndarray
+    timed: np.ndarray
 
 
 def parse_dates(text: pyarrow.Array, fmt: str) -> Dates:
     """Text to ``datetime64[us]`` as pandas parses it once stripped of surrounding whitespace.
 
     Canonical fixed-width dates (e.g. ``12-Jun-2024``) are read straight from the bytes;
-    anything else is stripped and goes to ``pandas.to_datetime`` once per distinct value.
+    anything else is stripped and goes to ``pandas.to_datetime`` once per distinct value,
+    without a time of day after it (see :class:`Dates`).
     """
-    values = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
+    n = len(text)
+    values = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
+    midnight, timed = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     sizes = _lengths(text)
     rest, blank = sizes > 0, sizes <= 0
     lay = layout(fmt)
@@ -217,9 +231,40 @@ def parse_dates(text: pyarrow.Array, fmt: str) -> Dates:
         rest[fixed[ok]] = False
     if rest.any():
         stripped = pc.utf8_trim_whitespace(pc.filter(text, rest))
-        values[rest] = _parse_slow(stripped, fmt)
+        parts = pc.extract_regex(stripped, TIME_PART)
+        has_time = _numpy(parts.is_valid())
+        if has_time.any():
+            dates = pc.if_else(parts.is_valid(), pc.struct_field(parts, "date"), stripped)
+            parsed = _parse_slow(dates, fmt)
+            at_midnight = _numpy(pc.is_in(pc.struct_field(parts, "time"), pyarrow.array(MIDNIGHT)))
+            valid_timed = has_time & ~np.isnat(parsed)
+            midnight[rest] = valid_timed & at_midnight
+            timed[rest] = valid_timed & ~at_midnight
+            parsed[valid_timed & ~at_midnight] = np.datetime64("NaT")
+        else:
+            parsed = _parse_slow(stripped, fmt)
+        values[rest] = parsed
         blank[rest] = _numpy(pc.equal(stripped, ""))
-    return Dates(values, blank)
+    return Dates(values, blank, midnight, timed)
+
+
+def midnight_warning(raw: RawTable, dates: dict[str, Dates]) -> list[Problem]:
+    """One warning for a file whose dates carry a time of 00:00, naming the first of them."""
+    found = [(int(np.argmax(d.midnight)), c) for c, d in dates.items() if d.midnight.any()]
+    if not found:
+        return []
+    position, column = min(found, key=lambda item: item[0])  # the first row, then column
+    count = sum(int(d.midnight.sum()) for d in dates.values())
+    return [
+        Problem(
+            raw.path,
+            f"{count:,} date(s) have a time of 00:00 after them, as Excel writes dates when "
+            "it saves a file again: read as dates (first on this row)",
+            row=raw.row(raw.labels[position]),
+            column=raw.headings[column],
+            severity=Severity.WARNING,
+        )
+    ]
 
 
 def _dates(raw: RawTable, column: str, fmt: str) -> Dates:
@@ -244,10 +289,20 @@ class DateColumn:
 
 def _date_rules(date: DateColumn, fmt: str, required: bool, extract_date: dt.date) -> list[Rule]:
     example = dt.date(2024, 6, 12).strftime(fmt)
-    empty, parsed = date.dates.blank, date.dates.values
+    empty, parsed, timed = date.dates.blank, date.dates.values, date.dates.timed
     after = parsed > np.datetime64(extract_date, "us")
     rules = [
-        Rule(date.column, f"not a valid date in the form {example}", empty | ~np.isnat(parsed)),
+        Rule(
+            date.column,
+            f"not a valid date in the form {example}",
+            empty | ~np.isnat(parsed) | timed,
+        ),
+        Rule(
+            date.column,
+            f"has a time of day after the date: only a date ({example}) is allowed, "
+            "or a time of 00:00",
+            ~timed,
+        ),
         Rule(date.column, f"{date.what} is after the extract date", ~after),
     ]
     if required:
@@ -365,7 +420,7 @@ def patients(
     nhs = pc.replace_substring(_arrow(raw.table.column("nhs_number")), " ", "")
     rules = _patient_rules(text, dates, nhs, mapping, extract_date)
     ids = ("patient_id", _duplicated(text["patient_id"]))
-    problems = _failures(raw, rules, unique=ids)
+    problems = _failures(raw, rules, unique=ids) + midnight_warning(raw, dates)
     values = mapping.values
     table = _frame(
         {
@@ -454,6 +509,7 @@ def events(
     )
     unknown = _numpy(pc.and_(pc.is_null(event_type), pc.not_equal(codes, "")))
     problems += _unknown_codes(raw, codes, unknown)
+    problems += midnight_warning(raw, {"event_date": dates})
     table = _frame(
         {
             "practice_code": practice_code,

@@ -8,11 +8,17 @@ writer); re-recording a practice-period replaces its rows.
 Table ``headline``: practice_code, period, ref_date, measure, controlled, suppressed,
 recorded_at. A suppressed figure ("[c]") is stored as NULL with ``suppressed`` true; a
 figure that does not apply (a share of nobody) as NULL with ``suppressed`` false.
+
+A store that cannot be opened or written (another program has it open, a read-only
+folder, a full disk, not a DuckDB file) raises :class:`HistoryError`, whose message
+names the file and says what to do; never a DuckDB traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import re
 from pathlib import Path
 
 import duckdb
@@ -31,6 +37,23 @@ MARK = "[c]"
 
 def _number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class HistoryError(Exception):
+    """The history store cannot be opened or written; the message names the file and why."""
+
+
+def _explain(path: Path, exc: Exception, doing: str) -> str:
+    """A DuckDB or OS error on the store in words: which file, what went wrong, what to do."""
+    text = str(exc)
+    holder = re.search(r"Conflicting lock is held in .*?\(PID (\d+)\)", text)
+    if holder:
+        return (
+            f"cannot {doing} the history store {path}: it is open in another program "
+            f"(pid {holder.group(1)}), e.g. a notebook or a DuckDB shell; close it and run again"
+        )
+    reason = getattr(exc, "strerror", None) or text.splitlines()[0].removeprefix("IO Error: ")
+    return f"cannot {doing} the history store {path}: {reason}"
 
 
 def _rows(bundle: dict, recorded: dt.datetime) -> pd.DataFrame:
@@ -53,13 +76,22 @@ class History:
 
     def __init__(self, path: Path, read_only: bool = False):
         self.path = Path(path)
-        if read_only and not self.path.exists():
-            self.con = duckdb.connect(":memory:")
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
-        if not read_only or not self.path.exists():
-            self.con.execute(SCHEMA)
+        doing = "read" if read_only else "open for writing"
+        try:
+            if read_only and not self.path.exists():
+                self.con = duckdb.connect(":memory:")
+            else:
+                if not read_only:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except (OSError, duckdb.Error) as exc:
+            raise HistoryError(_explain(self.path, exc, doing)) from None
+        try:
+            if not read_only or not self.path.exists():
+                self.con.execute(SCHEMA)
+        except duckdb.Error as exc:
+            self.con.close()
+            raise HistoryError(_explain(self.path, exc, doing)) from None
 
     def __enter__(self) -> History:
         return self
@@ -68,17 +100,24 @@ class History:
         self.con.close()
 
     def record(self, bundle: dict, recorded: dt.datetime) -> None:
-        """Store one outgoing bundle's headline, replacing its practice-period."""
+        """Store one outgoing bundle's headline, replacing its practice-period.
+
+        Raises :class:`HistoryError` when the store cannot be written (e.g. a full disk).
+        """
         rows = _rows(bundle, recorded)  # noqa: F841 - read by DuckDB below
         key = [bundle["practice"]["ods_code"], bundle["period"]]
-        self.con.execute("BEGIN TRANSACTION")
         try:
-            self.con.execute("DELETE FROM headline WHERE practice_code = ? AND period = ?", key)
-            self.con.execute("INSERT INTO headline BY NAME SELECT * FROM rows")
-            self.con.execute("COMMIT")
-        except Exception:
-            self.con.execute("ROLLBACK")
-            raise
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                self.con.execute("DELETE FROM headline WHERE practice_code = ? AND period = ?", key)
+                self.con.execute("INSERT INTO headline BY NAME SELECT * FROM rows")
+                self.con.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    self.con.execute("ROLLBACK")
+                raise
+        except (OSError, duckdb.Error) as exc:
+            raise HistoryError(_explain(self.path, exc, f"record {key[0]} {key[1]} in")) from None
 
     def series(self, practice_code: str | None, up_to: str, measures: list[str]) -> pd.DataFrame:
         """Published figures by period (<= ``up_to``) for one practice (or all when None):

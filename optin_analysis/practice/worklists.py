@@ -7,11 +7,18 @@ must never be attached to anything that leaves the practice.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
 
 from optin_analysis.config import Practice
 from optin_analysis.dates import as_timestamp
@@ -132,18 +139,180 @@ def _safe_part(value: str, what: str) -> str:
     return value
 
 
+# --- writing: CSV and XLSX, safe to open in a spreadsheet ------------------------------
+
+#: A text cell starting with one of these is a formula to spreadsheet programs (OWASP,
+#: "CSV Injection"): such cells get a single quote in front in CSV, and are written as
+#: text with Excel's quote prefix (shown without the quote) in XLSX, never as formulas.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+RISKY_PATTERN = r"^[=+\-@\t\r]"
+TEMP_SUFFIX = ".tmp"  #: temporary files and folders, renamed or removed when complete
+DATE_FORMAT = "YYYY-MM-DD"
+EXCEL_EPOCH = np.datetime64("1899-12-30", "D")  #: day 0 of Excel's (1900) date system
+IN_MEMORY_CELLS = 250_000  #: larger workbooks are written in constant-memory mode
+
+
+def _risky(text: pa.Array) -> np.ndarray:
+    """True for each value a spreadsheet would read as a formula (see FORMULA_START)."""
+    starts = pc.match_substring_regex(text, RISKY_PATTERN).fill_null(False)
+    return starts.to_numpy(zero_copy_only=False)
+
+
+def neutralise(text: pd.Series) -> pd.Series:
+    """``text`` with a single quote before every value a spreadsheet would run as a formula."""
+    values = pa.array(text.astype("str"), type=pa.large_string(), from_pandas=True)
+    risky = _risky(values)
+    if not risky.any():
+        return text
+    quoted = pc.if_else(
+        risky,
+        pc.binary_join_element_wise(
+            pa.scalar("'", values.type), values, pa.scalar("", values.type)
+        ),
+        values,
+    )
+    return pd.Series(quoted, index=text.index, dtype="str")
+
+
+def _is_text(column: pd.Series) -> bool:
+    return not (
+        pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column)
+    )
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """One list as CSV (RFC 4180 line ends, so a CR in a value is quoted): dates as ISO
+    text, text cells neutralised."""
+    safe = frame.assign(**{c: neutralise(frame[c]) for c in frame.columns if _is_text(frame[c])})
+    safe.to_csv(path, index=False, date_format="%Y-%m-%d", lineterminator="\r\n")
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One column ready for a worksheet: its write method, values and per-cell formats."""
+
+    write: Callable
+    values: list
+    formats: list
+    width: int
+
+
+def _column(sheet: Worksheet, formats: dict, column: pd.Series) -> _Column:
+    """A column as worksheet cells (None where empty): dates as Excel day numbers in the
+    date format, numbers as numbers, everything else as text (quote-prefixed if risky)."""
+    n = len(column)
+    missing = column.isna().to_numpy()
+    if pd.api.types.is_datetime64_any_dtype(column):
+        days = (column.to_numpy().astype("datetime64[D]") - EXCEL_EPOCH).astype("int64")
+        values, cell_formats, write, width = days.astype(object), [formats["date"]] * n, None, 12
+    elif pd.api.types.is_bool_dtype(column):
+        values, cell_formats, width = column.to_numpy(dtype=object), [None] * n, 8
+        write = sheet.write_boolean
+    elif pd.api.types.is_numeric_dtype(column):
+        values, cell_formats, width = column.to_numpy(dtype=object, na_value=None), [None] * n, 10
+        write = sheet.write_number
+    else:
+        text = pa.array(column.astype("str"), type=pa.large_string(), from_pandas=True)
+        values, width = column.astype("str").to_numpy(dtype=object), 20
+        quoted = np.where(_risky(text), formats["quoted"], None) if n else []
+        cell_formats, write = list(quoted), sheet.write_string
+    values[missing] = None
+    return _Column(write or sheet.write_number, values.tolist(), cell_formats, width)
+
+
+def _write_sheet(book: xlsxwriter.Workbook, formats: dict, name: str, frame: pd.DataFrame) -> None:
+    """One list as a worksheet, row by row (xlsxwriter's constant-memory mode needs that)."""
+    sheet = book.add_worksheet(name[:31])
+    columns = [_column(sheet, formats, frame[c]) for c in frame.columns]
+    for col, (heading, column) in enumerate(zip(frame.columns, columns, strict=True)):
+        sheet.set_column(col, col, column.width)
+        sheet.write_string(0, col, str(heading), formats["heading"])
+    writers = [c.write for c in columns]
+    rows = zip(*(zip(c.values, c.formats, strict=True) for c in columns), strict=True)
+    for row, cells in enumerate(rows, start=1):
+        for col, (value, cell_format) in enumerate(cells):
+            if value is not None:
+                writers[col](row, col, value, cell_format)
+
+
+def _write_xlsx(lists: Mapping[str, pd.DataFrame], path: Path) -> None:
+    """Every list as a sheet of one workbook: real dates (YYYY-MM-DD), text never a formula.
+
+    A workbook of up to :data:`IN_MEMORY_CELLS` cells is built in memory (no temporary
+    files: most of the time for a practice-sized list); a larger one in xlsxwriter's
+    constant-memory mode, whose temporary files (they hold identifiers) go to a private
+    folder beside ``path``, removed at the end, never to the system's temporary folder.
+    """
+    cells = sum(frame.size for frame in lists.values())
+    scratch = None
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "in_memory": True}
+    if cells > IN_MEMORY_CELLS:
+        scratch = tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+        options.update(in_memory=False, constant_memory=True, tmpdir=scratch)
+    try:
+        book = xlsxwriter.Workbook(str(path), options)
+        formats = {
+            "heading": book.add_format({"bold": True}),
+            "date": book.add_format({"num_format": DATE_FORMAT}),
+            "quoted": book.add_format({"quote_prefix": True}),
+        }
+        try:
+            for name, frame in lists.items():
+                _write_sheet(book, formats, name, frame)
+        finally:
+            book.close()
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
 def _temp_beside(final: Path) -> Path:
-    handle, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp")
+    handle, name = tempfile.mkstemp(
+        dir=final.parent, prefix=f".{final.name}.", suffix=TEMP_SUFFIX
+    )  # mode 0600: worklists carry identifiers
     os.close(handle)
     return Path(name)
 
 
-def _write_xlsx(lists: Mapping[str, pd.DataFrame], path: Path) -> None:
-    with pd.ExcelWriter(
-        path, engine="openpyxl", date_format="YYYY-MM-DD", datetime_format="YYYY-MM-DD"
-    ) as writer:
+Pending = list[tuple[Path, Path]]  #: (complete temporary file, final name) pairs
+
+
+def stage_worklists(
+    lists: Mapping[str, pd.DataFrame], out_dir: Path | str, practice_code: str, period: str
+) -> Pending:
+    """Write every worklist file under a temporary name beside its final name.
+
+    Returns (temporary, final) pairs, all complete, for :func:`commit_worklists` (or
+    :func:`discard_worklists`); on a failure nothing is left behind.
+    """
+    folder = Path(out_dir) / _safe_part(period, "period") / _safe_part(practice_code, "practice")
+    folder.mkdir(parents=True, exist_ok=True)
+    pending: Pending = []
+    try:
         for name, frame in lists.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
+            final = folder / f"{_safe_part(name, 'worklist name')}.csv"
+            pending.append((_temp_beside(final), final))
+            _write_csv(frame, pending[-1][0])
+        book = folder / "worklists.xlsx"
+        pending.append((_temp_beside(book), book))
+        _write_xlsx(lists, pending[-1][0])
+    except BaseException:
+        discard_worklists(pending)
+        raise
+    return pending
+
+
+def commit_worklists(pending: Pending) -> list[Path]:
+    """Rename staged worklist files into place; returns the final paths."""
+    for temp, final in pending:
+        temp.replace(final)
+    return [final for _, final in pending]
+
+
+def discard_worklists(pending: Pending) -> None:
+    """Remove staged worklist files that will not be used."""
+    for temp, _ in pending:
+        temp.unlink(missing_ok=True)
 
 
 def write_worklists(
@@ -152,25 +321,21 @@ def write_worklists(
     """Write ``<out_dir>/<period>/<practice_code>/<name>.csv`` and ``worklists.xlsx``.
 
     One CSV per list and one workbook with a sheet per list. Every file is first written
-    to a temporary file in the same folder and renamed into place only once all of them
-    are complete, so a failure leaves the earlier files intact and no half-written file.
-    Returns the paths written.
+    to a temporary file (mode 0600) in the same folder and renamed into place only once
+    all of them are complete, so a failure leaves the earlier files intact and no
+    half-written file. Cells a spreadsheet would read as formulas are neutralised
+    (:data:`FORMULA_START`). Returns the paths written.
     """
-    folder = Path(out_dir) / _safe_part(period, "period") / _safe_part(practice_code, "practice")
-    folder.mkdir(parents=True, exist_ok=True)
-    pending: list[tuple[Path, Path]] = []
-    try:
-        for name, frame in lists.items():
-            final = folder / f"{_safe_part(name, 'worklist name')}.csv"
-            pending.append((_temp_beside(final), final))
-            frame.to_csv(pending[-1][0], index=False, date_format="%Y-%m-%d")
-        book = folder / "worklists.xlsx"
-        pending.append((_temp_beside(book), book))
-        _write_xlsx(lists, pending[-1][0])
-    except BaseException:
-        for temp, _ in pending:
-            temp.unlink(missing_ok=True)
-        raise
-    for temp, final in pending:
-        temp.replace(final)
-    return [final for _, final in pending]
+    return commit_worklists(stage_worklists(lists, out_dir, practice_code, period))
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove what a killed run left in ``<worklists>/<period>``: temporary files and
+    folders (``.*.tmp``) in its practices' folders. Returns what was removed."""
+    stale = sorted(Path(folder).glob(f"*/.*{TEMP_SUFFIX}")) if Path(folder).is_dir() else []
+    for path in stale:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return stale

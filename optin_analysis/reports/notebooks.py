@@ -7,13 +7,17 @@ namespace is reset before each), which saves the kernel start and the imports
 (~2.5 s) on every notebook after the first; the executed notebook is still Papermill's
 record of the run. Everything is written into a staging folder beside the final one and
 moved into place only when complete, so a failure never leaves a half-written report
-nor replaces a good earlier one.
+nor replaces a good earlier one. The batch stages reports in its worker processes and
+publishes them (the renames) in its parent only, so nothing is published once the
+parent has stopped or is gone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Iterator
@@ -133,6 +137,16 @@ class KernelSession:
             self.km.shutdown_kernel(now=True)
         self.km = None
 
+    def kill(self) -> None:
+        """Kill the kernel and anything it started, at once (safe in a signal handler).
+
+        Kernels run in a session of their own, so their process group is theirs alone.
+        """
+        pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
+        if pid:
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
+
 
 def render(
     session: KernelSession, notebook: str, title: str, parameters: dict, out: Path,
@@ -153,15 +167,17 @@ def render(
     return out
 
 
-def write_reports(
+def stage_reports(
     session: KernelSession, bundle: dict, final: Path, keep_notebooks: bool = False,
     timings: Timings | None = None, pdf: bool = True,
-) -> list[Path]:  # fmt: skip
-    """Write summary.json and every report of a bundle into ``final``, all or nothing."""
+) -> Path:  # fmt: skip
+    """Write summary.json and every report of a bundle (the DPIA also as PDF when ``pdf``)
+    into a staging folder beside ``final`` and return it, complete; on any failure nothing
+    is left behind."""
     final.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}{STAGING}"))
-    stage.chmod(0o755)
     try:
+        stage.chmod(0o755)
         write_json(bundle, stage / "summary.json")
         code, period = bundle["practice"]["ods_code"], bundle["period"]
         parameters = {
@@ -173,6 +189,19 @@ def write_reports(
             render(session, notebook, f"{title} — {code} {period}", parameters,
                    stage / f"{name}.html", keep_notebooks, timings,
                    pdf and name in PDF_REPORTS)  # fmt: skip
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return stage
+
+
+def write_reports(
+    session: KernelSession, bundle: dict, final: Path, keep_notebooks: bool = False,
+    timings: Timings | None = None, pdf: bool = True,
+) -> list[Path]:  # fmt: skip
+    """Write summary.json and every report of a bundle into ``final``, all or nothing."""
+    stage = stage_reports(session, bundle, final, keep_notebooks, timings, pdf)
+    try:
         publish(stage, final)
     finally:
         shutil.rmtree(stage, ignore_errors=True)

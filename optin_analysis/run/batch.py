@@ -3,22 +3,38 @@
 Practices run in parallel worker processes (``jobs``), each keeping one kernel alive
 for its notebooks. One practice failing never stops the others: each outcome is a
 :class:`PracticeResult` with its status, time, what it wrote and, if it failed, why.
-Only this parent process writes the history store, after the workers; the ICB roll-up
-is rendered last from the practices' summaries and the history.
+
+Workers only *stage* a practice's files (worklists and reports under temporary names);
+this parent process publishes them (renames) and records the practice in the history
+store in one step, the only step a signal waits for. So:
+
+* one run per reports folder: the run lock (:mod:`optin_analysis.run.lock`) is taken
+  before anything is touched, and held until :func:`close`, so the roll-up is written
+  under it too; a second run stops with :class:`RunError` and touches nothing;
+* SIGTERM or Ctrl-C: nothing is published after the signal, the history matches what
+  was published, staging is removed and :class:`Interrupted` is raised;
+* the parent gone (even ``kill -9``): workers die with it (``PR_SET_PDEATHSIG`` on Linux,
+  and a watchdog on their parent's pid), killing their kernels, and never publish.
+
+The ICB roll-up is rendered last from the practices' summaries and the history.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime as dt
+import errno
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -29,7 +45,7 @@ import pandas as pd
 from optin_analysis.config import ConfigError, Practice, RunConfig
 from optin_analysis.ingest.codelist import load_codelist, placeholder_event_types
 from optin_analysis.ingest.load import load_practice
-from optin_analysis.outgoing.history import History
+from optin_analysis.outgoing.history import History, HistoryError
 from optin_analysis.outgoing.summary import (
     HISTORY_MEASURES,
     ICB,
@@ -39,7 +55,14 @@ from optin_analysis.outgoing.summary import (
     outgoing,
     write_json,
 )
-from optin_analysis.practice.worklists import worklists, write_worklists
+from optin_analysis.practice.worklists import (
+    Pending,
+    commit_worklists,
+    discard_worklists,
+    remove_stale_temporaries,
+    stage_worklists,
+    worklists,
+)
 from optin_analysis.problems import InputError, errors
 from optin_analysis.reports.notebooks import (
     ROLLUP,
@@ -48,10 +71,12 @@ from optin_analysis.reports.notebooks import (
     ReportError,
     Timings,
     complete,
+    publish,
     remove_stale_staging,
     render,
-    write_reports,
+    stage_reports,
 )
+from optin_analysis.run import lock
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
 _session: KernelSession | None = None  # one per process, reused across practices
@@ -71,6 +96,53 @@ class PracticeResult:
     bundle: dict | None = None
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  #: validation warnings, in words
+    staged: Staged | None = None  #: complete files not yet in place (published by the parent)
+
+
+@dataclass
+class Staged:
+    """A practice's files, complete under temporary names, waiting to be published."""
+
+    lists: Pending = field(default_factory=list)  #: (temporary, final) worklist files
+    reports: tuple[Path, Path] | None = None  #: (staging folder, final folder)
+
+    def publish(self) -> list[Path]:
+        """Move everything into place (renames only); returns the files now in place."""
+        written = commit_worklists(self.lists)
+        self.lists = []
+        if self.reports is not None:
+            stage, final = self.reports
+            publish(stage, final)
+            self.reports = None
+            written += sorted(final.iterdir())
+        return written
+
+    def discard(self) -> None:
+        """Remove what was staged (it will not be published)."""
+        discard_worklists(self.lists)
+        if self.reports is not None:
+            shutil.rmtree(self.reports[0], ignore_errors=True)
+        self.lists, self.reports = [], None
+
+
+class RunError(Exception):
+    """The run cannot start or go on: another run, an unwritable folder or history store.
+    The message says why and what to do; nothing half-written is left."""
+
+
+class Interrupted(BaseException):
+    """SIGTERM or Ctrl-C stopped the run. ``results`` are the practices finished (and, if
+    published, recorded) before the signal; nothing was published after it."""
+
+    def __init__(self, signum: int, results: list[PracticeResult] | None = None):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.results = results or []
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's code for a process ended by this signal (143, or 130 for Ctrl-C)."""
+        return 128 + self.signum
 
 
 @dataclass(frozen=True)
@@ -99,7 +171,18 @@ def _describe(exc: Exception) -> str:
         first = "; ".join(str(p) for p in errs[:3])
         more = f" (+{len(errs) - 3} more; run `optin-analysis validate`)" if len(errs) > 3 else ""
         return f"{len(errs)} input error(s): {first}{more}"
+    if isinstance(exc, OSError):
+        return _os_problem(exc)
     return str(exc)
+
+
+def _os_problem(exc: OSError) -> str:
+    """A file-system error in words: what could not be written, and why."""
+    where = f" {exc.filename}" if exc.filename else ""
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        reason = "no space left on the disk"
+    return f"cannot write{where}: {reason}"
 
 
 def session() -> KernelSession:
@@ -120,11 +203,13 @@ def run_practice(
 ) -> PracticeResult:
     """Everything for one practice-month; failures become a result, never an exception.
 
-    ``earlier`` holds the practice's figures from the history store (for trends).
+    ``earlier`` holds the practice's figures from the history store (for trends). Its
+    files are staged, not published: the caller publishes ``result.staged``.
     """
     result = PracticeResult(profile.ods_code, profile.name)
     timings = Timings()
     start = time.perf_counter()
+    staged = Staged()
     try:
         with timings.stage("load+validate"):
             data = load_practice(profile, codelist)
@@ -146,34 +231,136 @@ def run_practice(
             with timings.stage("worklists"):
                 frames = worklists(data.patients, data.events, profile, month.ref_date,
                                    state=month.measures.state)  # fmt: skip
-                result.written += write_worklists(frames, cfg.worklists_dir, profile.ods_code,
-                                                  period)  # fmt: skip
+                staged.lists = stage_worklists(frames, cfg.worklists_dir, profile.ods_code,
+                                               period)  # fmt: skip
         if options.reports:
             final = report_folder(cfg, period, profile.ods_code, options.audience)
-            result.written += write_reports(session(), bundle, final, options.keep_notebooks,
-                                            timings, options.pdf)  # fmt: skip
-    except (InputError, ConfigError, PeriodError, ReportError) as exc:
+            stage = stage_reports(session(), bundle, final, options.keep_notebooks, timings,
+                                  options.pdf)  # fmt: skip
+            staged.reports = (stage, final)
+        result.staged = staged
+    except (InputError, ConfigError, PeriodError, ReportError, OSError) as exc:
         result.status, result.problem = FAILED, _describe(exc)
     except Exception as exc:  # noqa: BLE001 - one practice must never stop the batch
         result.status, result.problem = FAILED, f"unexpected {type(exc).__name__}: {exc}"
+    except BaseException:
+        staged.discard()
+        raise
+    if result.status == FAILED:
+        staged.discard()
     result.seconds = time.perf_counter() - start
     result.timings = timings.stages
     return result
 
 
-def _terminate(_signum, _frame) -> None:
-    """SIGTERM in a worker: unwind (staging folders are removed by ``finally``)."""
-    sys.exit(143)
+# --- workers: die with the parent, never outlive it ----------------------------------------
+
+PR_SET_PDEATHSIG = 1  #: prctl(2) option: a signal for this process when its parent dies
+WATCH_SECONDS = 0.5  #: how often a worker's watchdog checks that its parent is alive
 
 
-def _init_worker() -> None:
-    signal.signal(signal.SIGTERM, _terminate)
+def _leave(signum: int = signal.SIGTERM, _frame=None) -> None:
+    """End this worker at once: kill its kernel, exit without unwinding or tracebacks.
+
+    What it staged is removed by the parent, or by the next run if the parent is gone.
+    """
+    if _session is not None:
+        _session.kill()
+    os._exit(128 + signum)
+
+
+def _die_with(parent: int) -> None:
+    """Make this process end when ``parent`` (its parent) does, however that ends."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # gone before the line above took effect
+        _leave()
+    watchdog = threading.Thread(target=_watch, args=(parent,), name="parent-watchdog")
+    watchdog.daemon = True
+    watchdog.start()
+
+
+def _watch(parent: int) -> None:
+    """The fallback where ``PR_SET_PDEATHSIG`` is missing: poll the parent's pid."""
+    while os.getppid() == parent:
+        time.sleep(WATCH_SECONDS)
+    _leave()
+
+
+def _init_worker(parent: int) -> None:
+    signal.signal(signal.SIGTERM, _leave)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides on Ctrl-C
+    _die_with(parent)
+
+
+# --- the parent: signals wait for the publish step in progress, then stop the run --------
+
+
+class _Signals:
+    """SIGTERM and SIGINT raise :class:`Interrupted` at once, except inside
+    :meth:`atomic` (publishing a practice), where they take effect at its end."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.depth = 0  # nested use
+        self.atomic_depth = 0
+        self.previous: dict[int, object] = {}
+
+    def _handle(self, signum: int, _frame) -> None:
+        if self.received is not None:
+            return  # already stopping: finish the clean-up
+        self.received = signum
+        if not self.atomic_depth:
+            raise Interrupted(signum)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[_Signals]:
+        """Handle the signals in this block (main thread only; elsewhere a no-op)."""
+        main = threading.current_thread() is threading.main_thread()
+        if main and self.depth == 0:
+            self.received = None
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self.previous[signum] = signal.signal(signum, self._handle)
+        self.depth += main
+        try:
+            yield self
+        finally:
+            self.depth -= main
+            if main and self.depth == 0:
+                for signum, handler in self.previous.items():
+                    signal.signal(signum, handler)
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        """A block no signal interrupts; a signal received meanwhile stops the run after."""
+        if self.received is not None:
+            raise Interrupted(self.received)
+        self.atomic_depth += 1
+        try:
+            yield
+        finally:
+            self.atomic_depth -= 1
+        if self.received is not None and not self.atomic_depth:
+            raise Interrupted(self.received)
+
+
+_signals = _Signals()
+
+
+def stopping() -> contextlib.AbstractContextManager[_Signals]:
+    """A block in which SIGTERM and Ctrl-C raise :class:`Interrupted` (a command wraps its
+    whole work in one, so that a signal between two steps is handled the same way)."""
+    return _signals.installed()
 
 
 def _earlier(cfg: RunConfig, period: str) -> dict[str, pd.DataFrame]:
-    with History(cfg.history_path, read_only=True) as history:
-        series = history.series(None, period, HISTORY_MEASURES)
+    try:
+        with History(cfg.history_path, read_only=True) as history:
+            series = history.series(None, period, HISTORY_MEASURES)
+    except HistoryError as exc:
+        raise RunError(str(exc)) from None
     return {code: rows for code, rows in series.groupby("practice_code")}
 
 
@@ -201,7 +388,8 @@ def _died(profile: Practice) -> PracticeResult:
 def _pool_round(cfg, todo, period, options, codelist, earlier, jobs, progress) -> list[Practice]:
     """Run ``todo`` in a fresh pool; return the practices lost to a dead worker."""
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker)
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
+                               initargs=(os.getpid(),))  # fmt: skip
     lost: list[Practice] = []
     try:
         pending: dict[Future, Practice] = {
@@ -213,16 +401,31 @@ def _pool_round(cfg, todo, period, options, codelist, earlier, jobs, progress) -
             for future in done:
                 profile = pending.pop(future)
                 try:
-                    progress(future.result())
+                    result = future.result()
                 except BrokenProcessPool:  # one dead worker breaks the whole pool
                     lost.append(profile)
+                    continue
+                progress(result)
     except BaseException:
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.terminate()  # workers unwind on SIGTERM and remove their staging
-        pool.shutdown(wait=True, cancel_futures=True)
+        _stop(pool)
         raise
     pool.shutdown(wait=True)
     return lost
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End every worker now (each kills its kernel); what they staged is left for the
+    run's clean-up. Results not yet taken are dropped: they were not published."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError):
+            process.terminate()
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError, AssertionError):
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_parallel(cfg, todo, period, options, codelist, earlier, jobs, progress) -> None:
@@ -234,6 +437,38 @@ def _run_parallel(cfg, todo, period, options, codelist, earlier, jobs, progress)
         progress(_died(profile))
 
 
+def _writes(options: Options) -> bool:
+    return options.reports or options.lists
+
+
+def _prepare(cfg: RunConfig, period: str, options: Options) -> None:
+    """Take the run lock and check the folders this run writes (RunError if it cannot)."""
+    try:
+        lock.acquire(cfg.reports_dir)
+        if options.reports:
+            lock.writable(cfg.reports_dir / period, "reports folder")
+        if options.lists:
+            lock.writable(cfg.worklists_dir / period, "worklists folder")
+    except lock.LockError as exc:
+        raise RunError(str(exc)) from None
+
+
+def _clean(cfg: RunConfig, period: str) -> None:
+    """Remove what unfinished work left in this period's folders (this run's own after a
+    stop, or a killed run's): staging folders and temporary worklist files."""
+    remove_stale_staging(cfg.reports_dir / period)
+    remove_stale_temporaries(cfg.worklists_dir / period)
+
+
+def _open_history(cfg: RunConfig, options: Options) -> History | None:
+    if not options.reports:
+        return None
+    try:
+        return History(cfg.history_path)
+    except HistoryError as exc:
+        raise RunError(str(exc)) from None
+
+
 def run_batch(
     cfg: RunConfig,
     practices: list[Practice],
@@ -243,33 +478,82 @@ def run_batch(
     resume: bool = False,
     progress: Progress = lambda _r: None,
 ) -> list[PracticeResult]:
-    """Run every practice (in ``jobs`` processes), recording each in the history store."""
+    """Run every practice (in ``jobs`` processes), publishing each and recording it in the
+    history store as it finishes.
+
+    A run that writes takes the reports folder's run lock first (kept until
+    :func:`close`). Raises :class:`RunError` when the run cannot start or go on, and
+    :class:`Interrupted` on SIGTERM or Ctrl-C, after cleaning up.
+    """
     codelist = load_codelist(cfg.codelist)
-    remove_stale_staging(cfg.reports_dir / period)
-    skipped = [r for p in practices if resume and (r := _resumed(cfg, p, period, options))]
-    todo = [p for p in practices if p.ods_code not in {r.ods_code for r in skipped}]
-    earlier = _earlier(cfg, period) if options.reports and options.audience == ICB else {}
-    results: list[PracticeResult] = []
-    with contextlib.ExitStack() as stack:
+    writes = _writes(options)
+    with _signals.installed() as signals:
+        if writes:
+            _prepare(cfg, period, options)
+            _clean(cfg, period)
+        skipped = [r for p in practices if resume and (r := _resumed(cfg, p, period, options))]
+        todo = [p for p in practices if p.ods_code not in {r.ods_code for r in skipped}]
         outgoing_run = options.reports and options.audience == ICB
-        history = stack.enter_context(History(cfg.history_path)) if outgoing_run else None
+        earlier = _earlier(cfg, period) if outgoing_run else {}
+        results: list[PracticeResult] = []
+        stack = contextlib.ExitStack()
+        history = _open_history(cfg, options) if outgoing_run else None
+        if history is not None:
+            stack.enter_context(history)
 
         def finished(result: PracticeResult) -> None:
-            results.append(result)
-            if history is not None and result.bundle is not None and result.status != FAILED:
-                history.record(result.bundle, options.generated or dt.datetime.now())
+            with signals.atomic():
+                _publish(result, history, options)
+                results.append(result)
             progress(result)
 
-        for result in skipped:
-            finished(result)
-        if jobs > 1 and len(todo) > 1:
-            _run_parallel(cfg, todo, period, options, codelist, earlier, jobs, finished)
-        else:
-            for p in todo:
-                finished(run_practice(cfg, p, period, options, codelist, earlier.get(p.ods_code)))
-    remove_stale_staging(cfg.reports_dir / period)  # e.g. of a worker that was killed
+        try:
+            for result in skipped:
+                finished(result)
+            if jobs > 1 and len(todo) > 1:
+                _run_parallel(cfg, todo, period, options, codelist, earlier, jobs, finished)
+            else:
+                for p in todo:
+                    finished(run_practice(cfg, p, period, options, codelist,
+                                          earlier.get(p.ods_code)))  # fmt: skip
+        except Interrupted as exc:
+            exc.results = _ordered(results, practices)
+            raise
+        finally:
+            stack.close()
+            if writes:
+                _clean(cfg, period)  # e.g. of a worker that was killed, or of the stop
+    return _ordered(results, practices)
+
+
+def _ordered(results: list[PracticeResult], practices: list[Practice]) -> list[PracticeResult]:
     order = {p.ods_code: i for i, p in enumerate(practices)}
     return sorted(results, key=lambda r: order[r.ods_code])
+
+
+def _publish(result: PracticeResult, history: History | None, options: Options) -> None:
+    """Put a finished practice's files in place and record it in the history store.
+
+    A file that cannot be put in place fails the practice; a history store that cannot
+    be written stops the run (RunError), naming the practice published but not recorded.
+    """
+    staged, result.staged = result.staged, None
+    if staged is not None:
+        try:
+            result.written += staged.publish()
+        except OSError as exc:
+            staged.discard()
+            result.status, result.problem = FAILED, _describe(exc)
+            return
+    if history is None or result.bundle is None or result.status == FAILED:
+        return
+    try:
+        history.record(result.bundle, options.generated or dt.datetime.now())
+    except HistoryError as exc:
+        raise RunError(
+            f"{exc}. {result.ods_code} was published but is not in the history store: "
+            "run again with --resume once the store can be written"
+        ) from None
 
 
 def write_rollup(
@@ -287,23 +571,31 @@ def write_rollup(
     from optin_analysis.outgoing.rollup import build
 
     folder = cfg.reports_dir / period
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder, prefix=f".rollup{STAGING}") as tmp:
-        stage = Path(tmp)
+    with _signals.installed() as signals:
+        _prepare(cfg, period, Options(lists=False))
         failures = {r.ods_code: r.problem for r in results or [] if r.status == FAILED}
         exact = {r.ods_code: r.headline for r in results or [] if r.headline}
-        bundle = build(cfg, period, generated, failures, exact if results else None)
-        write_json(bundle, stage / "rollup.json")
-        notebook, title = ROLLUP
-        parameters = {"period": period, "rollup_path": str(stage / "rollup.json")}
-        render(session(), notebook, f"{title} — {period}", parameters,
-               stage / "icb-rollup.html")  # fmt: skip
-        for name in ("rollup.json", "icb-rollup.html"):
-            os.replace(stage / name, folder / name)
+        try:
+            with tempfile.TemporaryDirectory(dir=folder, prefix=f".rollup{STAGING}") as tmp:
+                stage = Path(tmp)
+                bundle = build(cfg, period, generated, failures, exact if results else None)
+                write_json(bundle, stage / "rollup.json")
+                notebook, title = ROLLUP
+                parameters = {"period": period, "rollup_path": str(stage / "rollup.json")}
+                render(session(), notebook, f"{title} — {period}", parameters,
+                       stage / "icb-rollup.html")  # fmt: skip
+                with signals.atomic():
+                    for name in ("rollup.json", "icb-rollup.html"):
+                        os.replace(stage / name, folder / name)
+        except HistoryError as exc:
+            raise RunError(str(exc)) from None
     return folder / "icb-rollup.html"
 
 
 def close() -> None:
-    """Shut this process's kernel down (call at the end of a command)."""
-    if _session is not None:
-        _session.close()
+    """End a command: shut this process's kernel down and give back the run lock."""
+    try:
+        if _session is not None:
+            _session.close()
+    finally:
+        lock.release_all()

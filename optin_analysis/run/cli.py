@@ -1,17 +1,27 @@
-"""The ``optin-analysis`` command line."""
+"""The ``optin-analysis`` command line.
+
+Exit codes: 0 done; 1 some practice (or the roll-up) failed, or input errors found by
+``validate``; 2 the command cannot run (configuration, codelist, another run writing
+the same reports folder, a folder or history store that cannot be written); 130 or 143
+stopped by Ctrl-C or SIGTERM. User text (names, codes, file names, "[c]") is printed
+literally (:mod:`optin_analysis.run.console`).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from typer.core import TyperArgument, TyperGroup
 
 from optin_analysis.config import ConfigError, RunConfig, load_config
 from optin_analysis.problems import InputError, Problem, Severity
+from optin_analysis.run.console import err, fail, say, styled
+from optin_analysis.run.console import out as console
 
 
 class _PlainArgument(TyperArgument):
@@ -54,8 +64,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOpt = Annotated[
     Path, typer.Option("--config", "-c", metavar="FILE", help="Run configuration (YAML).")
@@ -95,10 +103,20 @@ def main(
 
 
 def _config(path: Path) -> RunConfig:
+    """The run configuration, or exit 2 naming every problem (and every TODO left by init)."""
+    from optin_analysis.run.onboard import find_todos, todo_summary
+
+    todos = find_todos(path) if path.is_file() else []
+    if todos:
+        fail(f"{path}: {len(todos)} setting(s) are still TODO:")
+        for line in todo_summary(todos):
+            fail(f"  {line}")
+        fail("Fill each in (dates as YYYY-MM-DD, null when not done), then try again.")
+        raise typer.Exit(2)
     try:
         return load_config(path)
     except ConfigError as exc:
-        err.print(f"[red]{exc}[/red]")
+        fail(str(exc))
         raise typer.Exit(2) from None
 
 
@@ -107,9 +125,9 @@ def print_problems(problems: list[Problem], limit: int = 50) -> None:
     for severity, colour in ((Severity.ERROR, "red"), (Severity.WARNING, "yellow")):
         shown = [p for p in problems if p.severity is severity]
         for p in shown[:limit]:
-            err.print(f"  [{colour}]{p}[/{colour}]")
+            say(f"  {p}", colour, stderr=True)
         if len(shown) > limit:
-            err.print(f"  [{colour}]... and {len(shown) - limit} more {severity}s[/{colour}]")
+            say(f"  ... and {len(shown) - limit} more {severity}s", colour, stderr=True)
 
 
 @app.command()
@@ -135,8 +153,15 @@ def sample(
     """Write synthetic EMIS/TPP extracts and a run configuration for them."""
     from optin_analysis.generate import generate, write_sample
 
-    synth = generate(practices, patients, seed, extract_date.date())
-    config_path = write_sample(synth, out, seed)
+    try:
+        synth = generate(practices, patients, seed, extract_date.date())
+        config_path = write_sample(synth, out, seed)
+    except ValueError as exc:
+        fail(f"Cannot make this sample: {exc}")
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        fail(f"Cannot write the sample to {out}: {exc.strerror or exc}")
+        raise typer.Exit(2) from None
     console.print(
         f"Wrote {len(synth.patients):,} patients and {len(synth.events):,} events in "
         f"{practices} practices to {out}; run configuration: {config_path}"
@@ -164,17 +189,19 @@ def validate(
             except InputError as exc:
                 failed += 1
                 n = sum(p.severity is Severity.ERROR for p in exc.problems)
-                err.print(f"[red]✗ {label}: {n} error(s)[/red]")
+                fail(f"✗ {label}: {n} error(s)")
                 print_problems(exc.problems)
                 continue
             warnings = data.warnings + _disagreement_warning(data)
-            console.print(
-                f"[green]✓ {label}[/green]: {len(data.patients):,} patients, "
-                f"{len(data.events):,} events, {len(warnings)} warning(s)"
+            line = styled(f"✓ {label}", "green")
+            line.append(
+                f": {len(data.patients):,} patients, {len(data.events):,} events, "
+                f"{len(warnings)} warning(s)"
             )
+            console.print(line)
             print_problems(warnings)
     if failed:
-        err.print(f"[red]{failed} practice(s) have errors.[/red]")
+        fail(f"{failed} practice(s) have errors.")
         raise typer.Exit(1)
 
 
@@ -208,7 +235,7 @@ def _config_for(path: Path):
             mine = [p for p in cfg.practices if folder in p.patients.parents]
             if mine:
                 return cfg, mine
-    err.print(f"[red]{path}: no config.yaml in or above this folder lists its extracts[/red]")
+    fail(f"{path}: no config.yaml in or above this folder lists its extracts")
     raise typer.Exit(2)
 
 
@@ -218,7 +245,7 @@ def _selected(cfg: RunConfig, codes: list[str] | None):
     try:
         return [cfg.practice(code) for code in codes]
     except ConfigError as exc:
-        err.print(f"[red]{exc}[/red]")
+        fail(str(exc))
         raise typer.Exit(2) from None
 
 
@@ -228,7 +255,7 @@ def _codelist(cfg: RunConfig):
     try:
         return load_codelist(cfg.codelist)
     except InputError as exc:
-        err.print("[red]The codelist has problems:[/red]")
+        fail("The codelist has problems:")
         print_problems(exc.problems)
         raise typer.Exit(2) from None
 
@@ -237,7 +264,7 @@ def _period(value: str) -> str:
     import re
 
     if not re.fullmatch(r"(19|20)\d\d-(0[1-9]|1[0-2])", value):
-        err.print(f"[red]--period must be a month YYYY-MM from 1900 on, not {value!r}[/red]")
+        fail(f"--period must be a month YYYY-MM from 1900 on, not {value!r}")
         raise typer.Exit(2)
     return value
 
@@ -252,7 +279,7 @@ def _results_table(results, title: str) -> None:
         colour = {"ok": "green", "failed": "red"}.get(r.status, "yellow")
         table.add_row(
             f"{r.ods_code} {r.name}",
-            f"[{colour}]{r.status}[/{colour}]",
+            styled(r.status, colour),
             f"{r.seconds:.1f}",
             str(len(r.written)),
             r.problem,
@@ -263,37 +290,51 @@ def _results_table(results, title: str) -> None:
 def _finish(results) -> None:
     failed = [r for r in results if r.status == "failed"]
     for r in failed:
-        err.print(f"[red]✗ {r.ods_code} {r.name}: {r.problem}[/red]", soft_wrap=True)
+        fail(f"✗ {r.ods_code} {r.name}: {r.problem}")
     if failed:
-        err.print(f"[red]{len(failed)} of {len(results)} practice(s) failed.[/red]")
+        fail(f"{len(failed)} of {len(results)} practice(s) failed.")
         raise typer.Exit(1)
 
 
-def _batch(cfg, practices, period, options, jobs=1, resume=False, keep_kernel=False):
-    """Run a batch with a progress bar; the parent turns SIGTERM into a clean unwind."""
-    import signal
+@contextlib.contextmanager
+def _command() -> Iterator[None]:
+    """The frame of a command that runs a batch: SIGTERM and Ctrl-C stop it cleanly with
+    a message (exit 143/130), a run that cannot start or go on exits 2 with its reason,
+    and the kernel and the run lock are given back at the end, whatever happens."""
+    from optin_analysis.run.batch import Interrupted, RunError, close, stopping
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    try:
+        with stopping():
+            yield
+    except Interrupted as exc:
+        published = [f"{r.ods_code} {r.name}" for r in exc.results if r.written]
+        done = f"published before it: {', '.join(published)}" if published else "none published"
+        fail(f"Stopped by {exc}: nothing was written after the signal; {done}. "
+             "Run again (with --resume) to finish.")  # fmt: skip
+        raise typer.Exit(exc.exit_code) from None
+    except RunError as exc:
+        fail(f"Cannot run: {exc}")
+        raise typer.Exit(2) from None
+    except InputError as exc:  # the run's shared inputs (codelist) are unusable
+        fail("The run cannot start:")
+        print_problems(exc.problems)
+        raise typer.Exit(2) from None
+    finally:
+        close()
 
-    from optin_analysis.run.batch import close, run_batch
 
-    def stop(_signum, _frame):
-        raise SystemExit(143)
+def _batch(cfg, practices, period, options, jobs=1, resume=False):
+    """Run a batch with a progress bar (inside :func:`_command`)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    signal.signal(signal.SIGTERM, stop)
-    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    from optin_analysis.run.batch import run_batch
+
+    description = TextColumn("{task.description}", markup=False)
+    columns = (description, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(f"{period}: practices", total=len(practices))
-        try:
-            return run_batch(cfg, practices, period, options, jobs, resume,
-                             progress=lambda _r: bar.advance(task))  # fmt: skip
-        except InputError as exc:  # the run's shared inputs (codelist) are unusable
-            err.print("[red]The run cannot start:[/red]")
-            print_problems(exc.problems)
-            raise typer.Exit(2) from None
-        finally:
-            if not keep_kernel:
-                close()
+        return run_batch(cfg, practices, period, options, jobs, resume,
+                         progress=lambda _r: bar.advance(task))  # fmt: skip
 
 
 @app.command()
@@ -312,7 +353,8 @@ def measures(
 
     cfg = _config(config)
     options = Options(reports=False, lists=False)
-    results = _batch(cfg, _selected(cfg, practice), _period(period), options)
+    with _command():
+        results = _batch(cfg, _selected(cfg, practice), _period(period), options)
     if as_json:
         payload = [
             {"practice": r.ods_code, "status": r.status, "problem": r.problem or None,
@@ -364,7 +406,8 @@ def worklists_command(
     cfg = _config(config)
     if out is not None:
         cfg = cfg.model_copy(update={"worklists_dir": out.resolve()})
-    results = _batch(cfg, _selected(cfg, practice), _period(period), Options(reports=False))
+    with _command():
+        results = _batch(cfg, _selected(cfg, practice), _period(period), Options(reports=False))
     _results_table(results, f"Worklists for {period} in {cfg.worklists_dir}")
     _finish(results)
 
@@ -422,8 +465,9 @@ def report(
     options = Options(
         lists=False, keep_notebooks=keep_notebooks, audience=_audience(audience), pdf=pdf
     )
-    results = _batch(cfg, _selected(cfg, practice), _period(period), options,
-                     jobs or os.cpu_count() or 1)  # fmt: skip
+    with _command():
+        results = _batch(cfg, _selected(cfg, practice), _period(period), options,
+                         jobs or os.cpu_count() or 1)  # fmt: skip
     where = report_folder(cfg, period, "<ODS>", options.audience)
     _results_table(results, f"Reports for {period} in {where}")
     _finish(results)
@@ -446,24 +490,25 @@ def run(
     """The monthly job: validate, measures, worklists, reports and the ICB roll-up."""
     import os
 
-    from optin_analysis.run.batch import Options, close, write_rollup
+    from optin_analysis.run.batch import Interrupted, Options, RunError, write_rollup
 
     cfg = _config(config)
     period = _period(period)
     options = Options(keep_notebooks=keep_notebooks, audience=_audience(audience), pdf=pdf)
-    results = _batch(cfg, _selected(cfg, practice), period, options,
-                     jobs or os.cpu_count() or 1, resume, keep_kernel=True)  # fmt: skip
-    _print_headlines(results, controlled=options.audience == "icb")
-    _results_table(results, f"Monthly run {period}: reports in {cfg.reports_dir / period}")
-    try:
-        if options.audience == "icb":
-            console.print(f"ICB roll-up: {write_rollup(cfg, period, results=results)}",
-                          markup=False)  # fmt: skip
-    except Exception as exc:  # noqa: BLE001 - reported, and the run fails
-        err.print(f"ICB roll-up failed: {type(exc).__name__}: {exc}", style="red", markup=False)
-        raise typer.Exit(1) from None
-    finally:
-        close()
+    with _command():  # one run lock for the practices and the roll-up
+        results = _batch(cfg, _selected(cfg, practice), period, options,
+                         jobs or os.cpu_count() or 1, resume)  # fmt: skip
+        _print_headlines(results, controlled=options.audience == "icb")
+        _results_table(results, f"Monthly run {period}: reports in {cfg.reports_dir / period}")
+        try:
+            if options.audience == "icb":
+                rollup = write_rollup(cfg, period, results=results)
+                console.print(f"ICB roll-up: {rollup}", markup=False)
+        except (Interrupted, RunError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported, and the run fails
+            fail(f"ICB roll-up failed: {type(exc).__name__}: {exc}")
+            raise typer.Exit(1) from None
     _warnings_summary(results, config)
     _finish(results)
 

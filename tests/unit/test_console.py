@@ -1,0 +1,46 @@
+"""The command line prints user text literally: names, codes, file names and "[c]" are
+never read as Rich markup (which crashed on "[/red]" and dropped "[branch surgery]")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from optin_analysis.problems import Problem, Severity
+from optin_analysis.run import cli
+from optin_analysis.run.batch import PracticeResult
+from optin_analysis.run.console import say, styled
+
+
+def test_markup_like_text_prints_as_written(capsys):
+    say("Dr Smith [branch surgery] [/red] [c] :smile:", "red", stderr=True)
+    say("[bold]not bold[/bold]")
+    captured = capsys.readouterr()
+    assert captured.err == "Dr Smith [branch surgery] [/red] [c] :smile:\n"
+    assert captured.out == "[bold]not bold[/bold]\n"
+    assert styled("[/red]", "green").plain == "[/red]"
+
+
+def test_problems_from_files_print_as_written(capsys):
+    problems = [
+        Problem(
+            Path("[x]/events.csv"),
+            "code [/red] is not in the codelist",
+            row=3,
+            column="[c]",
+            severity=Severity.WARNING,
+        ),  # fmt: skip
+        Problem(Path("patients.csv"), "bad [red]", row=2),
+    ]
+    cli.print_problems(problems)
+    err = capsys.readouterr().err
+    assert "ERROR: patients.csv, row 2: bad [red]" in err
+    assert "WARNING: events.csv, row 3, column '[c]': code [/red] is not in the codelist" in err
+
+
+def test_tables_show_names_and_suppressed_values_literally(capsys):
+    bundle_headline = {"ref_date": "2026-10-31", "eligible": None, "revocation_backlog": 5}
+    result = PracticeResult("Y90001", "Dr Smith [branch]", bundle={"headline": bundle_headline})
+    cli._print_headlines([result], controlled=True)
+    cli._results_table([result], "Run [/red]")
+    out = capsys.readouterr().out
+    assert "[c]" in out and "Dr Smith [branch]" in out and "Run [/red]" in out
