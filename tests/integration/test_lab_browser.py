@@ -330,4 +330,4 @@ def _screenshot(page, path: Path) -> None:
     page.mouse.move(0, 0)
     page.wait_for_timeout(1_000)  # the notebook re-lays out in the wider panel
     path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": 1280, "height": 1900})
+    page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": 1280, "height": 1930})
