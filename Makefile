@@ -10,7 +10,7 @@ CONFIG ?= data/sample/config.yaml
 PERIOD ?= 2026-10
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint sample clean lock
+.PHONY: help run test lint sample lab clean lock
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -35,6 +35,22 @@ test: $(STAMP) ## Run the whole test suite (unit, integration, notebooks)
 lint: $(STAMP) ## Check style with ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check optin_analysis tests benchmarks
+
+# JupyterLab for the data lead: loopback only, a fresh token, and nothing fetched from the
+# network (no news feed, no update check, no PyPI extension manager). LAB_PORT=8888,
+# LAB_DIR=notebooks, LAB_TOKEN=<random>, LAB_ARGS=<more jupyter lab options>.
+LAB_PORT ?= 8888
+LAB_DIR ?= notebooks
+LAB_OFFLINE := --LabApp.news_url=None --LabApp.extension_manager=readonly \
+	--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate
+
+lab: $(STAMP) ## Start JupyterLab on notebooks/ at 127.0.0.1 and print its URL (LAB_PORT=8888)
+	@token='$(LAB_TOKEN)'; [ -n "$$token" ] || token=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(24))'); \
+	root=$$( [ "$$(id -u)" = 0 ] && echo --allow-root ); \
+	echo "JupyterLab on $(LAB_DIR)/ -- open http://127.0.0.1:$(LAB_PORT)/lab?token=$$token (Ctrl-C twice to stop)"; \
+	export JUPYTER_TOKEN="$$token"; \
+	exec $(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) --ServerApp.port_retries=0 \
+		--ServerApp.root_dir='$(LAB_DIR)' $(LAB_OFFLINE) $$root $(LAB_ARGS)
 
 sample: $(STAMP) ## Regenerate the committed sample under data/sample
 	$(BIN)/python -m optin_analysis.generate
