@@ -129,12 +129,14 @@ def open_offline(
     screenshot: Path | str | None = None,
     hover_selector: str | None = None,
     viewport: tuple[int, int] = (1100, 900),
+    javascript: bool = False,
 ) -> PageReport:
-    """Load ``html_path`` from disk with every non-``file:``/``data:`` request aborted.
+    """Load ``html_path`` from disk with every non-``file:``/``data:`` request aborted and,
+    unless ``javascript``, scripts disabled (as in mail previews and document viewers).
 
     Waits until every ``.chart`` holds an ``svg``/``canvas`` (at most RENDER_TIMEOUT_MS;
     ERROR_GRACE_MS after a JavaScript error), then counts charts. Optionally hovers
-    ``hover_selector`` and records the Vega tooltip text, and saves a full-page PNG to
+    ``hover_selector`` and records the tooltip text, and saves a full-page PNG to
     ``screenshot``.
     """
     from playwright.sync_api import Error as PlaywrightError
@@ -171,6 +173,7 @@ def open_offline(
             context = browser.new_context(
                 viewport={"width": viewport[0], "height": viewport[1]},
                 service_workers="block",
+                java_script_enabled=javascript,
             )
             context.route("**/*", on_route)
             page = context.new_page()

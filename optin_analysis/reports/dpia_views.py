@@ -195,7 +195,7 @@ def sign_off(bundle: dict) -> None:
             _signer(s["dpo_advice_provided_by"]),
             "The DPO advises on compliance, step 6 measures and whether processing can proceed.",
         ),
-        ("Summary of DPO advice", s["dpo_advice"] or "_" * 28, ""),
+        ("Summary of DPO advice", s["dpo_advice"] or "_" * 28, "In the DPO's own words."),
         (
             "DPO advice accepted or overruled",
             accepted,

@@ -228,6 +228,16 @@ def backlog_chart(bundle: dict) -> None:
     backlog, revoked = _rows(bundle, "backlog"), _rows(bundle, "revocations")
     level = _level(bundle, "revocations")
     h = bundle["headline"]
+    if _mostly_hidden(backlog["backlog"]):
+        _section(
+            "Revocation backlog",
+            _note(
+                f"Most month-end figures are too small to publish ([c]); at the end of "
+                f"{backlog['period'].iloc[-1]}: {show(h['revocation_backlog'])}; projected to "
+                f"clear: {_clear(h)}."
+            ),
+        )
+        return
     first, last = backlog.iloc[0], backlog.iloc[-1]
     message = (
         f"The backlog went from {show(first['backlog'])} at the end of {first['period']} to "
@@ -262,6 +272,11 @@ def backlog_chart(bundle: dict) -> None:
         "A line chart of the backlog at each month end, and a bar chart of "
         f"revocations of automatic access per {level}. {message}",
     )
+
+
+def _mostly_hidden(values: pd.Series) -> bool:
+    """More than half the published values are suppressed: a chart would be mostly gaps."""
+    return 2 * int(values.map(hidden).sum()) > len(values)
 
 
 def _clear(h: dict) -> str:
@@ -377,6 +392,18 @@ def history_chart(bundle: dict) -> None:
     full = pd.MultiIndex.from_product([list(TREND_LABELS), months], names=["measure", "period"])
     frame = frame.set_index(["measure", "period"]).reindex(full).reset_index()
     frame = frame.assign(label=frame["measure"].map(TREND_LABELS))
+    has_figures = frame.groupby("measure")["value"].transform(
+        lambda v: charts.numeric(v).notna().any()
+    )
+    frame = frame[has_figures.astype(bool)]
+    if frame.empty:
+        _section(
+            "Trends across monthly runs",
+            _note(
+                "Every figure the history store holds for this practice is too small to publish."
+            ),
+        )
+        return
     missing = [m for m in months if m not in periods]
     chart = charts.facet_lines(frame, "label", "", percent_labels=("Protection coverage",))
     table = frame.pivot(index="period", columns="label", values="value").reset_index()

@@ -104,7 +104,7 @@ def main(
 
 def _config(path: Path) -> RunConfig:
     """The run configuration, or exit 2 naming every problem (and every TODO left by init)."""
-    from optin_analysis.run.onboard import find_todos, todo_summary
+    from optin_analysis.run.onboard.config import find_todos, todo_summary
 
     todos = find_todos(path) if path.is_file() else []
     if todos:
@@ -435,7 +435,7 @@ AudienceOpt = Annotated[
 
 
 PdfOpt = Annotated[
-    bool, typer.Option("--pdf/--no-pdf", help="Also write each DPIA as PDF for filing.")
+    bool, typer.Option("--pdf/--no-pdf", help="Also write each DPIA as PDF for filing.", **FlagOpt)
 ]
 
 

@@ -24,7 +24,7 @@ from optin_analysis.outgoing.history import History
 
 CLI = Path(sys.executable).with_name("optin-analysis")
 PERIOD = "2026-10"
-REPORT_FILES = {"summary.json", "monthly-report.html", "dpia-evidence.html"}
+REPORT_FILES = {"summary.json", "monthly-report.html", "dpia.html"}
 SAFETY_NET = 240.0  # seconds: generous, only so that a broken run cannot hang the suite
 
 
@@ -93,7 +93,7 @@ def staging(config: Path) -> list[Path]:
 def quiet(config: Path) -> bool:
     """No practice is about to be published: every staged report set still lacks its last
     report (so a signal sent now cannot meet a publish already under way)."""
-    return all(not (stage / "dpia-evidence.html").exists() for stage in staging(config))
+    return all(not (stage / "dpia.html").exists() for stage in staging(config))
 
 
 def recorded(config: Path) -> set[str]:

@@ -60,10 +60,13 @@ def test_a_broken_practice_fails_alone_and_keeps_its_earlier_reports(tmp_path):
     assert earlier.read_bytes() == before  # the good earlier report is untouched
     other = tmp_path / "reports" / "2026-10" / "Y90002"
     assert {p.name for p in other.iterdir()} == {
-        "summary.json", "monthly-report.html", "dpia-evidence.html",
+        "summary.json", "monthly-report.html", "dpia.html", "dpia.pdf",
     }  # fmt: skip
     rollup = json.loads((tmp_path / "reports" / "2026-10" / "rollup.json").read_text())
-    assert {r["ods_code"] for r in rollup["practices"]} == {"Y90002", "Y90004"}  # Y90004: last good
+    assert {r["ods_code"] for r in rollup["practices"]} == {"Y90002"}
+    # the failed practice is listed with its reason, not silently dropped nor shown stale
+    (missing,) = rollup["missing"]
+    assert missing["ods_code"] == "Y90004" and "not a valid date" in missing["reason"]
 
 
 def test_two_periods_build_a_history_the_rollup_and_reports_show(tmp_path):
@@ -115,7 +118,7 @@ def _start_and_kill(config: Path, sig: int, tmp_path: Path) -> Path:
 def _visible_reports_are_complete(period_dir: Path) -> None:
     for folder in (p for p in period_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
         assert {f.name for f in folder.iterdir()} == {
-            "summary.json", "monthly-report.html", "dpia-evidence.html",
+            "summary.json", "monthly-report.html", "dpia.html", "dpia.pdf",
         }, folder  # fmt: skip
 
 

@@ -1,36 +1,61 @@
-"""Outgoing reports of the sample: structure, offline, disclosure control, no patient data."""
+"""Reports of the sample run as their readers get them: content, offline, no patient data."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
+from pypdf import PdfReader
 
 from optin_analysis.config import Supplier
 from optin_analysis.ingest.adapters import load_mapping
-from optin_analysis.outgoing.summary import COUNT_KEYS, LABELS
-from optin_analysis.reports.render import find_external_resources, vega_bundle
+from optin_analysis.outgoing.summary import DEFAULT_MODEL_LABELS, LABELS, figure_text
+from optin_analysis.reports.render import find_external_resources
 from tests.browser import open_offline, require_browser
+from tests.disclosure.test_attack import BASE
 
-ROLLUP_SECTIONS = ["Needs attention first", "Practices side by side", "ICB totals"]
+MARK = "[c]"
 REPORT_SECTIONS = {
     "monthly-report.html": [
-        "Headline measures", "Commentary", "Protection coverage", "Action plan",
+        "Headline measures",
+        "What the figures say",
+        "Protection from automatic access",
+        "Action plan",
     ],
-    "dpia-evidence.html": ["Risks, mitigations and evidence", "Sign-off"],
-}  # fmt: skip
+    "dpia.html": [
+        "Step 1",
+        "Step 2",
+        "Step 3",
+        "Step 4",
+        "Step 5",
+        "Step 6",
+        "Step 7",
+    ],
+}
+ROLLUP_SECTIONS = ["four steps", "Needs attention first", "side by side", "ICB totals"]
+MAX_BYTES = 300_000
+
+
+def _soup(path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
 
 def _outgoing_files(run):
     for p in run.config.practices:
         folder = run.folder(p.ods_code)
-        yield p, [folder / "summary.json", *(folder / name for name in REPORT_SECTIONS)]
+        names = ["summary.json", *REPORT_SECTIONS, "dpia.pdf"]
+        yield p, [folder / name for name in names]
 
 
-def test_every_practice_gets_summary_and_both_reports(sample_run):
+def _pdf_text(path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(path.read_bytes())).pages)
+
+
+def test_every_practice_gets_summary_reports_and_dpia_pdf(sample_run):
     for _profile, files in _outgoing_files(sample_run):
         for path in files:
             assert path.is_file() and path.stat().st_size > 1000, path
@@ -38,35 +63,28 @@ def test_every_practice_gets_summary_and_both_reports(sample_run):
     assert leftovers == []  # no staging folders left behind
 
 
+# --------------------------------------------------------------------------- privacy
+
+
 def _patient_strings(profile, summary: dict) -> set[str]:
     """Identifiers and dates of birth from the input files, as text in any likely form."""
     mapping = load_mapping(Supplier(profile.supplier))
     raw = pd.read_csv(
-        profile.patients, dtype="str", keep_default_na=False,
-        skiprows=mapping.patients.skip_rows, encoding="cp1252",
-    )  # fmt: skip
+        profile.patients,
+        dtype="str",
+        keep_default_na=False,
+        skiprows=mapping.patients.skip_rows,
+        encoding="cp1252",
+    )
     cols = mapping.patients.columns
     ids = set(raw[cols["patient_id"]])
     nhs = {n for n in raw[cols["nhs_number"]] if n}
     dob_text = raw[cols["date_of_birth"]]
     dob = pd.to_datetime(dob_text, format=mapping.patients.date_format)
-    # Report dates that a birth date may coincide with (a newborn born on the go-live date,
-    # say): their presence is explained by the profile, not by a patient.
-    report_dates = {
-        d.isoformat()
-        for d in (
-            profile.go_live_date,
-            profile.extract_date,
-            profile.supplier_setting_date,
-            profile.website_updated,
-            profile.icb_informed,
-        )
-        if d
-    } | {summary["ref_date"], summary["period_start"], summary["generated"][:10]}
-    for figures in (summary["headline"], summary["previous"] or {}):
-        report_dates |= {str(v) for k, v in figures.items() if "date" in k or k == "period_start"}
-    dobs = set(dob_text) | {d for d in dob.dt.strftime("%Y-%m-%d") if d not in report_dates}
-    # Dates of birth as a reader would see them are only a risk with the year: all are.
+    # Dates a report shows for other reasons (the profile's dates, the period, the DPIA
+    # sign-off) may coincide with a birth date; their presence is not a patient's.
+    shown = set(re.findall(r"\d{4}-\d{2}-\d{2}", json.dumps(summary)))
+    dobs = set(dob_text) | {d for d in dob.dt.strftime("%Y-%m-%d") if d not in shown}
     return ids | nhs | dobs
 
 
@@ -74,17 +92,18 @@ def _leak_finder(profile, summary: dict):
     needles = _patient_strings(profile, summary)
     assert len(needles) > 1000  # the check really looks for thousands of strings
     pattern = re.compile("|".join(re.escape(n) for n in sorted(needles, key=len)[::-1]))
-    # The Vega library itself (identical in every report) is not report content.
-    return lambda text: pattern.findall(text.replace(vega_bundle(), ""))
+    return pattern.findall
 
 
 def test_no_patient_identifier_or_birth_date_in_any_outgoing_file(sample_run):
     period_dir = sample_run.config.reports_dir / sample_run.period
     rollup_files = [period_dir / "icb-rollup.html", period_dir / "rollup.json"]
     for profile, files in _outgoing_files(sample_run):
-        leaks = _leak_finder(profile, json.loads(files[0].read_text(encoding="utf-8")))
+        summary = json.loads(files[0].read_text(encoding="utf-8"))
+        leaks = _leak_finder(profile, summary)
         for path in files + rollup_files:  # the roll-up holds every practice's figures
-            found = leaks(path.read_text(encoding="utf-8"))
+            text = _pdf_text(path) if path.suffix == ".pdf" else path.read_text("utf-8")
+            found = leaks(text)
             assert not found, f"{path.name} contains {profile.ods_code}'s {found[:5]}"
 
 
@@ -97,69 +116,189 @@ def test_the_leak_check_finds_a_planted_identifier(sample_run):
     assert leaks(planted) == ["SYN-Y90001-0000042"]
 
 
-def test_summary_json_is_aggregate_and_controlled(sample_run):
-    summary = json.loads((sample_run.folder("Y90001") / "summary.json").read_text())
-    rule = summary["disclosure"]
-    assert rule["enabled"] and rule["redact_at_or_below"] == 7
-    counts = [v for t in summary["tables"].values() for row in t for v in row.values()
-              if isinstance(v, int) and not isinstance(v, bool)]  # fmt: skip
-    assert counts and all(v == 0 or (v > 7 and v % 5 == 0) for v in counts)
-    head = summary["headline"]
-    assert all(head[k] is None or head[k] == 0 or head[k] % 5 == 0
-               for k in ("eligible", "revocation_backlog", "open_requests"))  # fmt: skip
+def test_summary_json_counts_are_controlled(sample_run):
+    for p in sample_run.config.practices:
+        summary = json.loads((sample_run.folder(p.ods_code) / "summary.json").read_text())
+        if summary["practice"]["model"] == "default":
+            continue
+        counts = [
+            v
+            for t in summary["tables"].values()
+            for row in t["rows"]
+            for v in row.values()
+            if isinstance(v, int) and not isinstance(v, bool)
+        ]
+        assert counts and all(v == 0 or (v > 7 and v % 5 == 0) for v in counts), p.ods_code
+        head = summary["headline"]
+        assert all(
+            head[k] == MARK or head[k] == 0 or (head[k] > 7 and head[k] % 5 == 0) for k in BASE
+        ), p.ods_code
 
 
-@pytest.mark.parametrize("name", list(REPORT_SECTIONS))
-def test_html_has_no_code_no_prompts_no_external_urls(sample_run, name):
-    html = (sample_run.folder("Y90002") / name).read_text(encoding="utf-8")
-    soup = BeautifulSoup(html, "html.parser")
-    assert not soup.select(".jp-InputArea, .jp-InputPrompt, .jp-OutputPrompt")
-    assert "import optin_analysis" not in html and "views." not in soup.get_text()
-    assert find_external_resources(html) == []
-    for tag, attr in (("script", "src"), ("link", "href"), ("img", "src")):
-        for el in soup.find_all(tag):
-            assert not str(el.get(attr, "")).startswith(("http:", "https:", "//")), el
-    headings = [h.get_text(strip=True) for h in soup.find_all(["h1", "h2"])]
-    for section in REPORT_SECTIONS[name]:
-        assert any(section in h for h in headings), (section, headings)
-    assert "Y90002" in soup.title.get_text() and "2026-10" in soup.title.get_text()
-
-
-def test_small_counts_are_suppressed_in_the_report(sample_run):
-    # every headline count from 1 to 7 (exact, from the run) is printed as [c], never as is
+def test_every_exact_count_from_1_to_7_is_shown_as_c(sample_run):
+    # the default-model report shows a shorter table (its own test covers it)
+    opt_in = {p.ods_code for p in sample_run.config.practices if p.model.value != "default"}
     small = [
         (r, key)
         for r in sample_run.results
         for key in LABELS
-        if key in COUNT_KEYS and 1 <= (r.headline or {}).get(key, 0) <= 7
+        if r.ods_code in opt_in
+        and key in BASE
+        and isinstance((r.headline or {}).get(key), int)
+        and 1 <= r.headline[key] <= 7
     ]
     assert small, "the sample has no small headline count to check"
     for result, key in small:
-        html = (sample_run.folder(result.ods_code) / "monthly-report.html").read_text("utf-8")
-        soup = BeautifulSoup(html, "html.parser")
+        soup = _soup(sample_run.folder(result.ods_code) / "monthly-report.html")
         row = next(tr for tr in soup.find_all("tr") if tr.th is None and LABELS[key] in tr.text)
-        assert row.find_all("td")[1].get_text(strip=True) == "[c]", (result.ods_code, key)
-        assert "are suppressed ([c])" in soup.get_text()
+        assert row.find_all("td")[1].get_text(strip=True) == MARK, (result.ods_code, key)
+        assert "[c]: not published" in soup.get_text()
+
+
+def test_default_model_report_shows_the_figures_nhs_england_monitors(sample_run):
+    summary = json.loads((sample_run.folder("Y90005") / "summary.json").read_text())
+    soup = _soup(sample_run.folder("Y90005") / "monthly-report.html")
+    table = soup.find("table")
+    rows = [[c.get_text(strip=True) for c in tr.find_all("td")] for tr in table.find_all("tr")]
+    rows = [r for r in rows if r]
+    assert [r[0] for r in rows] == list(DEFAULT_MODEL_LABELS.values())
+    for (key, _), row in zip(DEFAULT_MODEL_LABELS.items(), rows, strict=True):
+        assert row[1] == figure_text(key, summary["headline"]), key
+    # shares are of the eligible: 67.1% can only come from a share, not a count
+    assert re.fullmatch(r"\d{1,3}\.\d%", rows[1][1])
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@pytest.mark.parametrize("name", list(REPORT_SECTIONS))
+def test_html_is_small_static_and_has_its_sections(sample_run, name):
+    for p in sample_run.config.practices:
+        path = sample_run.folder(p.ods_code) / name
+        html = path.read_text(encoding="utf-8")
+        soup = BeautifulSoup(html, "html.parser")
+        assert path.stat().st_size < MAX_BYTES, (p.ods_code, path.stat().st_size)
+        assert soup.find_all("script") == [] and find_external_resources(html) == []
+        assert not soup.select(".jp-InputArea, .jp-InputPrompt, .jp-OutputPrompt")
+        assert "import optin_analysis" not in html and "views." not in soup.get_text()
+        headings = [h.get_text(strip=True) for h in soup.find_all(["h1", "h2"])]
+        for section in REPORT_SECTIONS[name]:
+            assert any(section in h for h in headings), (section, headings)
+        assert p.ods_code in soup.title.get_text() and "2026-10" in soup.title.get_text()
+        assert not re.search(r"\bnan\b|NaT|–</td>|\d\.\d{3,}", soup.get_text(" ")), p.ods_code
+
+
+def test_every_chart_has_a_message_and_a_text_alternative(sample_run):
+    soup = _soup(sample_run.folder("Y90001") / "monthly-report.html")
+    figures = soup.select("figure.chart-block")
+    assert len(figures) >= 3
+    for figure in figures:
+        title = figure.select_one(".chart-title").get_text(strip=True)
+        message = figure.select_one(".chart-description").get_text(strip=True)
+        assert title and len(message) > 30, title
+        svg = figure.select_one("svg")
+        assert svg["role"] == "img"
+        assert all(svg.find(id=i) for i in svg["aria-labelledby"].split())
+        assert figure.select_one("details table") is not None  # the figures as text
+        # text in the chart at least 12 px
+        sizes = [float(s) for s in re.findall(r'font-size="?(\d+(?:\.\d+)?)px', str(svg))]
+        assert sizes and min(sizes) >= 12, (title, min(sizes))
+
+
+def _numbers(text: str) -> set[str]:
+    return set(re.findall(r"\[c\]|\d[\d,]*(?:\.\d+)?%?|\d{4}-\d{2}-\d{2}", text))
+
+
+def test_commentary_quotes_only_figures_the_page_shows(sample_run):
+    for p in sample_run.config.practices:
+        soup = _soup(sample_run.folder(p.ods_code) / "monthly-report.html")
+        sentences = " ".join(li.get_text() for li in soup.select("ul.commentary li"))
+        tables = " ".join(t.get_text(" ") for t in soup.find_all("table"))
+        missing = {
+            n for n in _numbers(sentences) - _numbers(tables) if n not in ("6", "16", "28", "50%")
+        }
+        assert not missing, (p.ods_code, missing, sentences)
+
+
+def test_commentary_names_the_gaps(sample_run):
+    soup = _soup(sample_run.folder("Y90001") / "monthly-report.html")
+    text = soup.select_one("ul.commentary").get_text(" ")
+    assert "not protected from automatic access" in text  # the unprotected without access
+    assert "waited more than 28 days" in text
+    assert "turning 16" in text and "automatic full access awaiting review" in text
+
+
+def test_before_go_live_the_report_says_so(sample_run):
+    # Y90004 is TPP, due to go live after the extract: not "live"
+    soup = _soup(sample_run.folder("Y90004") / "monthly-report.html")
+    facts = soup.select_one("header.title-block dl").get_text(" ")
+    assert "not yet live on 2026-10-31" in facts
+
+
+# --------------------------------------------------------------------------- DPIA
+
+
+def test_dpia_pdf_has_every_step_and_the_practice_figures(sample_run):
+    folder = sample_run.folder("Y90001")
+    summary = json.loads((folder / "summary.json").read_text())
+    text = _pdf_text(folder / "dpia.pdf")
+    for step in range(1, 8):
+        assert f"Step {step}:" in text, step
+    eligible = f"{summary['headline']['eligible']:,}"
+    assert eligible in text and "Synthetic Practice 1" in text
+    assert "Article 36" in text or not summary["dpia"]["article_36"]
+
+
+def test_dpia_shows_approval_date_and_sign_off_from_the_configuration(sample_run):
+    profile = sample_run.config.practice("Y90001")
+    soup = _soup(sample_run.folder("Y90001") / "dpia.html")
+    text = soup.get_text(" ")
+    assert profile.dpia_approved.isoformat() in text
+    assert profile.dpia_sign_off.measures_approved_by.name in text
+    assert "Next review" in text and "TO COMPLETE:" in text
+
+
+# --------------------------------------------------------------------------- roll-up
+
+
+def test_rollup_step_matrix_matches_each_practice_s_action_plan(sample_run):
+    period_dir = sample_run.config.reports_dir / sample_run.period
+    soup = _soup(period_dir / "icb-rollup.html")
+    headings = [h.get_text(strip=True) for h in soup.find_all("h2")]
+    assert all(any(s in h for h in headings) for s in ROLLUP_SECTIONS), headings
+    matrix = next(t for t in soup.find_all("table") if "Letter to ICB" in t.get_text())
+    for row in matrix.find_all("tr")[1:]:
+        cells = [td.get_text(strip=True) for td in row.find_all("td")]
+        code = re.search(r"\((Y9\d{4})\)", cells[0]).group(1)
+        plan = json.loads((sample_run.folder(code) / "summary.json").read_text())["action_plan"]
+        assert [c.split(" ", 1)[1] for c in cells[1:]] == [s["status"] for s in plan], code
+    assert "`" not in soup.get_text()  # no Markdown in the page
+
+
+def test_rollup_totals_never_drop_a_suppressed_practice(sample_run):
+    rollup = json.loads((sample_run.config.reports_dir / "2026-10" / "rollup.json").read_text())
+    for key, total in rollup["totals"].items():
+        values = [r[key] for r in rollup["practices"] if r["model"] != "default"]
+        if MARK in values:
+            assert total["suppressed"] == values.count(MARK) and not total["exact"], key
+    soup = _soup(sample_run.config.reports_dir / "2026-10" / "icb-rollup.html")
+    text = soup.get_text(" ")
+    if any(t["suppressed"] for t in rollup["totals"].values()):
+        assert "at least" in text and "suppressed" in text
+    assert "default model" in text and "90%" in text
+
+
+# --------------------------------------------------------------------------- browser
 
 
 @pytest.mark.parametrize("name", [*REPORT_SECTIONS, "../icb-rollup.html"])
-def test_report_opens_offline_with_every_chart_drawn(sample_run, name, tmp_path):
+def test_report_reads_with_scripts_disabled_and_every_chart_drawn(sample_run, name, tmp_path):
     require_browser()
-    page = open_offline(sample_run.folder("Y90001") / name, screenshot=tmp_path / "page.png")
+    page = open_offline(
+        sample_run.folder("Y90001") / name, screenshot=tmp_path / "page.png", javascript=False
+    )
     assert page.network_requests == [], page.network_requests
     assert page.console_errors == [] and page.page_errors == []
-    assert page.chart_count >= 1
     assert page.charts_rendered == page.chart_count
-
-
-def test_rollup_has_every_practice_and_no_code(sample_run):
-    html = (sample_run.config.reports_dir / sample_run.period / "icb-rollup.html").read_text()
-    soup = BeautifulSoup(html, "html.parser")
-    assert not soup.select(".jp-InputArea") and find_external_resources(html) == []
-    headings = [h.get_text(strip=True) for h in soup.find_all("h2")]
-    assert all(any(s in h for h in headings) for s in ROLLUP_SECTIONS), headings
-    table = next(t for t in soup.find_all("table") if "Backlog" in t.get_text())
-    rows = table.find_all("tr")[1:]
-    assert sorted(r.find("td").get_text() for r in rows) == [
-        f"Synthetic Practice {i} (Y9000{i})" for i in range(1, 6)
-    ]
+    if name != "dpia.html":
+        assert page.chart_count >= 1

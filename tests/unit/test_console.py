@@ -38,7 +38,7 @@ def test_problems_from_files_print_as_written(capsys):
 
 
 def test_tables_show_names_and_suppressed_values_literally(capsys):
-    bundle_headline = {"ref_date": "2026-10-31", "eligible": None, "revocation_backlog": 5}
+    bundle_headline = {"ref_date": "2026-10-31", "eligible": "[c]", "revocation_backlog": 5}
     result = PracticeResult("Y90001", "Dr Smith [branch]", bundle={"headline": bundle_headline})
     cli._print_headlines([result], controlled=True)
     cli._results_table([result], "Run [/red]")
