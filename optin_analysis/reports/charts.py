@@ -23,14 +23,20 @@ DASHES = ([1, 0], [6, 3], [2, 2], [8, 3, 2, 3])
 SUPPRESSED = "[c]"
 
 
+#: The reports' chart settings, set on each top-level chart as it is (copying a chart
+#: per ``configure_*`` call costs more than drawing it).
+CONFIG = alt.Config(
+    axis=alt.AxisConfig(labelFontSize=FONT, titleFontSize=FONT, labelLimit=220),
+    legend=alt.LegendConfig(labelFontSize=FONT, titleFontSize=FONT, symbolSize=120),
+    header=alt.HeaderConfig(labelFontSize=FONT + 1, titleFontSize=FONT, labelFontWeight="bold"),
+    title=alt.TitleConfig(fontSize=FONT + 1),
+    view=alt.ViewConfig(stroke=None),
+)
+
+
 def _config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    return (
-        chart.configure_axis(labelFontSize=FONT, titleFontSize=FONT, labelLimit=220)
-        .configure_legend(labelFontSize=FONT, titleFontSize=FONT, symbolSize=120)
-        .configure_header(labelFontSize=FONT + 1, titleFontSize=FONT, labelFontWeight="bold")
-        .configure_title(fontSize=FONT + 1)
-        .configure_view(stroke=None)
-    )
+    chart.config = CONFIG
+    return chart
 
 
 def numeric(values: pd.Series) -> pd.Series:
@@ -61,14 +67,16 @@ def bars(
     data = frame.assign(value=numeric(frame[column]))
     order = list(dict.fromkeys(frame[x]))
     axis_x = alt.X(f"{x}:O", sort=order, title=x_title, axis=alt.Axis(labelAngle=-40))
-    base = alt.Chart(data).encode(x=axis_x)
     y = alt.Y("value:Q", title=title, axis=alt.Axis(format=",.0f"))
-    drawn = base.mark_bar(color=colour).encode(y=y)
-    labels = base.mark_text(dy=-7, fontSize=FONT - 1).encode(
-        y="value:Q", text=alt.Text("value:Q", format=",.0f")
+    drawn = alt.Chart().mark_bar(color=colour).encode(x=axis_x, y=y)
+    labels = (
+        alt.Chart()
+        .mark_text(dy=-7, fontSize=FONT - 1)
+        .encode(x=axis_x, y=alt.Y("value:Q"), text=alt.Text("value:Q", format=",.0f"))
     )
     marks = _marks(data, axis_x, frame[column].map(hidden))
-    return (drawn + labels + marks).properties(width=WIDTH, height=height)
+    # the data once, on the layer: Altair copies each sub-chart it combines
+    return alt.LayerChart(layer=[drawn, labels, marks], data=data, width=WIDTH, height=height)
 
 
 def panels(charts: list[alt.TopLevelMixin]) -> alt.TopLevelMixin:
@@ -94,11 +102,11 @@ def month_line(
     data = frame.assign(value=numeric(frame[column]), date=pd.to_datetime(frame["period"]))
     x = alt.X("yearmonth(date):T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=-40))
     y = alt.Y("value:Q", title=title, axis=alt.Axis(format=".0%" if percent else ",.0f"))
-    base = alt.Chart(data).encode(x=x)
-    line = base.mark_line(color=colour, strokeWidth=2.5, invalid="break-paths-show-domains")
-    points = base.mark_point(color=colour, filled=True, size=60, shape="circle")
+    line = alt.Chart().mark_line(color=colour, strokeWidth=2.5, invalid="break-paths-show-domains")
+    points = alt.Chart().mark_point(color=colour, filled=True, size=60, shape="circle")
     marks = _marks(data, x, frame[column].map(hidden))
-    return (line.encode(y=y) + points.encode(y=y) + marks).properties(width=WIDTH, height=height)
+    layer = [line.encode(x=x, y=y), points.encode(x=x, y=y), marks]
+    return alt.LayerChart(layer=layer, data=data, width=WIDTH, height=height)
 
 
 def facet_lines(

@@ -49,7 +49,12 @@ KERNEL = "python3"
 #: Quieten the kernel's start-up warnings (ipykernel 7 warns about local TCP transport).
 KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
 STAGING = ".partial-"  #: marks staging folders; stale ones are removed by the next run
-RESET = "get_ipython().run_line_magic('reset', '-f')"
+#: Forget the previous notebook's names (silently; cheaper than ``%reset -f``, which
+#: also collects garbage and flushes caches: half a second per notebook).
+RESET = (
+    "[get_ipython().user_ns.pop(k) for k in list(get_ipython().user_ns)"
+    " if not k.startswith('_') and k not in get_ipython().user_ns_hidden]"
+)
 
 
 class ReportError(Exception):
@@ -72,7 +77,8 @@ class Timings:
 
 
 class ReusedKernelEngine(NBClientEngine):
-    """Papermill's nbclient engine, run on a kernel the caller owns (``km=``)."""
+    """Papermill's nbclient engine, run on a kernel and client the caller owns (``km=``,
+    ``kc=``)."""
 
     @classmethod
     def execute_managed_notebook(
@@ -84,55 +90,57 @@ class ReusedKernelEngine(NBClientEngine):
             kernel_name=kernel_name, log=logger, log_output=log_output,
             stdout_file=stdout_file, stderr_file=stderr_file,
         )  # fmt: skip
-        try:
-            return client.execute()
-        finally:
-            if client.kc is not None:
-                client.kc.stop_channels()
+        client.kc = kwargs["kc"]  # connected already: no new channels, no 0.2 s iopub flush
+        return client.execute()
 
 
 papermill_engines.register("optin-reuse", ReusedKernelEngine)
 
 
 class KernelSession:
-    """One kernel kept alive for many notebooks; started lazily, restarted if it died."""
+    """One kernel, and one connected client, kept alive for many notebooks; started
+    lazily, restarted if the kernel died."""
 
     def __init__(self) -> None:
         self.km: KernelManager | None = None
+        self.kc = None
 
     def _kernel(self) -> KernelManager:
         if self.km is None or not self.km.is_alive():
+            self._stop_client()
             self.km = KernelManager(kernel_name=KERNEL)
             env = {**os.environ, BATCH_ENV: "1"}
             self.km.start_kernel(cwd=str(NOTEBOOK_DIR), extra_arguments=KERNEL_ARGS, env=env)
+            self.kc = self.km.blocking_client()
+            self.kc.allow_stdin = False
+            self.kc.start_channels()
+            self.kc.wait_for_ready(timeout=60)
         else:
-            self._reset(self.km)
+            self.kc.execute_interactive(RESET, silent=True, timeout=30)
         return self.km
-
-    @staticmethod
-    def _reset(km: KernelManager) -> None:
-        kc = km.blocking_client()
-        kc.start_channels()
-        try:
-            kc.wait_for_ready(timeout=30)
-            kc.execute_interactive(RESET, timeout=30, output_hook=lambda _msg: None)
-        finally:
-            kc.stop_channels()
 
     def run(self, notebook: Path, parameters: dict, output: Path | None) -> nbformat.NotebookNode:
         """Execute ``notebook`` with ``parameters``; raise :class:`ReportError` on failure."""
         try:
+            km = self._kernel()
             return papermill.execute_notebook(
                 notebook, output, parameters=parameters, engine_name="optin-reuse",
-                km=self._kernel(), kernel_name=KERNEL, progress_bar=False,
+                km=km, kc=self.kc, kernel_name=KERNEL, progress_bar=False,
             )  # fmt: skip
         except papermill.PapermillExecutionError as exc:
             raise ReportError(
                 f"{notebook.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
             ) from None
 
+    def _stop_client(self) -> None:
+        if self.kc is not None:
+            with contextlib.suppress(Exception):
+                self.kc.stop_channels()
+        self.kc = None
+
     def close(self) -> None:
-        """Shut the kernel down."""
+        """Disconnect and shut the kernel down."""
+        self._stop_client()
         if self.km is not None and self.km.is_alive():
             self.km.shutdown_kernel(now=True)
         self.km = None

@@ -154,7 +154,7 @@ def _figure_html(
         raise TypeError(f"table must be a pandas DataFrame, not {type(table).__name__}")
     if not str(title).strip() or not str(message).strip():
         raise ValueError("chart_block needs a non-empty title and message")
-    spec = chart.to_dict()
+    spec = chart.to_dict(validate=False)  # the tests validate every report chart
     problems = _spec_problems(spec) + _table_problems(table)
     if problems:
         raise ValueError(f"chart {title!r} refused for an outgoing report: " + "; ".join(problems))
@@ -304,7 +304,9 @@ def _prepare_for_export(nb: nbformat.NotebookNode) -> int:
     return charts
 
 
+@functools.lru_cache(maxsize=1)
 def _exporter():
+    """One exporter per process: its templates are compiled once, not per report."""
     from nbconvert import HTMLExporter
 
     return HTMLExporter(
