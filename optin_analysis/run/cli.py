@@ -367,12 +367,19 @@ def measures(
     _finish(results)
 
 
+#: Up to this many practices, the headline table has a column per practice; beyond, a
+#: row per practice with the measures below.
+WIDE_PRACTICES = 4
+KEY_MEASURES = ("eligible", "open_requests", "open_requests_over_28_days",
+                "revocation_backlog", "pending_16_at_risk")  # fmt: skip
+
+
 def _print_headlines(results, controlled: bool = False) -> None:
     """Headline figures per practice: exact, or as they leave the practice (``controlled``,
     for logs of scheduled runs, which may be read outside the practice)."""
     from rich.table import Table
 
-    from optin_analysis.outgoing.summary import headline_rows
+    from optin_analysis.outgoing.summary import LABELS, figure_text, headline_rows
 
     figures = {r.ods_code: r.bundle["headline"] if controlled else r.headline
                for r in results if r.headline or (controlled and r.bundle)}  # fmt: skip
@@ -381,6 +388,15 @@ def _print_headlines(results, controlled: bool = False) -> None:
     first = next(iter(figures.values()))
     kind = "disclosure-controlled" if controlled else "exact"
     table = Table(title=f"Headline measures as of {first['ref_date']} ({kind})")
+    if len(figures) > WIDE_PRACTICES:  # a column a practice would not fit: a row each
+        table.add_column("Practice")
+        for key in KEY_MEASURES:
+            table.add_column(LABELS[key], justify="right")
+        for code, h in figures.items():
+            table.add_row(code, *(figure_text(key, h) for key in KEY_MEASURES))
+        console.print(table)
+        console.print("Every measure of every practice: the ICB roll-up and each report.")
+        return
     table.add_column("Measure")
     rows = {code: headline_rows(h) for code, h in figures.items()}
     for code in figures:

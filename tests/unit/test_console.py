@@ -44,3 +44,27 @@ def test_tables_show_names_and_suppressed_values_literally(capsys):
     cli._results_table([result], "Run [/red]")
     out = capsys.readouterr().out
     assert "[c]" in out and "Dr Smith [branch]" in out and "Run [/red]" in out
+
+
+def test_many_practices_get_a_row_each_not_a_column(capsys):
+    # 100 columns would not fit a terminal: the table turns to a row per practice
+    results = [
+        PracticeResult(
+            f"Y9{i:04d}",
+            f"Practice {i}",
+            bundle={
+                "headline": {
+                    "ref_date": "2026-10-31",
+                    "eligible": 1000 + i,
+                    "revocation_backlog": "[c]",
+                }
+            },
+        )  # fmt: skip
+        for i in range(12)
+    ]
+    cli._print_headlines(results, controlled=True)
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if line.startswith("│ Y9")]
+    assert len(rows) == 12
+    assert "1,011" in rows[-1] and "[c]" in rows[-1]  # Y90011: eligible 1000 + 11
+    assert max(len(line) for line in lines) <= 80  # fits the terminal the tests use
