@@ -48,49 +48,67 @@ DISAGREEMENT_COLUMNS = [
 ]  # fmt: skip
 
 
-def _joined(patients: pd.DataFrame, state: pd.DataFrame) -> pd.DataFrame:
-    extra = ("nhs_number", "online_account", "online_account_date", "access_level",
-             "access_start_date")  # fmt: skip
-    return state.assign(**{col: patients[col].array for col in extra})
+#: Worklist columns taken from the extract; the others come from the patient state.
+FROM_PATIENTS = ("nhs_number", "online_account", "online_account_date", "access_level",
+                 "access_start_date")  # fmt: skip
 
 
-def _revoke(rows: pd.DataFrame, state: pd.DataFrame, profile: Practice) -> pd.DataFrame:
+def _rows(
+    patients: pd.DataFrame, state: pd.DataFrame, mask: np.ndarray, columns: list[str]
+) -> pd.DataFrame:
+    """``columns`` of the rows where ``mask`` (state and patients are row-aligned); only
+    those rows and columns are copied."""
+    at = np.flatnonzero(mask)
+    return pd.DataFrame(
+        {c: (patients if c in FROM_PATIENTS else state)[c].take(at).array for c in columns}
+    )
+
+
+def _ordered(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    return frame.sort_values(by, kind="stable").reset_index(drop=True)
+
+
+def _revoke(patients: pd.DataFrame, state: pd.DataFrame, profile: Practice) -> pd.DataFrame:
     backlog = backlog_mask(state, profile.supplier)
     dormant = dormant_mask(state) & ~backlog
-    first = rows[backlog].assign(reason=REASON_BACKLOG)
-    then = rows[dormant].assign(reason=REASON_DORMANT)
-    order = ["online_account_date", "patient_id"]
-    out = pd.concat([first.sort_values(order), then.sort_values("patient_id")])
-    return out.astype({"reason": "str"})[REVOKE_COLUMNS].reset_index(drop=True)
+    columns = REVOKE_COLUMNS[:-1]
+    first = _ordered(
+        _rows(patients, state, backlog, columns), ["online_account_date", "patient_id"]
+    )
+    then = _ordered(_rows(patients, state, dormant, columns), ["patient_id"])
+    reasons = [REASON_BACKLOG] * len(first) + [REASON_DORMANT] * len(then)
+    out = pd.concat([first, then], ignore_index=True)
+    return out.assign(reason=pd.array(reasons, dtype="str"))
 
 
-def _disagreements(rows: pd.DataFrame) -> pd.DataFrame:
-    found = rows["registered"].to_numpy(dtype=bool) & (rows["disagreement"] != "").to_numpy()
-    out = rows[found].sort_values(["disagreement", "patient_id"])
-    return out[DISAGREEMENT_COLUMNS].reset_index(drop=True)
+def _disagreements(patients: pd.DataFrame, state: pd.DataFrame) -> pd.DataFrame:
+    found = state["registered"].to_numpy(dtype=bool) & (state["disagreement"] != "").to_numpy()
+    return _ordered(
+        _rows(patients, state, found, DISAGREEMENT_COLUMNS), ["disagreement", "patient_id"]
+    )
 
 
 def _protect(
-    rows: pd.DataFrame, state: pd.DataFrame, ref: pd.Timestamp, horizon_months: int
+    patients: pd.DataFrame, state: pd.DataFrame, ref: pd.Timestamp, horizon_months: int
 ) -> pd.DataFrame:
     unprotected = ~state["protected"].to_numpy(dtype=bool)
-    adults = rows[coverage_base_mask(state) & unprotected].assign(
-        sixteenth_birthday=pd.NaT, reason=REASON_NO_CODE
-    )
-    soon = rows[pending_16_mask(state, ref, horizon_months) & unprotected]
-    soon = soon.assign(
-        reason=REASON_TURNING_16 + soon["sixteenth_birthday"].dt.strftime("%Y-%m-%d")
-    ).sort_values(["sixteenth_birthday", "patient_id"])
-    out = pd.concat([soon, adults.sort_values("patient_id")], ignore_index=True)
+    columns = PROTECT_COLUMNS[:-1]
+    soon = _rows(patients, state, pending_16_mask(state, ref, horizon_months) & unprotected,
+                 columns)  # fmt: skip
+    soon = _ordered(soon, ["sixteenth_birthday", "patient_id"])
+    adults = _rows(patients, state, coverage_base_mask(state) & unprotected, columns)
+    adults = _ordered(adults.assign(sixteenth_birthday=pd.NaT), ["patient_id"])
+    reasons = (REASON_TURNING_16 + soon["sixteenth_birthday"].dt.strftime("%Y-%m-%d")).tolist()
+    out = pd.concat([soon, adults], ignore_index=True)
     out["sixteenth_birthday"] = out["sixteenth_birthday"].astype("datetime64[us]")
-    out["reason"] = out["reason"].astype("str")
-    return out[PROTECT_COLUMNS]
+    return out.assign(reason=pd.array(reasons + [REASON_NO_CODE] * len(adults), dtype="str"))
 
 
-def _requests(rows: pd.DataFrame, state: pd.DataFrame) -> pd.DataFrame:
+def _requests(patients: pd.DataFrame, state: pd.DataFrame) -> pd.DataFrame:
     waiting = (state["registered"] & state["open_request"]).to_numpy(dtype=bool)
-    out = rows[waiting].sort_values(["request_date", "patient_id"])
-    return out[REQUEST_COLUMNS].reset_index(drop=True)
+    return _ordered(
+        _rows(patients, state, waiting, REQUEST_COLUMNS), ["request_date", "patient_id"]
+    )
 
 
 def worklists(
@@ -124,12 +142,11 @@ def worklists(
     """
     if state is None:
         state = patient_state(patients, events, profile, ref_date)
-    rows = _joined(patients, state)
     return {
-        "revoke": _revoke(rows, state, profile),
-        "protect": _protect(rows, state, as_timestamp(ref_date), horizon_months),
-        "requests": _requests(rows, state),
-        "disagreements": _disagreements(rows),
+        "revoke": _revoke(patients, state, profile),
+        "protect": _protect(patients, state, as_timestamp(ref_date), horizon_months),
+        "requests": _requests(patients, state),
+        "disagreements": _disagreements(patients, state),
     }
 
 

@@ -9,6 +9,10 @@ axis, so a month missing from the history store shows as a gap.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
+
 import altair as alt
 import pandas as pd
 
@@ -39,6 +43,33 @@ def _config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     return chart
 
 
+#: Rows of the named datasets charts refer to, until :func:`attach_datasets` takes them.
+_ROWS: dict[str, list[dict]] = {}
+
+
+def named(frame: pd.DataFrame) -> alt.NamedData:
+    """``frame`` as a dataset charts refer to by name.
+
+    Altair copies every sub-chart, rows included, each time it combines charts, and
+    converts each DataFrame again when it writes the spec: most of the time a report's
+    charts took. Named, the rows are converted once (JSON: missing values as null, dates
+    as ISO text) and put into the finished spec by :func:`attach_datasets`.
+    """
+    rows = json.loads(frame.to_json(orient="records", date_format="iso"))
+    name = "data-" + hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
+    _ROWS[name] = rows
+    return alt.NamedData(name=name)
+
+
+def attach_datasets(spec: dict) -> dict:
+    """Put the rows of every named dataset ``spec`` refers to into its ``datasets``."""
+    names = set(re.findall(r'"name": "(data-[0-9a-f]{16})"', json.dumps(spec)))
+    found = {n: _ROWS.pop(n) for n in names if n in _ROWS}
+    if found:
+        spec["datasets"] = {**spec.get("datasets", {}), **found}
+    return spec
+
+
 def numeric(values: pd.Series) -> pd.Series:
     """Published values as numbers: "[c]" becomes missing (drawn as a gap)."""
     return pd.to_numeric(values.map(lambda v: None if hidden(v) else v), errors="coerce")
@@ -48,7 +79,7 @@ def _marks(frame: pd.DataFrame, x: alt.X, suppressed: pd.Series) -> alt.Chart:
     """A "[c]" text on the axis at each row of ``frame`` where ``suppressed``."""
     where = frame[suppressed.to_numpy(dtype=bool)]
     return (
-        alt.Chart(where.assign(mark=SUPPRESSED, zero=0))
+        alt.Chart(named(where.assign(mark=SUPPRESSED, zero=0)))
         .mark_text(fontSize=FONT, dy=-8, color="#4c6272")
         .encode(x=x, y=alt.Y("zero:Q"), text="mark:N")
     )
@@ -76,7 +107,9 @@ def bars(
     )
     marks = _marks(data, axis_x, frame[column].map(hidden))
     # the data once, on the layer: Altair copies each sub-chart it combines
-    return alt.LayerChart(layer=[drawn, labels, marks], data=data, width=WIDTH, height=height)
+    return alt.LayerChart(
+        layer=[drawn, labels, marks], data=named(data), width=WIDTH, height=height
+    )
 
 
 def panels(charts: list[alt.TopLevelMixin]) -> alt.TopLevelMixin:
@@ -106,7 +139,7 @@ def month_line(
     points = alt.Chart().mark_point(color=colour, filled=True, size=60, shape="circle")
     marks = _marks(data, x, frame[column].map(hidden))
     layer = [line.encode(x=x, y=y), points.encode(x=x, y=y), marks]
-    return alt.LayerChart(layer=layer, data=data, width=WIDTH, height=height)
+    return alt.LayerChart(layer=layer, data=named(data), width=WIDTH, height=height)
 
 
 def facet_lines(

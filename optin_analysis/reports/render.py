@@ -26,6 +26,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +155,9 @@ def _figure_html(
         raise TypeError(f"table must be a pandas DataFrame, not {type(table).__name__}")
     if not str(title).strip() or not str(message).strip():
         raise ValueError("chart_block needs a non-empty title and message")
-    spec = chart.to_dict(validate=False)  # the tests validate every report chart
+    from optin_analysis.reports.charts import attach_datasets
+
+    spec = attach_datasets(chart.to_dict(validate=False))  # tests validate report charts
     problems = _spec_problems(spec) + _table_problems(table)
     if problems:
         raise ValueError(f"chart {title!r} refused for an outgoing report: " + "; ".join(problems))
@@ -235,6 +238,36 @@ def _is_local(value: str) -> bool:
     return value.startswith("data:") or (value.startswith("#") and len(value) > 1)
 
 
+class _Fetches(HTMLParser):
+    """Collects what a page would fetch, streaming (no tree: 100 KB pages in a few ms)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+        self.css: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if (tag, name) in _FETCHING and not _is_local(value or ""):
+                self.found.append(f"<{tag} {name}={(value or '')[:120]!r}>")
+            elif name == "style" and value:
+                self.css.append(value)
+        self._in_style = tag == "style"
+
+    handle_startendtag = handle_starttag
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self.css.append(data)
+
+
+_FETCHING = frozenset(_FETCHING_ATTRS)
+
+
 def find_external_resources(html: str) -> list[str]:
     """Everything in ``html`` the browser would fetch from outside the page itself.
 
@@ -243,19 +276,11 @@ def find_external_resources(html: str) -> list[str]:
     in-page ``#fragments`` are allowed; empty ``src`` counts too (it re-requests the
     page). Ordinary ``<a href>`` links are not fetches and are allowed.
     """
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    found: list[str] = []
-    for tag_name, attr in _FETCHING_ATTRS:
-        for tag in soup.find_all(tag_name):
-            if tag.has_attr(attr):
-                value = str(tag[attr])
-                if not _is_local(value):
-                    found.append(f"<{tag_name} {attr}={value[:120]!r}>")
-    css_chunks = [s.get_text() for s in soup.find_all("style")]
-    css_chunks += [str(t["style"]) for t in soup.find_all(style=True)]
-    for css in css_chunks:
+    parser = _Fetches()
+    parser.feed(html)
+    parser.close()
+    found = parser.found
+    for css in parser.css:
         for match in _CSS_URL.finditer(css):
             value = match.group(1) or match.group(2) or ""
             if value and not _is_local(value):
@@ -308,8 +333,27 @@ def _prepare_for_export(nb: nbformat.NotebookNode) -> int:
 def _exporter():
     """One exporter per process: its templates are compiled once, not per report."""
     from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
 
-    return HTMLExporter(
+    class ReportExporter(HTMLExporter):
+        """nbconvert's HTML exporter without its last pass, which parses the whole page
+        again to give code cells tab stops and images a placeholder alt text: reports
+        show no code, and their only images are inline SVG with a title."""
+
+        def from_notebook_node(self, nb, resources=None, **kw):
+            resources = self._init_resources(resources)
+            self.register_filter("highlight_code", lambda source, *a, **k: source)
+            self.register_filter("filter_data_type", self._data_types(resources))
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+        def _data_types(self, resources):
+            from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+            return WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources
+            )
+
+    return ReportExporter(
         template_name=TEMPLATE_NAME,
         extra_template_basedirs=[str(TEMPLATE_DIR)],
         exclude_input=True,
