@@ -81,7 +81,7 @@ def _marks(frame: pd.DataFrame, x: alt.X, suppressed: pd.Series) -> alt.Chart:
     return (
         alt.Chart(named(where.assign(mark=SUPPRESSED, zero=0)))
         .mark_text(fontSize=FONT, dy=-8, color="#4c6272")
-        .encode(x=x, y=alt.Y("zero:Q"), text="mark:N")
+        .encode(x=x, y=alt.Y("zero:Q"), text=alt.Text("mark:N"))
     )
 
 
