@@ -1,22 +1,38 @@
-"""Speed and memory of optin-analysis on generated data at practice, PCN and ICB scale.
+"""Speed and memory of optin-analysis on generated data, against plain references and targets.
 
-    python benchmarks/run.py [--scales practice,pcn,icb] [--patients N] [--practices N]
-                             [--run-at icb] [--skip-run] [--out DIR] [--markdown]
+    python benchmarks/run.py [--quick] [--out DIR] [--skip-naive] [--skip-sweep]
+
+One run measures, on generated data (seed 42, extract date 2026-10-31):
+
+* **ICB scale** (100 practices, 1,000,000 patients): ingest + validate against
+  ``pyarrow.csv.read_csv``; all measures against ``headline.sql`` in DuckDB (same data,
+  figures compared); worklists (compute + CSV + XLSX), one process and two (as the run
+  does them); one practice's reports (kernel start, notebook execution, HTML);
+  ``optin-analysis run --jobs 2`` without and with the DPIA PDFs.
+* **Against the straightforward pipeline** on 10 practices: ``optin-analysis run --jobs 1``
+  against a sequential loop of the ``papermill`` CLI per notebook (a fresh kernel each)
+  then ``jupyter nbconvert --to html``.
+* **Scaling**: ingest + measures for one practice of 10k to 2M patients; the whole run
+  (``--jobs 2``) for 10, 50 and 100 practices.
+
+It writes ``benchmarks/results.json`` (machine, versions, every figure, ratios, each
+target met or not) and ``benchmarks/scaling.svg`` (time against size), and prints the
+tables (``--markdown`` for the README). ``--quick`` runs everything at small sizes to
+check the script (its figures say nothing about the targets).
 
 Every step runs in a fresh (spawned) child process: its time is measured inside the child
-around the work only (data a step needs is loaded before the clock starts), and its peak
-memory is the child's peak resident set size, ``getrusage(...).ru_maxrss``, read when the
-work is done: the larger of the child itself (RUSAGE_SELF) and the processes it started
-and waited for (RUSAGE_CHILDREN: kernels, the CLI and its workers). ``ru_maxrss`` is the
-peak of the largest single process, not a sum; it includes the interpreter and libraries,
-shown alone in the "python + imports" row. Generated data goes to a temporary folder (or
-``--out``) and is deleted afterwards unless ``--out`` is given.
+around the work only (data a step needs is loaded before the clock starts). Memory is the
+peak resident set size of the **largest single process**: for steps in the child,
+``getrusage`` in the child; for the command line (whose workers start kernels),
+``psutil`` samples every process of the command's tree every 0.1 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import json
 import multiprocessing as mp
 import os
 import pickle
@@ -29,31 +45,55 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCALES = {"practice": (1, 10_000), "pcn": (5, 50_000), "icb": (100, 1_000_000)}
+REPO = HERE.parent
 SEED = 42
 EXTRACT = dt.date(2026, 10, 31)
 PERIOD = EXTRACT.strftime("%Y-%m")
 REPEAT = 3  #: the measures and both references: best of this many runs
+SIZES = {  # full run, --quick
+    "icb": ((100, 1_000_000), (10, 100_000)),
+    "naive": (10, 3),
+    "sweep": ((10_000, 100_000, 500_000, 1_000_000, 2_000_000), (10_000, 50_000, 100_000)),
+    "packs": ((10, 50, 100), (3, 6, 10)),
+}
 REFERENCE_KEYS = (  # the headline figures the DuckDB reference computes
     "eligible", "account_holders_16plus", "revocation_backlog", "opt_in_holders",
     "open_requests", "pending_16_at_risk", "protection_coverage_numerator",
     "protection_coverage_denominator", "withheld_pending_opt_in",
 )  # fmt: skip
+VERSIONS = ("pandas", "numpy", "pyarrow", "duckdb", "altair", "vl-convert-python",
+            "weasyprint", "papermill", "nbconvert", "xlsxwriter")  # fmt: skip
 
 
 @dataclass
 class Row:
     """One line of the results table."""
 
-    scale: str
+    group: str
     step: str
     seconds: float | None
     peak_mb: float | None
     note: str = ""
+
+
+@dataclass
+class Results:
+    rows: list[Row] = field(default_factory=list)
+    figures: dict[str, float | None] = field(default_factory=dict)
+    sweep: list[dict] = field(default_factory=list)
+    packs: list[dict] = field(default_factory=list)
+
+    def add(self, group: str, step: str, seconds, peak=None, note="", key: str | None = None):
+        self.rows.append(Row(group, step, seconds, peak, note))
+        if key:
+            self.figures[key] = seconds
+        if key and peak is not None:
+            self.figures[f"{key}_peak_mb"] = peak
 
 
 # --------------------------------------------------------------------------- child processes
@@ -88,7 +128,31 @@ def _canonical(folder: Path) -> list:
     return [PracticeData(*pickle.loads(f.read_bytes())) for f in files]
 
 
-# --------------------------------------------------------------------------- steps
+def timed_command(command: list[str], cwd: Path | None = None) -> tuple[float, int, float]:
+    """Run ``command``: (seconds, exit code, peak RSS in MB of its largest process).
+
+    Every process of the command's tree (workers, kernels) is sampled every 0.1 s.
+    """
+    import psutil
+
+    start = _clock()
+    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    root, peak = psutil.Process(proc.pid), 0
+    while proc.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            break
+        for p in tree:
+            with contextlib.suppress(psutil.Error):
+                peak = max(peak, p.memory_info().rss)
+        time.sleep(0.1)
+    code = proc.wait()
+    return _clock() - start, code, peak / 2**20
+
+
+# --------------------------------------------------------------------------- data steps
 
 
 def imports_only() -> None:
@@ -97,12 +161,14 @@ def imports_only() -> None:
     import optin_analysis.outgoing.summary  # noqa: F401
 
 
-def generate_step(folder: Path, practices: int, patients: int) -> tuple[float, float, int]:
+def generate_step(folder: Path, practices: int, patients: int, one_branch: bool = False):
     """Generate the practices in memory, then write their supplier extracts and config."""
-    from optin_analysis.generate import generate, write_sample
+    from optin_analysis.config import GoLiveStatus, Supplier
+    from optin_analysis.generate import Branch, generate, write_sample
 
+    branches = (Branch(Supplier.EMIS, GoLiveStatus.LIVE),) if one_branch else None
     start = _clock()
-    synth = generate(practices, patients, SEED, EXTRACT)
+    synth = generate(practices, patients, SEED, EXTRACT, branches=branches)
     generated = _clock()
     write_sample(synth, folder, SEED)
     return generated - start, _clock() - generated, len(synth.events)
@@ -200,13 +266,14 @@ def duckdb_step(folder: Path) -> tuple[float, dict, int]:
     return min(times), {k: {f: int(v) for f, v in h.items()} for k, h in heads.items()}, threads
 
 
-def worklists_step(folder: Path) -> tuple[float, float]:
-    """Every practice's worklists: computed, then written as CSV and XLSX."""
+def _worklists_of(folder: Path, share: int = 0, shares: int = 1) -> tuple[float, float]:
+    """Worklists of every ``shares``-th practice from ``share``: computed, then written."""
     from optin_analysis.outgoing.summary import reference_date
     from optin_analysis.practice.worklists import worklists, write_worklists
 
+    practices = _canonical(folder)[share::shares]
     computed = written = 0.0
-    for data in _canonical(folder):
+    for data in practices:
         start = _clock()
         lists = worklists(
             data.patients, data.events, data.profile, reference_date(data.profile, PERIOD)[1]
@@ -217,20 +284,25 @@ def worklists_step(folder: Path) -> tuple[float, float]:
     return computed, written
 
 
+def worklists_step(folder: Path) -> tuple[float, float]:
+    """Every practice's worklists in this process: computed, then written as CSV and XLSX."""
+    return _worklists_of(folder)
+
+
+def worklists_parallel_step(folder: Path) -> float:
+    """Every practice's worklists on two processes, as ``run --jobs 2`` makes them (wall)."""
+    start = _clock()
+    with ProcessPoolExecutor(2, mp_context=mp.get_context("fork")) as pool:
+        list(pool.map(_worklists_of, [folder, folder], [0, 1], [2, 2]))
+    return _clock() - start
+
+
 def reports_step(folder: Path) -> dict:
-    """One practice's two HTML reports: kernel start, notebook execution, HTML rendering.
-
-    The notebooks run one after the other on one started kernel (the first pays the
-    imports inside the kernel); parameters are injected as Papermill does.
-    """
-    from jupyter_client import KernelManager
-    from nbclient import NotebookClient
-    from papermill.iorw import load_notebook_node
-    from papermill.parameterize import parameterize_notebook
-
+    """One practice's two HTML reports: kernel start, notebook execution, HTML rendering,
+    as the run does them (one kernel and client kept across notebooks)."""
     from optin_analysis.config import load_config
     from optin_analysis.outgoing.summary import compute, outgoing, write_json
-    from optin_analysis.reports.notebooks import KERNEL, KERNEL_ARGS, NOTEBOOK_DIR, REPORTS
+    from optin_analysis.reports.notebooks import NOTEBOOK_DIR, REPORTS, KernelSession
     from optin_analysis.reports.render import notebook_to_html
 
     data = _canonical(folder)[0]
@@ -239,44 +311,107 @@ def reports_step(folder: Path) -> dict:
     write_json(bundle, summary)
     params = {"practice": data.profile.ods_code, "period": PERIOD, "summary_path": str(summary)}
     out = {"practice": data.profile.ods_code, "patients": len(data.patients)}
-    start = _clock()
-    km = KernelManager(kernel_name=KERNEL)
-    km.start_kernel(cwd=str(NOTEBOOK_DIR), extra_arguments=KERNEL_ARGS)
-    kc = km.blocking_client()
-    kc.start_channels()
-    kc.wait_for_ready(timeout=60)
-    kc.stop_channels()
-    out["kernel"], out["execute"], out["render"] = _clock() - start, 0.0, 0.0
+    session = KernelSession()
     try:
-        for notebook, title in REPORTS.values():
-            nb = load_notebook_node(str(NOTEBOOK_DIR / notebook))
-            nb = parameterize_notebook(nb, params, kernel_name=KERNEL)
-            start = _clock()
-            NotebookClient(nb, km=km, kernel_name=KERNEL).execute()
-            middle = _clock()
-            notebook_to_html(nb, title)
-            out["execute"] += middle - start
-            out["render"] += _clock() - middle
+        start = _clock()
+        session._kernel()
+        out["kernel"], out["execute"], out["render"] = _clock() - start, 0.0, 0.0
+        for _ in range(2):  # the first pays the imports in the kernel; the second is typical
+            out["execute"] = out["render"] = 0.0
+            for notebook, title in REPORTS.values():
+                start = _clock()
+                nb = session.run(NOTEBOOK_DIR / notebook, params, None)
+                middle = _clock()
+                notebook_to_html(nb, title)
+                out["execute"] += middle - start
+                out["render"] += _clock() - middle
     finally:
-        km.shutdown_kernel(now=True)
+        session.close()
     return out
 
 
-def cli_run_step(config: Path, jobs: int | None) -> tuple[float, int]:
-    """The whole ``optin-analysis run`` as a user runs it (``--jobs`` when given)."""
-    cli = Path(sys.executable).with_name("optin-analysis")
-    command = [str(cli), "run", "--config", str(config), "--period", PERIOD]
-    command += ["--jobs", str(jobs)] if jobs else []
+def one_practice_step(folder: Path) -> tuple[float, float, float]:
+    """Ingest + validate, all measures and worklists (compute) of the one practice there."""
+    from optin_analysis.config import load_config
+    from optin_analysis.outgoing.summary import compute
+    from optin_analysis.practice.worklists import worklists
+
+    from optin_analysis.ingest.load import load_practice  # isort: skip
+
+    (profile,) = load_config(folder / "config.yaml").practices
     start = _clock()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    return _clock() - start, done.returncode
+    data = load_practice(profile)
+    loaded = _clock()
+    month = compute(data, PERIOD)
+    measured = _clock()
+    worklists(data.patients, data.events, profile, month.ref_date, state=month.measures.state)
+    return loaded - start, measured - loaded, _clock() - measured
 
 
-# --------------------------------------------------------------------------- orchestration
+# --------------------------------------------------------------------------- commands
 
 
-def _ratio(ours: float, reference: float, name: str) -> str:
-    return f"{ours / reference:.1f}x {name} ({reference:.2f} s)"
+def cli() -> str:
+    return str(Path(sys.executable).with_name("optin-analysis"))
+
+
+def subset_config(config: Path, count: int, out: Path) -> Path:
+    """A copy of ``config`` with its first ``count`` practices, writing under ``out``."""
+    import yaml
+
+    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+    for p in raw["practices"]:
+        for key in ("patients", "events"):
+            p[key] = str((config.parent / p[key]).resolve())
+    raw.update(practices=raw["practices"][:count], reports_dir=str(out / "reports"),
+               worklists_dir=str(out / "worklists"))  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "config.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+def run_command(config: Path, jobs: int, pdf: bool) -> tuple[float, int, float]:
+    """``optin-analysis run`` as a user runs it, on fresh output folders."""
+    for name in ("reports", "worklists"):
+        shutil.rmtree(config.parent / name, ignore_errors=True)
+    command = [cli(), "run", "--config", str(config), "--period", PERIOD, "--jobs", str(jobs)]
+    return timed_command(command + ([] if pdf else ["--no-pdf"]))
+
+
+def naive_loop(config: Path, out: Path) -> tuple[float, int]:
+    """The straightforward pipeline: for each practice and report notebook, the papermill
+    CLI (a fresh kernel; the notebook computes its figures from the configuration) then
+    ``jupyter nbconvert --to html``. Returns (seconds, failures)."""
+    import yaml
+
+    from optin_analysis.reports.notebooks import NOTEBOOK_DIR, REPORTS
+
+    codes = [p["ods_code"] for p in yaml.safe_load(config.read_text())["practices"]]
+    bin_dir = Path(sys.executable).parent
+    out.mkdir(parents=True, exist_ok=True)
+    failures, start = 0, _clock()
+    for code in codes:
+        for notebook, _title in REPORTS.values():
+            executed = out / f"{code}-{notebook}"
+            steps = [
+                [str(bin_dir / "papermill"), str(NOTEBOOK_DIR / notebook), str(executed),
+                 "-p", "config", str(config), "-p", "practice", code, "-p", "period", PERIOD,
+                 "--no-progress-bar", "--log-level", "ERROR"],
+                [str(bin_dir / "jupyter"), "nbconvert", "--to", "html", str(executed),
+                 "--log-level", "ERROR"],
+            ]  # fmt: skip
+            for step in steps:
+                done = subprocess.run(step, cwd=NOTEBOOK_DIR, capture_output=True, check=False)
+                failures += done.returncode != 0
+    return _clock() - start, failures
+
+
+# --------------------------------------------------------------------------- the groups
+
+
+def _ratio(ours: float, reference: float) -> float:
+    return round(ours / reference, 2)
 
 
 def _agree(ours: dict, reference: dict) -> str:
@@ -284,51 +419,166 @@ def _agree(ours: dict, reference: dict) -> str:
     return "same figures" if not differ else f"{differ} practice(s) differ"
 
 
-def bench_scale(scale: str, folder: Path, practices: int, patients: int) -> list[Row]:
-    """Every data step at one scale."""
-    rows = []
+def bench_icb(res: Results, folder: Path, practices: int, patients: int) -> None:
+    """The data steps at ICB scale."""
+    g = "icb"
     (gen, write, events), peak = in_child(generate_step, folder, practices, patients)
-    label = f"{practices} practice(s), {patients:,} patients, {events:,} events"
-    rows.append(Row(scale, "generate (in memory)", gen, peak, label))
-    rows.append(Row(scale, "write extracts (CSV)", write, None, "same process as above"))
+    res.add(g, "generate (in memory)", gen, peak,
+            f"{practices} practices, {patients:,} patients, {events:,} events")  # fmt: skip
+    res.add(g, "write extracts (CSV)", write, None, "same process as above")
     csv_seconds, csv_peak = in_child(read_csv_step, folder)
     ingest, peak = in_child(ingest_step, folder)
-    rows.append(
-        Row(scale, "ingest + validate", ingest, peak, _ratio(ingest, csv_seconds, "pyarrow.csv"))
-    )
-    rows.append(Row(scale, "reference: pyarrow.csv.read_csv", csv_seconds, csv_peak))
+    res.figures["ingest_vs_pyarrow"] = _ratio(ingest, csv_seconds)
+    res.add(g, "ingest + validate", ingest, peak,
+            f"{_ratio(ingest, csv_seconds)}x pyarrow.csv", "ingest")  # fmt: skip
+    res.add(g, "reference: pyarrow.csv.read_csv", csv_seconds, csv_peak, key="pyarrow_csv")
     (ours, heads), peak = in_child(measures_step, folder)
     (sql, reference, threads), sql_peak = in_child(duckdb_step, folder)
-    note = f"{_ratio(ours, sql, 'DuckDB SQL')}; best of {REPEAT}"
-    rows.append(Row(scale, "all measures (summary.compute)", ours, peak, note))
-    note = f"{threads} threads; {_agree(heads, reference)} as summary.compute"
-    rows.append(Row(scale, "reference: DuckDB headline SQL", sql, sql_peak, note))
+    res.figures["measures_vs_duckdb"] = _ratio(ours, sql)
+    res.figures["measures_agree"] = float(_agree(heads, reference) == "same figures")
+    res.add(g, "all measures (summary.compute)", ours, peak,
+            f"{_ratio(ours, sql)}x DuckDB SQL; best of {REPEAT}", "measures")  # fmt: skip
+    agree = f"{threads} threads; {_agree(heads, reference)} as summary.compute"
+    res.add(g, "reference: DuckDB headline SQL", sql, sql_peak, agree, "duckdb")
     (computed, written), peak = in_child(worklists_step, folder)
-    note = f"compute {computed:.2f} s + write CSV/XLSX {written:.2f} s"
-    rows.append(Row(scale, "worklists", computed + written, peak, note))
+    split = f"compute {computed:.2f} s + write CSV/XLSX {written:.2f} s"
+    res.add(g, "worklists, one process", computed + written, peak, split, "worklists_1")
+    wall, peak = in_child(worklists_parallel_step, folder)
+    res.add(g, "worklists, two processes", wall, peak, "as run --jobs 2", "worklists")
     report, peak = in_child(reports_step, folder)
     note = f"{report['practice']} ({report['patients']:,} patients)"
-    rows.append(Row(scale, "reports: kernel start", report["kernel"], peak, note))
-    rows.append(Row(scale, "reports: notebook execution", report["execute"], None, "2 notebooks"))
-    rows.append(Row(scale, "reports: HTML rendering", report["render"], None, "2 reports"))
-    return rows
+    res.add(g, "reports: kernel start + client", report["kernel"], peak, note)
+    res.add(g, "reports: notebook execution", report["execute"], None,
+            "2 notebooks, warm kernel", "notebooks")  # fmt: skip
+    res.add(g, "reports: HTML rendering", report["render"], None, "2 reports", "html")
 
 
-def bench_run(scale: str, config: Path) -> list[Row]:
-    """The whole CLI run, sequential and on two workers when the CLI has ``--jobs``."""
-    cli = Path(sys.executable).with_name("optin-analysis")
-    usage = subprocess.run([str(cli), "run", "--help"], capture_output=True, text=True).stdout
-    rows = []
-    for jobs in (1, 2):
-        if "--jobs" not in usage and jobs > 1:
-            rows.append(Row(scale, f"optin-analysis run --jobs {jobs}", None, None,
-                            "n/a (not yet supported)"))  # fmt: skip
-            continue
-        (seconds, code), peak = in_child(cli_run_step, config, jobs if "--jobs" in usage else None)
-        note = "largest process" + ("" if code == 0 else f"; exit code {code}")
-        step = f"optin-analysis run --jobs {jobs}" if "--jobs" in usage else "optin-analysis run"
-        rows.append(Row(scale, step, seconds, peak, note))
-    return rows
+def bench_run(res: Results, config: Path) -> None:
+    """The whole command at ICB scale: two workers, without and with the DPIA PDFs."""
+    for pdf, key in ((False, "run_jobs2"), (True, "run_jobs2_pdf")):
+        seconds, code, peak = run_command(config, 2, pdf)
+        note = "largest process" + ("" if code == 0 else f"; EXIT CODE {code}")
+        res.add("icb", f"optin-analysis run --jobs 2{'' if pdf else ' --no-pdf'}", seconds,
+                peak, note, key)  # fmt: skip
+
+
+def bench_naive(res: Results, config: Path, count: int, out: Path) -> None:
+    """``run --jobs 1`` against the papermill + nbconvert loop on ``count`` practices."""
+    g = f"{count} practices"
+    small = subset_config(config, count, out / "ours")
+    naive, failures = naive_loop(small, out / "naive")
+    res.add(g, "naive: papermill CLI + nbconvert per notebook", naive, None,
+            "2 notebooks per practice" + (f"; {failures} FAILED" if failures else ""),
+            "naive")  # fmt: skip
+    for pdf, key in ((False, "ours_jobs1"), (True, "ours_jobs1_pdf")):
+        seconds, code, peak = run_command(small, 1, pdf)
+        res.figures[f"{key}_speedup"] = round(naive / seconds, 1)
+        note = f"{naive / seconds:.1f}x faster than naive" + ("" if code == 0 else f"; EXIT {code}")
+        note += "; also worklists, summaries, roll-up" + ("; DPIA PDFs" if pdf else "")
+        res.add(g, f"optin-analysis run --jobs 1{'' if pdf else ' --no-pdf'}", seconds, peak,
+                note, key)  # fmt: skip
+
+
+def bench_sweep(res: Results, out: Path, sizes: tuple[int, ...]) -> None:
+    """Ingest + measures (+ worklists) of one practice, at each size."""
+    for patients in sizes:
+        folder = out / f"one-{patients}"
+        folder.mkdir(parents=True, exist_ok=True)
+        in_child(generate_step, folder, 1, patients, True)
+        (ingest, measures, lists), peak = in_child(one_practice_step, folder)
+        res.sweep.append({"patients": patients, "ingest": ingest, "measures": measures,
+                          "worklists": lists, "peak_mb": peak})  # fmt: skip
+        split = f"ingest {ingest:.2f} s, measures {measures:.2f} s, worklists {lists:.2f} s"
+        step = f"{patients:,} patients: ingest + measures + worklists"
+        res.add("one practice", step, ingest + measures + lists, peak, split)
+        shutil.rmtree(folder, ignore_errors=True)
+    if sizes:
+        res.figures["largest_practice_peak_mb"] = res.sweep[-1]["peak_mb"]
+
+
+def bench_packs(res: Results, config: Path, counts: tuple[int, ...], out: Path) -> None:
+    """``run --jobs 2`` for the first ``count`` practices of the ICB data."""
+    for count in counts:
+        small = subset_config(config, count, out / f"pack-{count}")
+        seconds, code, peak = run_command(small, 2, False)
+        res.packs.append({"practices": count, "seconds": seconds, "peak_mb": peak})
+        res.add("pack", f"{count} practices: run --jobs 2 --no-pdf", seconds, peak,
+                "" if code == 0 else f"EXIT CODE {code}")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- targets, output
+
+#: (name, figure, comparison, limit, unit)
+TARGETS = (
+    ("run --jobs 2, 100 practices / 1M patients", "run_jobs2", "<=", 60, "s"),
+    ("... with the DPIA PDFs", "run_jobs2_pdf", "<=", 90, "s"),
+    ("faster than papermill + nbconvert loop, 10 practices", "ours_jobs1_speedup", ">=", 10, "x"),
+    ("... with the DPIA PDFs", "ours_jobs1_pdf_speedup", ">=", 10, "x"),
+    ("all measures / DuckDB headline SQL", "measures_vs_duckdb", "<=", 1.0, "x"),
+    ("ingest + validate / pyarrow.csv", "ingest_vs_pyarrow", "<=", 2.0, "x"),
+    ("worklists (CSV + XLSX) at ICB scale", "worklists", "<=", 3, "s"),
+    ("largest process of the 100-practice run", "run_jobs2_peak_mb", "<=", 1024, "MB"),
+    ("one practice of 2M patients", "largest_practice_peak_mb", "<=", 2048, "MB"),
+)
+
+
+def targets(res: Results) -> list[dict]:
+    out = []
+    for name, key, op, limit, unit in TARGETS:
+        value = res.figures.get(key)
+        met = None if value is None else (value <= limit if op == "<=" else value >= limit)
+        out.append({"target": name, "figure": key, "value": value, "limit": f"{op} {limit}",
+                    "unit": unit, "met": met})  # fmt: skip
+    return out
+
+
+def machine() -> dict:
+    gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    versions = {}
+    for name in VERSIONS:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {"cores": os.cpu_count(), "ram_gb": round(gb, 1), "python": platform.python_version(),
+            "system": f"{platform.system()} {platform.machine()}", "versions": versions,
+            "date": dt.datetime.now().isoformat(timespec="seconds")}  # fmt: skip
+
+
+def chart(res: Results, path: Path) -> None:
+    """Time against size, one practice (left) and the whole run (right), as SVG."""
+    import altair as alt
+    import pandas as pd
+    import vl_convert as vlc
+
+    one = pd.DataFrame(res.sweep).melt(
+        "patients", ["ingest", "measures", "worklists"], var_name="step", value_name="seconds"
+    )
+    colours = alt.Scale(range=["#0072B2", "#D55E00", "#009E73"])
+    left = (
+        alt.Chart(one, title="One practice")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("patients:Q", title="Patients", axis=alt.Axis(format="~s")),
+            y=alt.Y("seconds:Q", title="Seconds"),
+            color=alt.Color("step:N", title=None, scale=colours),
+            strokeDash=alt.StrokeDash("step:N", title=None),
+        )
+    )
+    right = (
+        alt.Chart(pd.DataFrame(res.packs), title="run --jobs 2 (10,000 patients a practice)")
+        .mark_line(point=True, color="#0072B2")
+        .encode(x=alt.X("practices:Q", title="Practices"), y=alt.Y("seconds:Q", title="Seconds"))
+    )
+    target = (
+        alt.Chart(pd.DataFrame({"y": [60]}))
+        .mark_rule(strokeDash=[6, 3], color="#D55E00")
+        .encode(y="y:Q")
+    )
+    spec = alt.hconcat(
+        left.properties(width=300, height=220), (right + target).properties(width=300, height=220)
+    ).configure_axis(labelFontSize=12, titleFontSize=12)
+    path.write_text(vlc.vegalite_to_svg(spec.to_dict()), encoding="utf-8")
 
 
 def _table(rows: list[Row], markdown: bool) -> None:
@@ -337,49 +587,75 @@ def _table(rows: list[Row], markdown: bool) -> None:
     from rich.table import Table
 
     table = Table(box=box.MARKDOWN if markdown else box.SIMPLE_HEAD)
-    for name in ("Scale", "Step", "Time (s)", "Peak RSS (MB)", "Notes"):
+    for name in ("Group", "Step", "Time (s)", "Peak RSS (MB)", "Notes"):
         table.add_column(name, justify="right" if "(" in name else "left")
     for r in rows:
         seconds = "" if r.seconds is None else f"{r.seconds:.{3 if r.seconds < 10 else 1}f}"
         peak = "" if r.peak_mb is None else f"{r.peak_mb:,.0f}"
-        table.add_row(r.scale, r.step, seconds, peak, r.note)
+        table.add_row(r.group, r.step, seconds, peak, r.note)
+    Console(width=200).print(table)
+
+
+def _targets_table(rows: list[dict], markdown: bool) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=box.MARKDOWN if markdown else box.SIMPLE_HEAD)
+    for name in ("Target", "Measured", "Limit", "Met"):
+        table.add_column(name)
+    for t in rows:
+        value = "not measured" if t["value"] is None else f"{t['value']:,.2f} {t['unit']}"
+        met = {True: "met", False: "NOT met", None: "-"}[t["met"]]
+        table.add_row(t["target"], value, f"{t['limit']} {t['unit']}", met)
     Console(width=200).print(table)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scales", default="practice,pcn,icb", help="comma-separated scales")
-    parser.add_argument("--patients", type=int, help="ICB scale: patients (default 1,000,000)")
-    parser.add_argument("--practices", type=int, help="ICB scale: practices (default 100)")
-    parser.add_argument("--run-at", default="icb", help="scale of the whole CLI run")
-    parser.add_argument("--skip-run", action="store_true", help="leave out the CLI run")
+    parser.add_argument("--quick", action="store_true", help="small sizes: checks the script")
+    parser.add_argument("--skip-naive", action="store_true", help="leave out the naive loop")
+    parser.add_argument("--skip-sweep", action="store_true", help="leave out the scaling sweep")
     parser.add_argument("--out", type=Path, help="keep generated data here (default: temp)")
-    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     args = parser.parse_args(argv)
-    sizes = dict(SCALES)
-    sizes["icb"] = (args.practices or sizes["icb"][0], args.patients or sizes["icb"][1])
-    scales = [s.strip() for s in args.scales.split(",") if s.strip()]
-    unknown = set(scales) - set(sizes)
-    if unknown:
-        parser.error(f"unknown scale(s) {', '.join(sorted(unknown))}; choose from {list(SCALES)}")
+    pick = 1 if args.quick else 0
+    practices, patients = SIZES["icb"][pick]
     out = args.out or Path(tempfile.mkdtemp(prefix="optin-bench-"))
-    total_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    print(f"{os.cpu_count()} cores, {total_gb:.0f} GB RAM, Python {platform.python_version()}, "
-          f"{platform.system()} {platform.machine()}; data in {out}", flush=True)  # fmt: skip
+    info = machine()
+    print(f"{info['cores']} cores, {info['ram_gb']} GB RAM, Python {info['python']}, "
+          f"{info['system']}; data in {out}", flush=True)  # fmt: skip
+    res = Results()
     _, floor = in_child(imports_only)
-    rows = [Row("-", "python + imports", None, floor, "memory floor of every step")]
+    res.add("-", "python + imports", None, floor, "memory floor of every step")
     try:
-        for scale in scales:
-            folder = out / scale
-            folder.mkdir(parents=True, exist_ok=True)
-            rows += bench_scale(scale, folder, *sizes[scale])
-            if scale == args.run_at and not args.skip_run:
-                rows += bench_run(scale, folder / "config.yaml")
-            print(f"{scale} done", file=sys.stderr, flush=True)
+        icb = out / "icb"
+        icb.mkdir(parents=True, exist_ok=True)
+        bench_icb(res, icb, practices, patients)
+        bench_run(res, icb / "config.yaml")
+        print("ICB scale done", file=sys.stderr, flush=True)
+        if not args.skip_naive:
+            bench_naive(res, icb / "config.yaml", SIZES["naive"][pick], out / "naive")
+            print("naive loop done", file=sys.stderr, flush=True)
+        if not args.skip_sweep:
+            bench_sweep(res, out / "sweep", SIZES["sweep"][pick])
+            counts = [c for c in SIZES["packs"][pick] if c != practices]
+            bench_packs(res, icb / "config.yaml", tuple(counts), out / "packs")
+            res.packs.append({"practices": practices, "seconds": res.figures["run_jobs2"],
+                              "peak_mb": res.figures.get("run_jobs2_peak_mb")})  # fmt: skip
     finally:
         if args.out is None:
             shutil.rmtree(out, ignore_errors=True)
-    _table(rows, args.markdown)
+    met = targets(res)
+    _table(res.rows, args.markdown)
+    _targets_table(met, args.markdown)
+    if not args.quick:
+        report = {"machine": info, "rows": [asdict(r) for r in res.rows], "figures": res.figures,
+                  "targets": met, "sweep": res.sweep, "packs": res.packs}  # fmt: skip
+        (HERE / "results.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+        if res.sweep and res.packs:
+            chart(res, HERE / "scaling.svg")
+        print(f"Wrote {HERE / 'results.json'} and {HERE / 'scaling.svg'}", file=sys.stderr)
 
 
 def _in_project_env() -> None:
@@ -387,7 +663,7 @@ def _in_project_env() -> None:
     try:
         import optin_analysis  # noqa: F401
     except ModuleNotFoundError:
-        venv = HERE.parent / ".venv" / "bin" / "python"
+        venv = REPO / ".venv" / "bin" / "python"
         if not venv.exists():
             sys.exit("optin_analysis is not installed: run `make test` (or `make run`) first")
         os.execv(venv, [str(venv), __file__, *sys.argv[1:]])
