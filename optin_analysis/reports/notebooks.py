@@ -15,12 +15,18 @@ parent has stopped or is gone.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
+import multiprocessing
+import multiprocessing.util
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +54,7 @@ ROLLUP = ("icb_rollup.ipynb", "ICB roll-up: opt-in model practices")
 KERNEL = "python3"
 #: Quieten the kernel's start-up warnings (ipykernel 7 warns about local TCP transport).
 KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
+PR_SET_PDEATHSIG = 1  #: prctl(2) option: a signal for this process when its parent dies
 STAGING = ".partial-"  #: marks staging folders; stale ones are removed by the next run
 #: Forget the previous notebook's names (silently; cheaper than ``%reset -f``, which
 #: also collects garbage and flushes caches: half a second per notebook).
@@ -159,9 +166,9 @@ class KernelSession:
 def render(
     session: KernelSession, notebook: str, title: str, parameters: dict, out: Path,
     keep_notebook: bool = False, timings: Timings | None = None, pdf: bool = False,
-) -> Path:  # fmt: skip
-    """Execute one notebook and write its HTML to ``out`` (and the notebook beside it, and
-    the page as PDF when ``pdf``)."""
+) -> str:  # fmt: skip
+    """Execute one notebook, write its HTML to ``out`` (and the notebook beside it, and
+    the page as PDF when ``pdf``) and return the HTML."""
     timings = timings or Timings()
     kept = out.with_suffix(".ipynb") if keep_notebook else None
     with timings.stage("notebook execution"):
@@ -172,7 +179,38 @@ def render(
     if pdf:
         with timings.stage("PDF"):
             write_pdf(html, out.with_suffix(".pdf"))
-    return out
+    return html
+
+
+def _pdf_helper_init(parent: int) -> None:
+    """The PDF helper ends with the process that started it and leaves Ctrl-C to it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+@functools.cache
+def _pdf_helper() -> ProcessPoolExecutor:
+    """One helper process per worker for PDFs: a PDF is laid out on the other core while
+    the kernel executes the next notebook (a thread would fight the worker for the GIL)."""
+    helper = ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("spawn"), initializer=_pdf_helper_init,
+        initargs=(os.getpid(),),
+    )  # fmt: skip
+    # A worker of the batch's pool ends without running atexit handlers, but joins its
+    # children: shut the helper down first, or the worker would wait for it for ever;
+    # before multiprocessing closes its queues (their finalizers have priority 10).
+    multiprocessing.util.Finalize(helper, helper.shutdown, exitpriority=100)
+    return helper
+
+
+def _timed_pdf(html: str, path: Path) -> float:
+    start = time.perf_counter()
+    write_pdf(html, path)
+    return time.perf_counter() - start
 
 
 def stage_reports(
@@ -181,9 +219,15 @@ def stage_reports(
 ) -> Path:  # fmt: skip
     """Write summary.json and every report of a bundle (the DPIA also as PDF when ``pdf``)
     into a staging folder beside ``final`` and return it, complete; on any failure nothing
-    is left behind."""
+    is left behind.
+
+    Reports with a PDF go first, so that their PDFs are made in the background while the
+    kernel executes the others; the folder is returned only once every PDF is written.
+    """
+    timings = timings or Timings()
     final.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}{STAGING}"))
+    pdfs: list[Future] = []
     try:
         stage.chmod(0o755)
         write_json(bundle, stage / "summary.json")
@@ -193,11 +237,17 @@ def stage_reports(
             "period": period,
             "summary_path": str(stage / "summary.json"),
         }
-        for name, (notebook, title) in REPORTS.items():
-            render(session, notebook, f"{title} — {code} {period}", parameters,
-                   stage / f"{name}.html", keep_notebooks, timings,
-                   pdf and name in PDF_REPORTS)  # fmt: skip
+        for name in sorted(REPORTS, key=lambda n: n not in PDF_REPORTS):
+            notebook, title = REPORTS[name]
+            out = stage / f"{name}.html"
+            html = render(session, notebook, f"{title} — {code} {period}", parameters, out,
+                          keep_notebooks, timings)  # fmt: skip
+            if pdf and name in PDF_REPORTS:
+                pdfs.append(_pdf_helper().submit(_timed_pdf, html, out.with_suffix(".pdf")))
+        for done in pdfs:
+            timings.stages["PDF"] = timings.stages.get("PDF", 0.0) + done.result()
     except BaseException:
+        wait(pdfs)  # nothing may still be writing into the folder being removed
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return stage
