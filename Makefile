@@ -10,7 +10,7 @@ CONFIG ?= data/sample/config.yaml
 PERIOD ?= 2026-10
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint sample lab clean lock
+.PHONY: help run test lint mutate sample lab clean lock
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,6 +31,11 @@ run: $(STAMP) ## Run the monthly job on the sample data (PERIOD=YYYY-MM, CONFIG=
 
 test: $(STAMP) ## Run the whole test suite (unit, integration, notebooks)
 	$(BIN)/pytest
+
+# Not part of `make test`: each mutation reruns tests/spec, tests/unit and tests/property on
+# a copy of the repository (MUTATE_ARGS="--only NAME" for one, "--list" to list them).
+mutate: $(STAMP) ## Plant rule mutations one by one and report any the tests miss
+	$(BIN)/python tests/mutate.py $(MUTATE_ARGS)
 
 lint: $(STAMP) ## Check style with ruff
 	$(BIN)/ruff check .

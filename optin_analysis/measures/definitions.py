@@ -7,7 +7,7 @@ module docstring defines them; episodes, provisions and spells of access from
 :mod:`optin_analysis.measures.timeline`. :mod:`optin_analysis.measures.month` computes
 all of them at once for a report.
 
-Rules common to all measures (each ``[rule name]`` has a hand-worked test):
+Rules common to all measures (each rule tag below has a hand-worked test):
 
 * [rule registered-only] Only patients registered at D count, and only their events.
 * [rule calendar-months] Months are calendar months, labelled ``YYYY-MM``; "month end" is

@@ -5,7 +5,7 @@ who holds access and how they got it, who is protected from automatic access, wh
 opted out and whose opt-in request is waiting. Nothing reads the clock. How access came
 and went over time is worked out once in :mod:`optin_analysis.measures.timeline`.
 
-Rules (each ``[rule name]`` has a hand-worked test, listed in ``tests/README.md``):
+Rules (each rule tag below has a hand-worked test, listed in ``tests/README.md``):
 
 * [rule linking] Events are matched to patients on (practice_code, patient_id); events of
   patients not in the extract (who left the practice) and of unknown type are ignored.

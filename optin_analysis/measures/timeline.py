@@ -5,7 +5,7 @@ date; the state at a date D (:mod:`optin_analysis.measures.state`) reads it. Sou
 truth: the patients extract is the truth about access on and after the start of its
 current access level; coded events are evidence of history before that.
 
-Rules (each ``[rule name]`` has a hand-worked test, listed in ``tests/README.md``):
+Rules (each rule tag below has a hand-worked test, listed in ``tests/README.md``):
 
 * [rule tie-order] Events of one patient on one day count in this order: 106, 104;
   opt_in_requested, counselled, access_granted, opt_in_declined, opt_out, access_revoked.

@@ -1,7 +1,8 @@
 """Practice-internal worklists: whom to revoke, whom to protect, whose request is waiting.
 
 These carry patient identifiers and exact figures. They are for practice staff only and
-must never be attached to anything that leaves the practice.
+must never be attached to anything that leaves the practice. Who is on each list (each rule
+tag below has a hand-worked test, listed in ``tests/README.md``) is in :func:`worklists`.
 """
 
 from __future__ import annotations
@@ -121,20 +122,26 @@ def worklists(
 ) -> dict[str, pd.DataFrame]:
     """The practice's worklists at D, each a frame with exact figures and identifiers.
 
-    * ``revoke``: the revocation backlog for the practice's supplier, by online account
-      date, then the other patients holding automatic access without a usable account
-      (dormant exposure), with a ``reason``: patient_id, nhs_number, age, online_account,
-      online_account_date, access_start_date, reason.
-    * ``protect``: patients to code with a 104, with a ``reason``: first the pending-16
-      cohort not protected (16th birthday in (D, D + horizon]), by birthday; then 16+
-      patients without access, not opted out, with no opt-in request and not protected.
-      Columns patient_id, nhs_number, age, sixteenth_birthday (pending-16 only), reason.
-      Empty for a TPP practice whose preference is unticked (everybody protected).
-    * ``requests``: open opt-in requests, oldest first: patient_id, nhs_number,
-      request_date (the episode's first request), stage, wait_days.
-    * ``disagreements``: record disagreements, patients whose coded grants or revocations
-      disagree with the extract (the extract was used): patient_id, nhs_number,
-      access_level, access_start_date, disagreement.
+    * ``revoke``: [rule worklist-revoke] the revocation backlog for the practice's
+      supplier ([rule backlog-emis], [rule backlog-tpp]), by online account date, then
+      patient_id; then [rule worklist-dormant] the other patients holding automatic access
+      without a usable account (dormant exposure), by patient_id; with a ``reason``:
+      patient_id, nhs_number, age, online_account, online_account_date, access_start_date,
+      reason.
+    * ``protect``: patients to code with a 104, with a ``reason``: first
+      [rule worklist-protect-16] the pending-16 cohort not protected (16th birthday in
+      (D, D + horizon], [rule pending-16-window]), by birthday; then
+      [rule worklist-protect-16plus] 16+ patients without access, not opted out, with no
+      opt-in request and not protected (the protection-coverage gap). Columns patient_id,
+      nhs_number, age, sixteenth_birthday (pending-16 only), reason. Empty where the
+      supplier setting protects everybody ([rule protection-setting]).
+    * ``requests``: [rule worklist-requests] open opt-in requests of registered patients,
+      oldest first (request_date, then patient_id): patient_id, nhs_number, request_date
+      (the episode's first request), stage, wait_days.
+    * ``disagreements``: [rule worklist-disagreements] record disagreements, registered
+      patients whose coded grants or revocations disagree with the extract (the extract
+      was used), by disagreement then patient_id: patient_id, nhs_number, access_level,
+      access_start_date, disagreement.
 
     ``state`` is :func:`patient_state` at D when the caller already has it (the batch takes
     it from :func:`~optin_analysis.measures.month.month_measures`), so it is not

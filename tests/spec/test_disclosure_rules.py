@@ -1,0 +1,239 @@
+"""Hand-worked cases for the rules of ``optin_analysis/outgoing/disclosure.py`` (and
+their use in ``published.py`` and ``rollup.py``).
+
+Default rule: counts 1 to 7 shown as "[c]", others rounded to the nearest 5, 0 stays 0.
+Each expected value is worked out in the comments.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from optin_analysis.config import Disclosure, Supplier
+from optin_analysis.measures.month import MonthMeasures
+from optin_analysis.outgoing import rollup
+from optin_analysis.outgoing.disclosure import (
+    Level,
+    at_least,
+    coarsen,
+    control_count,
+    exact_total_is_safe,
+    share,
+    show,
+    total,
+)
+from optin_analysis.outgoing.published import month_levels, publish
+
+C = "[c]"
+RULE = Disclosure()
+
+
+# --------------------------------------------------------------------------- sdc-count
+
+
+@pytest.mark.parametrize(
+    ("count", "published"),
+    [
+        (0, 0),  # zero stays zero
+        (1, C), (7, C),  # 1..7 suppressed
+        (8, 10), (9, 10), (10, 10), (12, 10),  # nearest 5: 8 -> 10, 12 -> 10
+        (13, 15), (17, 15), (18, 20),
+        (1234, 1235),  # 246.8 fives -> 247 fives
+        (None, None),
+    ],
+)  # fmt: skip
+def test_sdc_count_default_rule(count: int | None, published: object) -> None:
+    assert control_count(count, RULE) == published
+
+
+@pytest.mark.parametrize(
+    ("count", "published"),
+    [(10, C), (11, 10), (15, 20), (25, 30), (0, 0)],  # k = 10; halves round up
+)
+def test_sdc_count_configured_rule(count: int, published: object) -> None:
+    assert control_count(count, Disclosure(redact_at_or_below=10, round_to=10)) == published
+
+
+def test_sdc_count_off() -> None:
+    assert control_count(3, Disclosure(enabled=False)) == 3
+
+
+# --------------------------------------------------------------------------- publication
+
+
+def _measures(**headline: object) -> MonthMeasures:
+    """Exact measures of one practice-month (D = 2024-03-31), made up by hand."""
+    months = ["2024-01", "2024-02", "2024-03"]
+    bands = ["0-7", "8-14", "15-28", "29-56", "57-90", "91-180", "181+"]
+    counselling = [10, 3, 0, 0, 0, 0, 0]  # 13 open requests, none counselled
+    return MonthMeasures(
+        headline={
+            "ref_date": "2024-03-31", "period_start": "2024-03-01",
+            "pending_16_horizon_months": 6, "eligible": 40, "opt_in_holders": 12,
+            "account_holders_16plus": 40, "opt_in_holders_with_account": 12,
+            "protection_coverage_denominator": 40, "unprotected": 12, **headline,
+        },
+        previous=None,
+        uptake_by_month=pd.DataFrame({
+            "month": months, "requests": [20, 12, 9], "requests_cumulative": [20, 32, 41],
+            "counselled": [20, 20, 20], "counselled_cumulative": [20, 40, 60],
+            "provisioned": [20, 20, 20], "provisioned_cumulative": [20, 40, 60],
+        }),
+        backlog_by_month=pd.DataFrame({
+            "month": months, "automatic_with_account": [30, 20, 12], "dormant": [30, 20, 12],
+            "revocations": [10, 10, 10],
+        }),
+        pending_16=pd.DataFrame({
+            "month": ["2024-04", "2024-05"], "cohort": [24, 0], "protected": [12, 0],
+            "at_risk": [12, 0],
+        }),
+        open_requests=pd.DataFrame({
+            "stage": ["awaiting counselling"] * 7 + ["awaiting provisioning"] * 7,
+            "band": bands * 2, "requests": counselling + [0] * 7,
+        }),
+        state=pd.DataFrame(),
+    )  # fmt: skip
+
+
+def test_sdc_base_cells_flows_without_running_totals_and_published_once() -> None:
+    # Requests 20, 12, 9 by month: none suppressed, so months are published: 20, 10, 10.
+    # The period's requests (March) are that same cell, 10; no running total is published.
+    pub = publish(_measures(), RULE, Supplier.EMIS)
+    uptake = pub.tables["uptake"]
+    assert uptake.level == "month"
+    assert [r["requests"] for r in uptake.rows] == [20, 10, 10]
+    assert pub.headline["requests_period"] == 10
+    assert not any("cumulative" in key for key in pub.headline)
+    assert not any("cumulative" in key for row in uptake.rows for key in row)
+
+
+def test_sdc_base_cells_only_the_parts_of_a_total() -> None:
+    # Turning 16 in April: protected 12 -> 10, at risk 12 -> 10. The cohort (24 exact,
+    # which alone would publish as 25) is the sum of the published parts: 20.
+    pub = publish(_measures(), RULE, Supplier.EMIS)
+    april = pub.tables["pending_16"].rows[0]
+    assert (april["protected"], april["at_risk"], april["cohort"]) == (10, 10, 20)
+    assert pub.headline["pending_16_cohort"] == 20
+
+
+@pytest.mark.parametrize(("supplier", "backlog"), [(Supplier.EMIS, 10), (Supplier.TPP, 20)])
+def test_sdc_derived_from_published_cells(supplier: Supplier, backlog: int) -> None:
+    # March: automatic with an account 12 -> 10, dormant 12 -> 10. Backlog: EMIS the first
+    # (10), TPP their published sum (20, not 24 -> 25). With access: opt-in 12 -> 10,
+    # plus 10 + 10 = 30. Coverage: 1 - unprotected 10 / denominator 40 = 0.75 (the exact
+    # 1 - 12/40 = 0.7 is not shown). Opt-in share of eligible: 10 / 40 = 0.25.
+    head = publish(_measures(), RULE, supplier).headline
+    assert head["revocation_backlog"] == backlog
+    assert head["with_access"] == 30
+    assert head["protection_coverage_share"] == pytest.approx(0.75)
+    assert head["opt_in_share_of_eligible"] == pytest.approx(0.25)
+
+
+def test_sdc_derived_totals_and_shares() -> None:
+    assert total([10, 15]) == 25
+    assert total([10, C]) == C  # a suppressed part hides the total
+    assert share(10, 40) == 0.25
+    assert share(C, 40) == C and share(10, C) == C
+    assert share(0, 0) is None
+
+
+# --------------------------------------------------------------------------- coarsening
+
+
+def test_sdc_coarsen_parts_until_none_is_suppressed() -> None:
+    # Fine cells 10, 3, 10: the 3 would be [c], so b and c merge: 10, 13 -> 15.
+    levels = [
+        Level("fine", np.array([0, 1, 2]), ("a", "b", "c")),
+        Level("merged", np.array([0, 1, 1]), ("a", "b+c")),
+    ]
+    level, published = coarsen(np.array([10.0, 3.0, 10.0]), levels, RULE, "parts")
+    assert (level.name, published) == ("merged", [10, 15])
+    # 3 and 2: both suppressed, and so is their total 5: the coarsest level is taken as
+    # it is, one cell, "[c]"
+    pair = [
+        Level("fine", np.array([0, 1]), ("a", "b")),
+        Level("total", np.array([0, 0]), ("a+b",)),
+    ]
+    level, published = coarsen(np.array([3.0, 2.0]), pair, RULE, "parts")
+    assert (level.name, published) == ("total", [C])
+
+
+def test_sdc_coarsen_parts_open_requests_bands() -> None:
+    # Open requests: 10 waiting 0-7 days and 3 waiting 8-14 (none counselled). By stage
+    # and band, and by band, the 3 is suppressed; by three bands 0-28 = 13 -> 15.
+    pub = publish(_measures(), RULE, Supplier.EMIS)
+    table = pub.tables["open_requests"]
+    assert table.level == "three bands"
+    assert [(r["band"], r["requests"]) for r in table.rows] == [
+        ("0-28", 15), ("29-90", 0), ("91+", 0),
+    ]  # fmt: skip
+    assert (pub.headline["open_requests"], pub.headline["open_requests_over_28_days"]) == (15, 0)
+
+
+@pytest.mark.parametrize(
+    ("monthly", "level", "published"),
+    [
+        # 1 of 4 non-zero months suppressed = 25%: months published
+        ([20, 3, 20, 20], "month", [20, C, 20, 20]),
+        # 2 of 4 = 50%: quarters, Q1 20 + 3 + 3 = 26 -> 25, Q2 20
+        ([20, 3, 3, 20], "quarter", [25, 20]),
+    ],
+)
+def test_sdc_coarsen_series_months_to_quarters(monthly, level, published) -> None:
+    months = ["2024-01", "2024-02", "2024-03", "2024-04"]
+    got_level, got = coarsen(np.array(monthly, float), month_levels(months), RULE, "series")
+    assert (got_level.name, got) == (level, published)
+
+
+def test_sdc_coarsen_series_to_a_year() -> None:
+    # 2 requests every month of 2024: months all [c], quarters (6) all [c], year 24 -> 25.
+    months = [f"2024-{k:02d}" for k in range(1, 13)]
+    level, got = coarsen(np.full(12, 2.0), month_levels(months), RULE, "series")
+    assert (level.name, got) == ("year", [25])
+
+
+# --------------------------------------------------------------------------- roll-up
+
+
+def test_sdc_rollup_total_at_least() -> None:
+    # 10 + 15 + a suppressed practice (at least 1) = at least 26, 1 practice suppressed.
+    assert at_least([10, C, 15]) == (26, 1)
+    rows = [{"ods_code": "A", "eligible": 10}, {"ods_code": "B", "eligible": C}]
+    assert rollup._total(rows, "eligible", None, RULE) == {
+        "value": 11, "suppressed": 1, "exact": False,
+    }  # fmt: skip
+
+
+def test_sdc_rollup_exact_total_only_where_safe() -> None:
+    # Parts 10 (true 8..12) and [c] (1..7); exact total 11 + 3 = 14 -> 15 (13..17).
+    # Given 15, the [c] part can still be 1..7 (17 - 8 = 9 >= 7, 13 - 12 = 1 <= 1), and
+    # 10 still 8..12: safe, so the controlled exact total 15 is shown.
+    rows = [{"ods_code": "A", "eligible": 10}, {"ods_code": "B", "eligible": C}]
+    exact = {"A": {"eligible": 11}, "B": {"eligible": 3}}
+    assert rollup._total(rows, "eligible", exact, RULE) == {
+        "value": 15, "suppressed": 0, "exact": True,
+    }  # fmt: skip
+    assert exact_total_is_safe(15, [10, C], RULE)
+    # A lone [c] part (1..7) beside a total of 10 (8..12) would be pinned above 7: unsafe.
+    assert not exact_total_is_safe(10, [C], RULE)
+
+
+# --------------------------------------------------------------------------- show
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "text"),
+    [
+        (C, "count", C), (C, "share", C),  # never a dash, blank or 0
+        (None, "count", "n/a"), (math.nan, "share", "n/a"),
+        (0, "count", "0"), (1234, "count", "1,234"),
+        (0.125, "share", "12.5%"), (0.5, "share", "50%"),
+        (3.0, "days", "3 days"), (2.5, "days", "2.5 days"),
+    ],
+)  # fmt: skip
+def test_sdc_show(value: object, kind: str, text: str) -> None:
+    assert show(value, kind) == text
