@@ -189,11 +189,13 @@ state AS (  -- per patient: the state at D ([rule registered-only] is applied in
         -- [rule open-request]: an episode open at the end of D, unless [rule provision] the
         -- extract's access start date, on or before D, is an implied provision closing it
         -- (full access given with a start date, opt-in through an episode open that day).
-        -- NOTE: the package (Timeline.open_on) takes an implied provision on or before D to
-        -- close every episode of the patient, also one opened after it (a request after a
-        -- coded opt_out or decline that followed the implied provision), which [rule episode]
-        -- makes a new, open episode. This follows the package for now; the rule's reading
-        -- adds: AND no grant, decline or opt_out dated after access_day and on or before D.
+        -- NOTE: the package (Timeline.open_on) closes every episode of the patient once an
+        -- implied provision is on or before D, also one a request opens after it. The rule's
+        -- words ("it closes the episode on that day"; [rule episode]: a request when none is
+        -- open opens one), like the plain pairing in tests/unit/test_measures_fast_path.py,
+        -- make it a close at the end of access_day: a later request opens a new episode, open
+        -- at D unless closed since. This follows the package for now; the rule's reading adds
+        -- `AND the latest request on or before D is dated on or before access_day` below.
         coalesce(open_coded_at_d, FALSE) AND NOT coalesce(full_access AND access_day IS NOT NULL
             AND open_at_start AND access_day <= d, FALSE) AS open_request
     FROM current LEFT JOIN at_start USING (practice_code, patient_id)
