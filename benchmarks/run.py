@@ -244,12 +244,15 @@ def duckdb_step(folder: Path) -> tuple[float, dict, int]:
         {
             "practice_code": [d.profile.ods_code for d in practices],
             "supplier": [d.profile.supplier.value for d in practices],
+            "model": [d.profile.model.value for d in practices],
+            "go_live_status": [d.profile.go_live_status.value for d in practices],
             "go_live_date": [d.profile.go_live_date for d in practices],
             "setting_date": [d.profile.supplier_setting_date for d in practices],
+            "extract_date": [d.profile.extract_date for d in practices],
             "ref_date": [reference_date(d.profile, PERIOD)[1] for d in practices],
         }
     )
-    for col in ("go_live_date", "setting_date", "ref_date"):
+    for col in ("go_live_date", "setting_date", "extract_date", "ref_date"):
         profiles[col] = pd.to_datetime(profiles[col]).astype("datetime64[us]")
     con = duckdb.connect()
     con.register("patients", pd.concat([d.patients for d in practices], ignore_index=True))
