@@ -112,6 +112,7 @@ coded AS (
             AS protected_104,
         -- [rule protection-coverage]: asked to opt in (an opt_in_requested on or before D)
         bool_or(t = 'opt_in_requested' AND day <= d) AS asked,
+        max(day) FILTER (t = 'opt_in_requested' AND day <= d) AS last_request_day,
         -- [rule open-request], by the codes: an episode open at the end of D
         max(k) FILTER (t = 'opt_in_requested' AND day <= d)
             > coalesce(max(k) FILTER (t IN ('access_granted', 'opt_in_declined', 'opt_out')
@@ -189,15 +190,11 @@ state AS (  -- per patient: the state at D ([rule registered-only] is applied in
         -- [rule open-request]: an episode open at the end of D, unless [rule provision] the
         -- extract's access start date, on or before D, is an implied provision closing it
         -- (full access given with a start date, opt-in through an episode open that day).
-        -- NOTE: the package (Timeline.open_on) closes every episode of the patient once an
-        -- implied provision is on or before D, also one a request opens after it. The rule's
-        -- words ("it closes the episode on that day"; [rule episode]: a request when none is
-        -- open opens one), like the plain pairing in tests/unit/test_measures_fast_path.py,
-        -- make it a close at the end of access_day: a later request opens a new episode, open
-        -- at D unless closed since. This follows the package for now; the rule's reading adds
-        -- `AND the latest request on or before D is dated on or before access_day` below.
+        -- A request after that day opens a new episode ([rule episode]): still open at D
+        -- unless closed since (which the codes tell).
         coalesce(open_coded_at_d, FALSE) AND NOT coalesce(full_access AND access_day IS NOT NULL
-            AND open_at_start AND access_day <= d, FALSE) AS open_request
+            AND open_at_start AND access_day <= d AND last_request_day <= access_day, FALSE)
+            AS open_request
     FROM current LEFT JOIN at_start USING (practice_code, patient_id)
 )
 SELECT practice_code,

@@ -85,8 +85,12 @@ TIE_ORDER = (
     K_OPT_OUT,
     K_REVOKED,
 )
-RANK = np.full(len(KINDS), len(TIE_ORDER), dtype=np.int64)
+#: An implied provision, added to the events for working out episodes only: it closes
+#: the episode open on the extract's access start day, as a coded grant would.
+K_IMPLIED = len(KINDS)
+RANK = np.full(len(KINDS) + 1, len(TIE_ORDER), dtype=np.int64)
 RANK[list(TIE_ORDER)] = np.arange(len(TIE_ORDER))
+RANK[K_IMPLIED] = RANK[K_GRANTED]
 
 #: Disagreements between coded grants/revocations and the extract ([rule disagreement]).
 AGREE, GRANT_NOT_IN_ACCOUNT, REVOKE_NOT_IN_ACCOUNT, GIVEN_AGAIN_UNCODED = 0, 1, 2, 3
@@ -131,8 +135,12 @@ class Spells:
         return Spells(self.pos[keep], self.start[keep], self.end[keep], self.optin[keep])
 
 
+def _grants(kind: np.ndarray) -> np.ndarray:
+    return (kind == K_GRANTED) | (kind == K_IMPLIED)
+
+
 def _closes(kind: np.ndarray) -> np.ndarray:
-    return (kind == K_GRANTED) | (kind == K_DECLINED) | (kind == K_OPT_OUT)
+    return _grants(kind) | (kind == K_DECLINED) | (kind == K_OPT_OUT)
 
 
 def _previous(flag: np.ndarray, pos: np.ndarray, inclusive: bool = False) -> np.ndarray:
@@ -167,11 +175,17 @@ class Events:
     episode_start: np.ndarray
 
     @classmethod
-    def of(cls, prep: Prepared) -> Events:
-        """Order ``prep``'s events and work out their episodes ([rule episode] ...)."""
-        order = _order(prep)
-        pos, kind, day = prep.ev_pos[order], prep.ev_kind[order], prep.ev_day[order]
-        is_grant = kind == K_GRANTED
+    def of(cls, prep: Prepared, implied: Implied | None = None) -> Events:
+        """Order ``prep``'s events and work out their episodes ([rule episode] ...); with
+        ``implied``, its provisions close episodes too (as :data:`K_IMPLIED` events)."""
+        pos, kind, day = prep.ev_pos, prep.ev_kind, prep.ev_day
+        if implied is not None and len(implied.pos):
+            pos = np.concatenate([pos, implied.pos])
+            kind = np.concatenate([kind, np.full(len(implied.pos), K_IMPLIED, kind.dtype)])
+            day = np.concatenate([day, implied.day])
+        order = _order(pos, kind, day)
+        pos, kind, day = pos[order], kind[order], day[order]
+        is_grant = _grants(kind)
         open_before = _previous(kind == K_REQUEST, pos) > _previous(_closes(kind), pos)
         opens = (kind == K_REQUEST) & ~open_before
         provision = is_grant & open_before
@@ -237,23 +251,22 @@ class Timeline:
 
     def provisions(self) -> dict[str, np.ndarray]:
         """Every provision, coded or implied ([rule provision]): pos, day, wait (days from
-        the episode's first request) and whether it was counselled within its episode."""
-        ev, im = self.events, self.implied
-        # a grant coded after the access start it implies is the same provision
-        coded = ev.provision & ~np.isin(_pair(ev.pos, ev.episode_start), _pair(im.pos, im.first))
+        the episode's first request) and whether it was counselled within its episode.
+        A grant coded later for an episode the implied provision closed restores access:
+        it is not a second provision."""
+        ev = self.events
         return {
-            "pos": np.concatenate([ev.pos[coded], im.pos]),
-            "day": np.concatenate([ev.day[coded], im.day]),
-            "wait": np.concatenate([ev.day[coded] - ev.episode_start[coded], im.wait]),
-            "counselled": np.concatenate([ev.counselled[coded], im.counselled]),
+            "pos": ev.pos[ev.provision],
+            "day": ev.day[ev.provision],
+            "wait": ev.day[ev.provision] - ev.episode_start[ev.provision],
+            "counselled": ev.counselled[ev.provision],
         }
 
     def open_on(self, d: int) -> np.ndarray:
         """Per patient: an opt-in episode is open at the end of day ``d`` (an implied
-        provision on or before ``d`` closes it)."""
-        closed = np.zeros(self.events.n, dtype=bool)
-        closed[self.implied.pos[self.implied.day <= d]] = True
-        return self.events.open_on(d) & ~closed
+        provision on or before ``d`` closes the episode open on its day; a later request
+        opens a new one)."""
+        return self.events.open_on(d)
 
 
 @dataclass(frozen=True)
@@ -262,31 +275,25 @@ class Implied:
 
     pos: np.ndarray
     day: np.ndarray
-    first: np.ndarray  #: day of the episode's first request
-    wait: np.ndarray
-    counselled: np.ndarray
 
 
 def _implied(prep: Prepared, ev: Events, current: Current) -> Implied:
-    """Patients whose extract access is opt-in through an episode open on its start date."""
+    """Patients whose extract access is opt-in through an episode open on its start date
+    (``ev``: the coded events only)."""
     start = current.start
     given = prep.full & (prep.access_day != MISSING) & current.optin
-    opener = ev.latest(ev.opens, start)
-    is_open = ev.open_on(start)
-    pos = np.flatnonzero(given & is_open)
-    first = ev.value(ev.day, opener, MISSING)[pos]
-    counselled = ev.latest(ev.kind == K_COUNSELLED, start)[pos] > opener[pos]
-    return Implied(pos, start[pos], first, start[pos] - first, counselled)
+    pos = np.flatnonzero(given & ev.open_on(start))
+    return Implied(pos, start[pos])
 
 
-def _order(prep: Prepared) -> np.ndarray:
+def _order(pos: np.ndarray, kind: np.ndarray, day: np.ndarray) -> np.ndarray:
     """Events ordered by patient, day and same-day rank (one sort of a combined key)."""
-    if not len(prep.ev_day):
+    if not len(day):
         return np.arange(0)
-    low = int(prep.ev_day.min())
-    span = int(prep.ev_day.max()) - low + 1
-    key = (prep.ev_pos * span + (prep.ev_day - low)) * (len(TIE_ORDER) + 1)
-    return np.argsort(key + RANK[prep.ev_kind], kind="stable")
+    low = int(day.min())
+    span = int(day.max()) - low + 1
+    key = (pos * span + (day - low)) * (len(TIE_ORDER) + 1)
+    return np.argsort(key + RANK[kind], kind="stable")
 
 
 def auto_start(prep: Prepared, profile: Practice) -> np.ndarray:
@@ -398,18 +405,19 @@ def timeline(prep: Prepared, profile: Practice) -> Timeline:
     """The :class:`Timeline` of ``prep`` under ``profile`` (worked out once, then kept)."""
     key = ("timeline", profile)
     if key not in prep.cache:
-        ev = Events.of(prep)
+        coded = Events.of(prep)
         auto = auto_start(prep, profile)
-        current = _current(prep, ev, day_number(profile.extract_date), auto)
-        spells = _all_spells(prep, ev, current, auto)
-        revocations = _automatic_revocations(ev, spells)
+        current = _current(prep, coded, day_number(profile.extract_date), auto)
+        spells = _all_spells(prep, coded, current, auto)
+        implied = _implied(prep, coded, current)
+        ev = Events.of(prep, implied) if len(implied.pos) else coded  # episodes, closed
         prep.cache[key] = Timeline(
             ev,
             auto,
             current.start,
             current.disagreement,
             spells,
-            revocations,
-            _implied(prep, ev, current),
+            _automatic_revocations(ev, spells),
+            implied,
         )
     return prep.cache[key]

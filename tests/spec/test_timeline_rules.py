@@ -199,6 +199,49 @@ def test_provision_coded_after_the_implied_one_is_the_same_provision() -> None:
     assert (times.n, times.median_days) == (1, 30.0)
 
 
+def test_request_after_an_implied_provision_opens_a_new_episode() -> None:
+    # Request 2024-01-02; the extract shows full access from 2024-01-10 (no grant code),
+    # the episode open that day: an implied provision closes it on 2024-01-10. A request
+    # on 2024-03-01 comes when no episode is open, so it opens a new one ([rule episode]):
+    # at 2024-03-31 a request is open, dated 2024-03-01, waiting 30 days.
+    patient = {**ACCOUNT, **FULL, "access_start_date": "2024-01-10"}
+    events = [ev(REQUEST, "2024-01-02"), ev(REQUEST, "2024-03-01")]
+    row = one(events, "2024-03-31", **patient)
+    assert row["open_request"]
+    assert row["request_date"] == pd.Timestamp("2024-03-01")
+    assert row["wait_days"] == 30
+
+
+def test_same_request_open_whether_the_provision_was_coded_or_implied() -> None:
+    # "coded": request 01-02, grant 01-10, opt-out 02-01, request 03-01.
+    # "implied": the same without the grant code; the extract shows full access from
+    # 01-10 instead. Either way the first episode closed on 01-10, and the request of
+    # 03-01 opened a new episode: open at 2024-03-31 for both.
+    rows = [
+        {"patient_id": "coded", **ACCOUNT, **FULL},
+        {"patient_id": "implied", **ACCOUNT, **FULL, "access_start_date": "2024-01-10"},
+    ]
+    later = [(OPT_OUT, "2024-02-01"), (REQUEST, "2024-03-01")]
+    events = [
+        ev(REQUEST, "2024-01-02", "coded"), ev(GRANT, "2024-01-10", "coded"),
+        *(ev(kind, day, "coded") for kind, day in later),
+        ev(REQUEST, "2024-01-02", "implied"),
+        *(ev(kind, day, "implied") for kind, day in later),
+    ]  # fmt: skip
+    at = states(rows, events, "2024-03-31")
+    assert at["open_request"].tolist() == [True, True]
+
+
+def test_grant_of_a_new_episode_after_an_implied_provision_is_a_provision() -> None:
+    # Request 01-02, implied provision 01-10 (8 days); request 03-01 opens a new episode,
+    # granted 03-20 (coded): a second provision, 19 days. By 2024-03-31: two provisions,
+    # median of 8 and 19 = 13.5 days.
+    rows = [{"patient_id": "p", **ACCOUNT, **FULL, "access_start_date": "2024-01-10"}]
+    events = [ev(REQUEST, "2024-01-02"), ev(REQUEST, "2024-03-01"), ev(GRANT, "2024-03-20")]
+    times = m.request_to_provision(*frames(rows, events), make_profile(), "2024-03-31")
+    assert (times.n, times.median_days) == (2, 13.5)
+
+
 # --------------------------------------------------------------------------- restoration
 
 
