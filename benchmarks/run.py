@@ -232,8 +232,9 @@ def measures_step(folder: Path) -> tuple[float, dict]:
     return min(times), heads
 
 
-def duckdb_step(folder: Path) -> tuple[float, dict, int]:
-    """Reference: the headline figures of every practice as one DuckDB query (best of REPEAT)."""
+def duckdb_step(folder: Path) -> tuple[dict[int, float], dict, int]:
+    """Reference: the headline figures of every practice as one DuckDB query, best of
+    REPEAT on one thread and on DuckDB's default threads (seconds by thread count)."""
     import duckdb
     import pandas as pd
 
@@ -259,14 +260,18 @@ def duckdb_step(folder: Path) -> tuple[float, dict, int]:
     con.register("events", pd.concat([d.events for d in practices], ignore_index=True))
     con.register("profiles", profiles)
     sql = (HERE / "headline.sql").read_text(encoding="utf-8")
-    times = []
-    for _ in range(REPEAT):
-        start = _clock()
-        result = con.execute(sql).df()
-        times.append(_clock() - start)
-    heads = {r.pop("practice_code"): r for r in result.to_dict(orient="records")}
     threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
-    return min(times), {k: {f: int(v) for f, v in h.items()} for k, h in heads.items()}, threads
+    best = {}
+    for count in (1, threads):  # one thread, as summary.compute; then DuckDB's default
+        con.execute(f"SET threads = {count}")
+        times = []
+        for _ in range(REPEAT):
+            start = _clock()
+            result = con.execute(sql).df()
+            times.append(_clock() - start)
+        best[count] = min(times)
+    heads = {r.pop("practice_code"): r for r in result.to_dict(orient="records")}
+    return best, {k: {f: int(v) for f, v in h.items()} for k, h in heads.items()}, threads
 
 
 def _worklists_of(folder: Path, share: int = 0, shares: int = 1) -> tuple[float, float]:
@@ -437,12 +442,16 @@ def bench_icb(res: Results, folder: Path, practices: int, patients: int) -> None
     res.add(g, "reference: pyarrow.csv.read_csv", csv_seconds, csv_peak, key="pyarrow_csv")
     (ours, heads), peak = in_child(measures_step, folder)
     (sql, reference, threads), sql_peak = in_child(duckdb_step, folder)
-    res.figures["measures_vs_duckdb"] = _ratio(ours, sql)
+    res.figures["measures_vs_duckdb"] = _ratio(ours, sql[1])
+    res.figures["measures_vs_duckdb_all_threads"] = _ratio(ours, sql[threads])
     res.figures["measures_agree"] = float(_agree(heads, reference) == "same figures")
-    res.add(g, "all measures (summary.compute)", ours, peak,
-            f"{_ratio(ours, sql)}x DuckDB SQL; best of {REPEAT}", "measures")  # fmt: skip
-    agree = f"{threads} threads; {_agree(heads, reference)} as summary.compute"
-    res.add(g, "reference: DuckDB headline SQL", sql, sql_peak, agree, "duckdb")
+    note = (f"one thread: {_ratio(ours, sql[1])}x DuckDB on one thread, "
+            f"{_ratio(ours, sql[threads])}x on {threads}; best of {REPEAT}")  # fmt: skip
+    res.add(g, "all measures (summary.compute)", ours, peak, note, "measures")
+    agree = f"{_agree(heads, reference)} as summary.compute"
+    res.add(g, "reference: DuckDB headline SQL, 1 thread", sql[1], sql_peak, agree, "duckdb")
+    res.add(g, f"reference: DuckDB headline SQL, {threads} threads", sql[threads], None,
+            key="duckdb_all_threads")  # fmt: skip
     (computed, written), peak = in_child(worklists_step, folder)
     split = f"compute {computed:.2f} s + write CSV/XLSX {written:.2f} s"
     res.add(g, "worklists, one process", computed + written, peak, split, "worklists_1")
@@ -517,7 +526,7 @@ TARGETS = (
     ("... with the DPIA PDFs", "run_jobs2_pdf", "<=", 90, "s"),
     ("faster than papermill + nbconvert loop, 10 practices", "ours_jobs1_speedup", ">=", 10, "x"),
     ("... with the DPIA PDFs", "ours_jobs1_pdf_speedup", ">=", 10, "x"),
-    ("all measures / DuckDB headline SQL", "measures_vs_duckdb", "<=", 1.0, "x"),
+    ("all measures / DuckDB headline SQL, same threads (1)", "measures_vs_duckdb", "<=", 1.0, "x"),
     ("ingest + validate / pyarrow.csv", "ingest_vs_pyarrow", "<=", 2.0, "x"),
     ("worklists (CSV + XLSX) at ICB scale", "worklists", "<=", 3, "s"),
     ("largest process of the 100-practice run", "run_jobs2_peak_mb", "<=", 1024, "MB"),

@@ -35,6 +35,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from optin_analysis.config import GoLiveStatus, Model, Practice, Supplier
@@ -188,6 +189,12 @@ def _dated_step(action: str, date: dt.date | None, ref: pd.Timestamp, what: str)
     return action, NOT_STARTED, f"{what}: planned for {date.isoformat()}, after the report date."
 
 
+DEFAULT_MODEL_EVIDENCE = (
+    "The practice uses the default model (automatic access unless opted out); "
+    "the opt-in steps do not apply."
+)
+
+
 def action_plan(profile: Practice, figures: Figures, ref_date: DateLike) -> pd.DataFrame:
     """The four steps with ``step`` (1-4), ``action``, ``status`` and ``evidence``.
 
@@ -201,12 +208,14 @@ def action_plan(profile: Practice, figures: Figures, ref_date: DateLike) -> pd.D
         _dated_step(STEP_3, profile.website_updated, ref, "Website updated"),
         _dated_step(STEP_4, profile.icb_informed, ref, "ICB informed"),
     ]
-    frame = pd.DataFrame(steps, columns=["action", "status", "evidence"]).astype("str")
-    frame.insert(0, "step", range(1, 5))
     if profile.model is Model.DEFAULT:
-        frame["status"] = NOT_APPLICABLE
-        frame["evidence"] = (
-            "The practice uses the default model (automatic access unless opted out); "
-            "the opt-in steps do not apply."
-        )
-    return frame
+        steps = [(action, NOT_APPLICABLE, DEFAULT_MODEL_EVIDENCE) for action, _, _ in steps]
+    action, status, evidence = zip(*steps, strict=True)
+    return pd.DataFrame(
+        {
+            "step": np.arange(1, 5),
+            "action": pd.array(action, dtype="str"),
+            "status": pd.array(status, dtype="str"),
+            "evidence": pd.array(evidence, dtype="str"),
+        }
+    )

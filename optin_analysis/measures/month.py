@@ -9,7 +9,9 @@ goes through :mod:`optin_analysis.outgoing.summary`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property, partial
 
 import numpy as np
 import pandas as pd
@@ -140,7 +142,14 @@ class MonthMeasures:
     backlog_by_month: pd.DataFrame
     pending_16: pd.DataFrame
     open_requests: pd.DataFrame
-    state: pd.DataFrame  #: patient-level state at D (practice-internal: for worklists)
+    #: Builds the patient-level state at D (practice-internal: for worklists), on demand.
+    state_source: Callable[[], pd.DataFrame] = field(repr=False, compare=False)
+
+    @cached_property
+    def state(self) -> pd.DataFrame:
+        """The patient-level state at D: a frame made only when asked for (worklists,
+        dashboard), since the measures themselves read arrays."""
+        return self.state_source()
 
 
 def month_measures(
@@ -168,5 +177,5 @@ def month_measures(
         backlog_by_month=d._backlog_by_month(ctx, trend_start),
         pending_16=d._pending_16(ctx, horizon_months),
         open_requests=d._open_requests(ctx),
-        state=state_frame(prep, ctx.state),
+        state_source=partial(state_frame, prep, ctx.state),
     )

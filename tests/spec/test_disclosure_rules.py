@@ -95,7 +95,7 @@ def _measures(**headline: object) -> MonthMeasures:
             "stage": ["awaiting counselling"] * 7 + ["awaiting provisioning"] * 7,
             "band": bands * 2, "requests": counselling + [0] * 7,
         }),
-        state=pd.DataFrame(),
+        state_source=pd.DataFrame,
     )  # fmt: skip
 
 
