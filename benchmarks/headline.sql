@@ -128,11 +128,13 @@ current AS (  -- per patient: from when the extract's current access level appli
             THEN greatest(go_live_day, account_day, b16) END AS auto_start,
         -- [rule current-start]: access_start_date; without one, full access from the day of
         -- the latest coded grant/revoke up to the extract date when it is a grant, else from
-        -- auto_start, else always (-2^41, before any date); any other level from the extract
+        -- auto_start (the extract date at the latest: it shows the access held then), else
+        -- always (-2^41, before any date); any other level from the extract date
         CASE WHEN access_day IS NOT NULL THEN access_day
             WHEN NOT full_access THEN extract_day
             WHEN last_coded % 4 < 2 THEN last_coded // 4
-            ELSE coalesce(auto_start, -(1::BIGINT << 41)) END AS current_start
+            ELSE coalesce(least(auto_start, extract_day), -(1::BIGINT << 41)) END
+            AS current_start
     FROM patient LEFT JOIN coded USING (practice_code, patient_id)
 ),
 -- Per patient, what the codes say up to the current start: needed for full access (its kind)

@@ -27,8 +27,9 @@ Rules (each rule tag below has a hand-worked test, listed in ``tests/README.md``
   none without a go-live date.
 * [rule current-start] The extract's current access level applies from
   access_start_date; without one, full access applies from the day of a coded grant when
-  the latest coded grant/revoke up to the extract date is a grant, else from auto_start,
-  else always; any other level applies from the extract date.
+  the latest coded grant/revoke up to the extract date is a grant, else from auto_start
+  (or the extract date, if that is earlier: the extract shows the access held then), else
+  always; any other level applies from the extract date.
 * [rule extract-wins] On and after that start the extract decides whether the patient
   holds full prospective access; coded grants and revocations after that day change
   nothing (where they disagree, see [rule disagreement]).
@@ -322,8 +323,10 @@ def _current(prep: Prepared, ev: Events, extract: int, auto: np.ndarray) -> Curr
     last_day = ev.value(ev.day, last, MISSING)
     full = prep.full
     given = prep.access_day != MISSING
+    # the extract shows the access held on its date: it started by then at the latest
+    fallback = np.where(auto == MISSING, MISSING, np.minimum(auto, extract))
     start = np.where(
-        given, prep.access_day, np.where(full, np.where(last_grant, last_day, auto), extract)
+        given, prep.access_day, np.where(full, np.where(last_grant, last_day, fallback), extract)
     )
     optin = full & (
         (last_grant & ev.value(ev.optin_grant, last, False))

@@ -13,8 +13,9 @@ Rules (each has a hand-worked test):
   1, significant 2, severe 3) gives the overall (inherent) risk: 1-2 low, 3-4 medium, 6-9
   high (our reading of the ICO's 3 x 3 matrix).
 * [rule dpia-met] A target is met when the published figure meets it; a suppressed count
-  ("[c]", 1 to 7) meets it only if every value from 1 to 7 would, and misses it if none
-  would ("[c]" against "at most 0" is not met); otherwise it cannot be shown.
+  ("[c]": 1 to the run's suppression threshold, 7 by default) meets it only if every such
+  value would, and misses it if none would ("[c]" against "at most 0" is not met);
+  otherwise it cannot be shown.
 * [rule dpia-residual] A mitigation whose evidence meets every target this month earns
   the register's residual risk; one that misses a target, or cannot show it met, leaves
   the risk at its inherent level, flagged. A risk's residual is the highest of its
@@ -37,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from optin_analysis.config import ConfigError, GoLiveStatus, Practice, Supplier
 
 MARK = "[c]"
+Hidden = tuple[int, int]  #: the counts a suppressed "[c]" can stand for
 DATA = Path(str(files("optin_analysis") / "data"))
 DEFAULT_REGISTER = DATA / "risk-register.yaml"
 DEFAULT_NARRATIVE = DATA / "dpia-narrative.yaml"
@@ -243,13 +245,13 @@ def _highest(levels: list[str]) -> str:
     return max(levels, key=LEVELS.index)
 
 
-def _evidence(item: Evidence, figures: dict, history: dict[str, list]) -> dict:
+def _evidence(item: Evidence, figures: dict, history: dict[str, list], hidden: Hidden) -> dict:
     label, kind = MEASURES[item.measure]
     value = figures.get(item.measure)
     return {
         "measure": item.measure, "label": label, "kind": kind,
         "target": item.target.describe(kind), "figure": value,
-        "met": item.target.met(value, kind), "history": history.get(item.measure, []),
+        "met": item.target.met(value, kind, hidden), "history": history.get(item.measure, []),
     }  # fmt: skip
 
 
@@ -257,14 +259,16 @@ def _applies(applies_to: list[str] | None, branch: str) -> bool:
     return applies_to is None or branch in applies_to
 
 
-def _mitigation(m: Mitigation, risk: Risk, branch: str, figures: dict, history: dict) -> dict:
+def _mitigation(
+    m: Mitigation, risk: Risk, branch: str, figures: dict, history: dict, hidden: Hidden
+) -> dict:
     """[rule dpia-residual], [rule dpia-applies] for one mitigation."""
     out = {"action": m.action, "effect": m.effect, "approved": m.approved,
            "register_residual": m.residual_risk}  # fmt: skip
     if not _applies(m.applies_to, branch):
         return out | {"status": "not applicable", "why": m.not_applicable, "residual": None,
                       "evidence": []}  # fmt: skip
-    evidence = [_evidence(e, figures, history) for e in m.evidence]
+    evidence = [_evidence(e, figures, history, hidden) for e in m.evidence]
     met = [e["met"] for e in evidence]
     if all(v is True for v in met):
         status, residual = "effective this month", m.residual_risk
@@ -275,11 +279,14 @@ def _mitigation(m: Mitigation, risk: Risk, branch: str, figures: dict, history: 
     return out | {"status": status, "why": "", "residual": residual, "evidence": evidence}
 
 
-def evaluate(register: Register, profile: Practice, figures: dict, history: dict) -> list[dict]:
+def evaluate(
+    register: Register, profile: Practice, figures: dict, history: dict, hidden: Hidden = (1, 7)
+) -> list[dict]:
     """Each risk with its score, its mitigations' evidence and this month's residual risk.
 
     ``figures`` are the published headline figures; ``history`` the last six months of
-    each measure (``[(period, value), ...]``).
+    each measure (``[(period, value), ...]``); ``hidden``: the counts a "[c]" can stand
+    for under the run's disclosure rule.
     """
     branch = branch_key(profile)
     rows = []
@@ -290,7 +297,9 @@ def evaluate(register: Register, profile: Practice, figures: dict, history: dict
             rows.append(base | {"applies": False, "why": risk.not_applicable,
                                 "residual": None, "mitigations": []})  # fmt: skip
             continue
-        mitigations = [_mitigation(m, risk, branch, figures, history) for m in risk.mitigations]
+        mitigations = [
+            _mitigation(m, risk, branch, figures, history, hidden) for m in risk.mitigations
+        ]
         levels = [m["residual"] for m in mitigations if m["residual"] is not None]
         rows.append(base | {"applies": bool(levels), "why": "" if levels else
                             "None of its mitigations applies to this branch.",
@@ -345,7 +354,9 @@ def dpia(profile: Practice, bundle: dict, history: dict | None = None) -> dict:
     """The DPIA part of a practice-month bundle: narrative, risks with evidence, sign-off."""
     register = load_register(profile.risk_register)
     narrative = load_narrative(profile.dpia_narrative)
-    risks = evaluate(register, profile, bundle["headline"], history or {})
+    rule = bundle.get("disclosure", {})
+    hidden = (1, int(rule.get("redact_at_or_below", 7)))  # what "[c]" stands for in this run
+    risks = evaluate(register, profile, bundle["headline"], history or {}, hidden)
     return {
         "approved": profile.dpia_approved.isoformat() if profile.dpia_approved else None,
         "branch": BRANCH_WORDS[branch_key(profile)],

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from optin_analysis.config import Disclosure, Supplier
+from optin_analysis.config import Disclosure, Model, Supplier
 from optin_analysis.measures.definitions import AGE_BANDS, STAGES
 from optin_analysis.measures.month import MonthMeasures
 from optin_analysis.outgoing.disclosure import (
@@ -196,14 +196,37 @@ def _states(frame: pd.DataFrame, columns: list[str], rule: Disclosure) -> Table:
     return Table("month", rows)
 
 
+def _own_backlog(supplier: Supplier, model: Model) -> bool:
+    """Whether the backlog is a base cell of its own: a TPP practice on the opt-in model.
+
+    [rule sdc-base-cells] TPP's backlog is everybody holding automatic access
+    ([rule backlog-tpp]): with and without an account. Published as the sum of those two
+    parts it would read "[c]" whenever few of them lack an account, however many hold
+    access. So the backlog and the part without an account are the base cells, and the
+    part with an account is not published (it is their difference).
+    """
+    return supplier is Supplier.TPP and model is not Model.DEFAULT
+
+
+def _automatic(frame: pd.DataFrame, own_backlog: bool, rule: Disclosure) -> Table:
+    """Month-end holders of automatic access: with an account and without one (dormant),
+    or, where the backlog is its own base cell, the backlog and the dormant part."""
+    first = "backlog" if own_backlog else "automatic_with_account"
+    return _states(frame, [first, "dormant"], rule)
+
+
 def _backlog(automatic: Table, supplier: Supplier) -> Table:
-    """The backlog by month, derived from the automatic holders ([rule backlog-emis] ...)."""
+    """The backlog by month ([rule backlog-emis], [rule backlog-tpp]): its own cell, the
+    EMIS account holders' cell, or the sum of the two parts."""
     rows = []
     for row in automatic.rows:
-        parts = [row["automatic_with_account"]]
-        if supplier is not Supplier.EMIS:
-            parts.append(row["dormant"])
-        rows.append({"period": row["period"], "backlog": total(parts)})
+        if "backlog" in row:
+            backlog = row["backlog"]
+        elif supplier is Supplier.EMIS:
+            backlog = row["automatic_with_account"]
+        else:
+            backlog = total([row["automatic_with_account"], row["dormant"]])
+        rows.append({"period": row["period"], "backlog": backlog})
     return Table("month", rows)
 
 
@@ -243,7 +266,10 @@ def _pending_16(frame: pd.DataFrame, rule: Disclosure) -> Table:
 
 def _last(table: Table, column: str, month: str | None) -> Published:
     """The published cell of ``month`` alone: MARK when the table publishes that month only
-    within a longer period, 0 when the table does not reach it."""
+    within a longer period, 0 when the table does not reach it, None when the table does
+    not publish ``column``."""
+    if table.rows and column not in table.rows[0]:
+        return None
     for row in table.rows:
         start, end = row.get("from", row["period"]), row.get("to", row["period"])
         if start == end == month:
@@ -257,9 +283,12 @@ def _derived(out: dict, supplier: Supplier) -> dict:
     """Sums and shares of published counts (never a difference of two: a difference of
     rounded counts can read 0 where the true count is not)."""
     auto, dormant = out["automatic_with_account"], out["dormant_exposure"]
-    out["revocation_backlog"] = auto if supplier is Supplier.EMIS else total([auto, dormant])
-    out["with_access"] = total([out["opt_in_holders"], auto, dormant])
-    out["account_holders_with_access"] = total([out["opt_in_holders_with_account"], auto])
+    if auto is None:  # the backlog is its own cell (TPP, opt-in): every automatic holder
+        out["with_access"] = total([out["opt_in_holders"], out["revocation_backlog"]])
+        out["account_holders_with_access"] = None
+    else:
+        out["with_access"] = total([out["opt_in_holders"], auto, dormant])
+        out["account_holders_with_access"] = total([out["opt_in_holders_with_account"], auto])
     for name, (num, base) in SHARES.items():
         out[name] = share(out.get(num), out.get(base))
     # coverage = 1 - unprotected / denominator (the protected count itself is not shown)
@@ -314,9 +343,11 @@ def _previous_month(ref: str) -> str:
     return str(pd.Period(ref[:7], freq="M") - 1)
 
 
-def publish(m: MonthMeasures, rule: Disclosure, supplier: Supplier) -> Publication:
+def publish(
+    m: MonthMeasures, rule: Disclosure, supplier: Supplier, model: Model = Model.OPT_IN
+) -> Publication:
     """The published headline, last month's headline and tables (see the module docstring)."""
-    automatic = _states(m.backlog_by_month, ["automatic_with_account", "dormant"], rule)
+    automatic = _automatic(m.backlog_by_month, _own_backlog(supplier, model), rule)
     tables = {
         "uptake": _series(m.uptake_by_month, ["requests", "counselled", "provisioned"], rule),
         "automatic": automatic,
@@ -344,6 +375,7 @@ def _flows(tables: dict[str, Table], month: str | None) -> dict:
         "revocations_period": _last(rev, "revocations", month),
         "automatic_with_account": _last(auto, "automatic_with_account", month),
         "dormant_exposure": _last(auto, "dormant", month),
+        "revocation_backlog": _last(tables["backlog"], "backlog", month),
     }
 
 

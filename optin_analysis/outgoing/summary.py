@@ -133,7 +133,7 @@ def outgoing(
     p, m = month.profile, month.measures
     if audience == PRACTICE:
         rule = Disclosure(enabled=False)
-    pub = publish(m, rule, p.supplier)
+    pub = publish(m, rule, p.supplier, p.model)
     bundle = {
         "audience": audience,
         "practice": {

@@ -156,6 +156,7 @@ def _truth(month) -> dict[str, int]:
         truth[f"rev|revocations|{r.month}"] = r.revocations
         truth[f"auto|automatic_with_account|{r.month}"] = r.automatic_with_account
         truth[f"auto|dormant|{r.month}"] = r.dormant
+        truth[f"auto|backlog|{r.month}"] = r.backlog
     for r in m.pending_16.itertuples():
         truth[f"p16|{r.month}|protected"], truth[f"p16|{r.month}|at_risk"] = r.protected, r.at_risk
     bands = dict(zip([f"{lo}-{hi}" for lo, hi in BANDS[:-1]] + ["181+"], BANDS, strict=True))
@@ -176,8 +177,12 @@ def model(month, bundle: dict, prefix: str = "", attack: Attack | None = None) -
     _series(own, "up", t["uptake"], ["requests", "counselled", "provisioned"], m.uptake_by_month)
     _series(own, "rev", t["revocations"], ["revocations"], m.backlog_by_month)
     for row in t["automatic"]["rows"]:
-        for col in ("automatic_with_account", "dormant"):
-            own.publish(f"auto|{col}|{row['period']}", row[col])
+        p = row["period"]
+        # every holder of automatic access has an account or not: the attacker knows it
+        own.sum_of(f"auto|backlog|{p}", [f"auto|automatic_with_account|{p}", f"auto|dormant|{p}"])
+        for col in ("automatic_with_account", "dormant", "backlog"):
+            if col in row:
+                own.publish(f"auto|{col}|{p}", row[col])
     _open_requests(own, t["open_requests"])
     _pending(own, t["pending_16"], m.pending_16["month"].tolist())
     month_label = bundle["ref_date"][:7]
@@ -186,7 +191,7 @@ def model(month, bundle: dict, prefix: str = "", attack: Attack | None = None) -
     for key, (table, col) in CELLS.items():
         prefix_of = {"uptake": "up", "revocations": "rev", "automatic": "auto"}[table]
         own.same(f"head|{key}", f"{prefix_of}|{col}|{month_label}")
-        if h[key] != MARK:
+        if h[key] is not None and h[key] != MARK:  # None: not published (TPP account part)
             own.publish(f"head|{key}", h[key])
     prev = bundle.get("previous")
     if prev:
@@ -216,15 +221,26 @@ def _merge(into: Attack, part: Attack, prefix: str) -> None:
 # --------------------------------------------------------------------------- practices
 
 
-def _practice(patients: int, seed: int, extract=dt.date(2026, 10, 31)):
-    synth = generate(1, patients, seed, extract, (Branch(Supplier.EMIS, GoLiveStatus.LIVE),))
+def _practice(patients: int, seed: int, extract=dt.date(2026, 10, 31), supplier=Supplier.EMIS):
+    synth = generate(1, patients, seed, extract, (Branch(supplier, GoLiveStatus.LIVE),))
     profile = Practice(**synth.profiles[0])
     return PracticeData(profile, synth.patients, synth.events)
 
 
-@pytest.fixture(scope="module", params=[30, 1000, 10_000], ids=lambda n: f"{n}-patients")
+@pytest.fixture(
+    scope="module",
+    params=[
+        (30, Supplier.EMIS),
+        (1000, Supplier.EMIS),
+        (10_000, Supplier.EMIS),
+        (1000, Supplier.TPP),
+        (10_000, Supplier.TPP),
+    ],  # fmt: skip
+    ids=lambda p: f"{p[0]}-patients-{p[1].value}",
+)
 def practice(request) -> PracticeData:
-    return _practice(request.param, seed=7)
+    patients, supplier = request.param
+    return _practice(patients, seed=7, supplier=supplier)
 
 
 def test_no_published_cell_of_a_practice_month_is_recovered(practice) -> None:

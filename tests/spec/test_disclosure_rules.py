@@ -85,7 +85,7 @@ def _measures(**headline: object) -> MonthMeasures:
         }),
         backlog_by_month=pd.DataFrame({
             "month": months, "automatic_with_account": [30, 20, 12], "dormant": [30, 20, 12],
-            "revocations": [10, 10, 10],
+            "backlog": [60, 40, 24], "revocations": [10, 10, 10],
         }),
         pending_16=pd.DataFrame({
             "month": ["2024-04", "2024-05"], "cohort": [24, 0], "protected": [12, 0],
@@ -120,17 +120,40 @@ def test_sdc_base_cells_only_the_parts_of_a_total() -> None:
     assert pub.headline["pending_16_cohort"] == 20
 
 
-@pytest.mark.parametrize(("supplier", "backlog"), [(Supplier.EMIS, 10), (Supplier.TPP, 20)])
-def test_sdc_derived_from_published_cells(supplier: Supplier, backlog: int) -> None:
-    # March: automatic with an account 12 -> 10, dormant 12 -> 10. Backlog: EMIS the first
-    # (10), TPP their published sum (20, not 24 -> 25). With access: opt-in 12 -> 10,
-    # plus 10 + 10 = 30. Coverage: 1 - unprotected 10 / denominator 40 = 0.75 (the exact
-    # 1 - 12/40 = 0.7 is not shown). Opt-in share of eligible: 10 / 40 = 0.25.
+@pytest.mark.parametrize(
+    ("supplier", "backlog", "with_access"), [(Supplier.EMIS, 10, 30), (Supplier.TPP, 25, 35)]
+)
+def test_sdc_derived_from_published_cells(
+    supplier: Supplier, backlog: int, with_access: int
+) -> None:
+    # March: automatic with an account 12 -> 10, dormant 12 -> 10. Backlog: EMIS the
+    # account holders' cell (10); TPP (opt-in) a base cell of its own, 24 -> 25, with the
+    # account holders not published (they are its difference with the dormant part).
+    # With access: opt-in 12 -> 10, plus EMIS 10 + 10 = 30, TPP 10 + 25 = 35.
+    # Coverage: 1 - unprotected 10 / denominator 40 = 0.75 (the exact 1 - 12/40 = 0.7 is
+    # not shown). Opt-in share of eligible: 10 / 40 = 0.25.
     head = publish(_measures(), RULE, supplier).headline
     assert head["revocation_backlog"] == backlog
-    assert head["with_access"] == 30
+    assert head["with_access"] == with_access
+    assert (head["automatic_with_account"] is None) == (supplier is Supplier.TPP)
     assert head["protection_coverage_share"] == pytest.approx(0.75)
     assert head["opt_in_share_of_eligible"] == pytest.approx(0.25)
+
+
+def test_sdc_tpp_backlog_is_not_c_when_only_the_dormant_part_is_small() -> None:
+    # TPP, March: 300 hold automatic access with an account, 3 without (dormant, [c]).
+    # The backlog is everybody holding automatic access, 303 -> 305: a figure, not "[c]"
+    # (the sum of the parts 300 + [c] would read "[c]", a small backlog); dormant [c].
+    measures = _measures()
+    frame = measures.backlog_by_month.assign(
+        automatic_with_account=[300, 300, 300], dormant=[3, 3, 3], backlog=[303, 303, 303]
+    )
+    m = MonthMeasures(**{**measures.__dict__, "backlog_by_month": frame})
+    head = publish(m, RULE, Supplier.TPP).headline
+    assert (head["revocation_backlog"], head["dormant_exposure"]) == (305, C)
+    # Revocations 10 a month over Jan-Mar (30 in 3 months): 305 / 10 = 30.5 -> 31 months
+    # after March 2024: cleared by the end of October 2026.
+    assert head["projected_clear_date"] == "2026-10-31"
 
 
 def test_sdc_derived_totals_and_shares() -> None:

@@ -68,6 +68,29 @@ def test_dpia_met(target: Target, value: object, met: bool | None) -> None:
     assert target.met(value) is met
 
 
+def test_dpia_met_with_the_runs_own_threshold() -> None:
+    # A run suppressing 1 to 10: "[c]" against "at most 7" could be 8, 9 or 10, so it
+    # cannot be shown met (with the default 1 to 7 it would be met).
+    assert Target(at_most=7).met(C, hidden_range=(1, 10)) is None
+    assert Target(at_most=10).met(C, hidden_range=(1, 10)) is True
+
+
+def test_dpia_evidence_reads_the_runs_threshold() -> None:
+    # Backlog "[c]" against "at most 7": met when "[c]" is 1 to 7 (the default), not
+    # shown when the run suppresses 1 to 10 (8, 9 or 10 would miss it).
+    revoke = Mitigation(
+        action="revoke", effect="reduced", residual_risk="low", approved=True,
+        evidence=[Evidence(measure="revocation_backlog", target=Target(at_most=7))],
+    )  # fmt: skip
+    register = Register(risks=[Risk(id="R1", title="t", likelihood="probable",
+                                    severity="severe", mitigations=[revoke])])  # fmt: skip
+    figures = {"revocation_backlog": C}
+    ((default,),) = [r["mitigations"] for r in evaluate(register, EMIS_LIVE, figures, {})]
+    ((strict,),) = [r["mitigations"] for r in evaluate(register, EMIS_LIVE, figures, {}, (1, 10))]
+    assert default["evidence"][0]["met"] is True
+    assert strict["evidence"][0]["met"] is None
+
+
 def test_dpia_met_suppressed_share_cannot_be_shown() -> None:
     assert Target(at_least=0.5).met(C, kind="share") is None
 

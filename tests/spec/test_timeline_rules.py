@@ -323,6 +323,18 @@ def test_current_start_of_full_access(patient: dict, events: list, first_day: st
     assert one(events, first_day, **ACCOUNT, **patient)["has_access"]
 
 
+def test_current_start_no_later_than_the_extract_date() -> None:
+    # EMIS, due to go live on 2025-06-01 (after the extract, 2025-03-31). Full access in
+    # the extract, no start date, no coded grant: auto_start would be the go-live date,
+    # after the extract, but the extract shows the access held on its date. So it applies
+    # from 2025-03-31 at the latest: held then, automatic (no opt-in request); the day
+    # before, nothing says it was.
+    due = make_profile(go_live_status=GoLiveStatus.DUE, go_live_date=dt.date(2025, 6, 1))
+    row = one([], "2025-03-31", due, **ACCOUNT, **FULL)
+    assert row["has_access"] and row["automatic"]
+    assert not one([], "2025-03-30", due, **ACCOUNT, **FULL)["has_access"]
+
+
 def test_current_start_always_without_start_grant_or_go_live() -> None:
     # Full access, no start date, no coded grant, no go-live date: it applies always,
     # even on 2015-01-01.
