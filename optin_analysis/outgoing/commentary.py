@@ -60,9 +60,10 @@ def backlog(h: dict, prev: dict | None, supplier: Supplier) -> str:
     )
     status = h["projected_clear_status"]
     if status == "not clearing":
+        window = h.get("revocation_window_months") or 3
         return (
             f"{held}. It is not clearing: no revocations of automatic access in the last "
-            "three months."
+            f"{window} months."
         )
     if h.get("projected_clear_latest"):
         when = f"between {h['projected_clear_date']} and {h['projected_clear_latest']}"
@@ -112,7 +113,7 @@ def sixteen(h: dict) -> str:
     if _zero(failures):
         return first
     return (
-        f"{first} {_n(failures)} patients who turned 16 this month were given access automatically."
+        f"{first} {_n(failures)} patients who turned 16 this month hold automatic access."
     )
 
 

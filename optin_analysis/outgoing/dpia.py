@@ -60,7 +60,7 @@ MEASURES: dict[str, tuple[str, str]] = {
     "dormant_exposure": ("Automatic access without a usable online account", "count"),
     "protection_coverage_share": ("Protection coverage", "share"),
     "pending_16_at_risk": ("Turning 16 within 6 months and not protected", "count"),
-    "turned_16_automatic": ("Turned 16 this month and given access automatically", "count"),
+    "turned_16_automatic": ("Turned 16 this month with automatic access", "count"),
     "open_requests_over_28_days": ("Opt-in requests waiting over 28 days", "count"),
     "request_to_provision_p90_days": ("Request to provision, 90th percentile (days)", "days"),
     "counselled_before_provision_share": ("Provisions counselled first (this month)", "share"),

@@ -488,7 +488,8 @@ def projection(backlog: Published, revocations: Table, ref_date: object, rule: D
     b_lo, b_hi = (1, rule.redact_at_or_below) if hidden(backlog) else (int(backlog),) * 2
     rate = MARK if n_hidden else (known / months if months else 0.0)
     if hi_r == 0 or months == 0:
-        return {**base, "projected_clear_status": "not clearing", "revocation_rate_per_month": 0.0}
+        return {**base, "projected_clear_status": "not clearing", "revocation_rate_per_month": 0.0,
+                "revocation_window_months": months}  # fmt: skip
     end = pd.Period(ref, freq="M")
     soonest = end + math.ceil(b_lo * months / hi_r)
     latest = end + math.ceil(b_hi * months / lo_r)

@@ -72,6 +72,7 @@ DERIVED = {
     "projected_clear_status",
     "projected_clear_date",
     "projected_clear_latest",
+    "revocation_window_months",
     "longest_wait_band",
     "revocations_made",
     "request_to_provision_median_days",
