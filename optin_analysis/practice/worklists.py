@@ -129,8 +129,9 @@ def worklists(
       patient_id, nhs_number, age, online_account, online_account_date, access_start_date,
       reason.
     * ``protect``: patients to code with a 104, with a ``reason``: first
-      [rule worklist-protect-16] the pending-16 cohort not protected (16th birthday in
-      (D, D + horizon], [rule pending-16-window]), by birthday; then
+      [rule worklist-protect-16] the pending-16 cohort not protected (16th birthday after
+      D and by the end of the ``horizon_months``-th calendar month after D's month,
+      [rule pending-16-window]), by birthday; then
       [rule worklist-protect-16plus] 16+ patients without access, not opted out, with no
       opt-in request and not protected (the protection-coverage gap). Columns patient_id,
       nhs_number, age, sixteenth_birthday (pending-16 only), reason. Empty where the
