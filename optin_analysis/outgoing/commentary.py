@@ -112,9 +112,7 @@ def sixteen(h: dict) -> str:
     )
     if _zero(failures):
         return first
-    return (
-        f"{first} {_n(failures)} patients who turned 16 this month hold automatic access."
-    )
+    return f"{first} {_n(failures)} patients who turned 16 this month hold automatic access."
 
 
 def uptake(h: dict) -> str:

@@ -10,6 +10,22 @@ from pathlib import Path
 
 from optin_analysis.reports.render import write_bytes_atomically
 
+#: What to install where WeasyPrint's system libraries are missing.
+SYSTEM_LIBRARIES = (
+    "Pango (Debian/Ubuntu: apt install libpango-1.0-0 libpangoft2-1.0-0; "
+    "see doc.courtbouillon.org/weasyprint, 'First steps')"
+)
+
+
+def unavailable() -> str | None:
+    """Why PDFs cannot be made on this machine (WeasyPrint cannot load), or None."""
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"WeasyPrint cannot load ({first}); it needs {SYSTEM_LIBRARIES}"
+    return None
+
 
 def _no_fetch(url: str, *args, **kwargs) -> dict:
     raise ValueError(f"the PDF may not fetch {url!r}: reports are self-contained")

@@ -63,6 +63,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # docstring paragraphs reflow to the terminal width
 )
 
 ConfigOpt = Annotated[
@@ -324,10 +325,19 @@ def _command() -> Iterator[None]:
 
 
 def _batch(cfg, practices, period, options, jobs=1, resume=False):
-    """Run a batch with a progress bar (inside :func:`_command`)."""
+    """Run a batch with a progress bar (inside :func:`_command`); without PDFs, said once,
+    where this machine cannot make them."""
+    import dataclasses
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from optin_analysis.reports.pdf import unavailable
     from optin_analysis.run.batch import run_batch
+
+    if options.reports and options.pdf and (why := unavailable()):
+        say(f"DPIA PDFs are not written: {why}. The HTML reports are complete.", "yellow",
+            stderr=True)  # fmt: skip
+        options = dataclasses.replace(options, pdf=False)
 
     description = TextColumn("{task.description}", markup=False)
     columns = (description, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -543,7 +553,10 @@ def _warnings_summary(results, config: Path) -> None:
     )
 
 
-history_app = typer.Typer(help="List or correct the history store behind the trends.")
+history_app = typer.Typer(
+    cls=_PlainHelp, help="List or correct the history store behind the trends.",
+    rich_markup_mode="markdown",
+)  # fmt: skip
 app.add_typer(history_app, name="history")
 
 

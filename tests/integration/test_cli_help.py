@@ -11,7 +11,20 @@ runner = CliRunner()
 
 
 @pytest.mark.parametrize(
-    "command", ["", "sample", "validate", "measures", "worklists", "report", "run"]
+    "command",
+    [
+        "",
+        "sample",
+        "validate",
+        "measures",
+        "worklists",
+        "report",
+        "run",
+        "init",
+        "history",
+        "history list",
+        "history remove",
+    ],  # fmt: skip
 )
 def test_help_shows_plain_placeholders_and_dates(command):
     result = runner.invoke(app, [*command.split(), "--help"], terminal_width=120)
@@ -33,3 +46,9 @@ def test_version():
 
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"optin-analysis {__version__}"
+
+
+def test_help_paragraphs_reflow_to_the_terminal():
+    # a docstring's hard-wrapped lines read as one paragraph, not broken mid-sentence
+    text = runner.invoke(app, ["init", "--help"], terminal_width=120).output
+    assert "detects the supplier, the extract date and the column headings" in text
