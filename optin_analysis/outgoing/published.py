@@ -266,16 +266,16 @@ def _pending_16(frame: pd.DataFrame, rule: Disclosure) -> Table:
 
 def _last(table: Table, column: str, month: str | None) -> Published:
     """The published cell of ``month`` alone: MARK when the table publishes that month only
-    within a longer period, 0 when the table does not reach it, None when the table does
-    not publish ``column``."""
+    within a longer period (0 when that period's figure is 0), 0 when the table does not
+    reach it, None when the table does not publish ``column``."""
     if table.rows and column not in table.rows[0]:
         return None
     for row in table.rows:
         start, end = row.get("from", row["period"]), row.get("to", row["period"])
         if start == end == month:
             return row[column]
-        if start <= (month or "") <= end:
-            return MARK
+        if start <= (month or "") <= end:  # 0 in the period: 0 in each of its months
+            return 0 if row[column] == 0 else MARK
     return 0
 
 

@@ -156,6 +156,29 @@ def test_sdc_tpp_backlog_is_not_c_when_only_the_dormant_part_is_small() -> None:
     assert head["projected_clear_date"] == "2026-10-31"
 
 
+def test_sdc_a_month_inside_a_zero_period_is_zero() -> None:
+    # Revocations Jan-Jun 2024: 3, 2, 4, 0, 0, 0. By month three of the three non-zero
+    # months would be [c], so the series is published by quarter: Q1 9 -> 10, Q2 0.
+    # June (the report's month) and May (last month) lie inside Q2, whose 0 means 0 in
+    # each of its months: both read 0, not [c].
+    measures = _measures(ref_date="2024-06-30", period_start="2024-06-01")
+    months = [f"2024-0{m}" for m in range(1, 7)]
+    frame = pd.DataFrame({
+        "month": months, "automatic_with_account": [30] * 6, "dormant": [0] * 6,
+        "backlog": [30] * 6, "revocations": [3, 2, 4, 0, 0, 0],
+    })  # fmt: skip
+    previous = {**measures.headline, "ref_date": "2024-05-31", "period_start": "2024-05-01",
+                "open_requests": 13, "open_requests_over_28_days": 0,
+                "pending_16_protected": 0, "pending_16_at_risk": 0}  # fmt: skip
+    m = MonthMeasures(**{**measures.__dict__, "backlog_by_month": frame, "previous": previous})
+    pub = publish(m, RULE, Supplier.EMIS)
+    rows = pub.tables["revocations"].rows
+    assert pub.tables["revocations"].level == "quarter"
+    assert [r["revocations"] for r in rows] == [10, 0]
+    assert pub.headline["revocations_period"] == 0
+    assert pub.previous["revocations_period"] == 0
+
+
 def test_sdc_derived_totals_and_shares() -> None:
     assert total([10, 15]) == 25
     assert total([10, C]) == C  # a suppressed part hides the total
