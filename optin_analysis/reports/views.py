@@ -99,7 +99,10 @@ def title_block(bundle: dict, title: str) -> None:
     banner = ""
     if bundle.get("audience") == PRACTICE:
         banner = f"<p class='internal'>{html.escape(INTERNAL_MARK)}.</p>"
-    notes = "".join(_note(n) for n in [status.get("note"), _placeholder_note(bundle)] if n)
+    placeholders = "" if _default(bundle) else _placeholder_note(bundle)  # no opt-in figures
+    notes = "".join(_note(n) for n in [status.get("note"), placeholders] if n)
+    if _default(bundle):
+        title = title.replace("opt-in model", "online access") + " (default model)"
     _show_html(
         f"<header class='title-block'>{banner}<h1>{html.escape(title)}</h1>"
         f"<dl>{rows}</dl>{notes}</header>"
@@ -435,7 +438,10 @@ def history_chart(bundle: dict) -> None:
 
 
 def coverage_section(bundle: dict) -> None:
-    """Protection coverage and the patients withheld pending opt-in, as a table."""
+    """Protection coverage and the patients withheld pending opt-in, as a table (not for
+    the default model, where access is automatic by design: its 104 share is above)."""
+    if _default(bundle):
+        return
     h = bundle["headline"]
     rows = [
         (

@@ -384,6 +384,15 @@ KEY_MEASURES = ("eligible", "open_requests", "open_requests_over_28_days",
                 "revocation_backlog", "pending_16_at_risk")  # fmt: skip
 
 
+#: Measures of the opt-in model that do not apply to a practice on the default model.
+OPT_IN_ONLY = ("open_requests", "open_requests_over_28_days", "revocation_backlog",
+               "pending_16_at_risk")  # fmt: skip
+
+
+def _model(result) -> str | None:
+    return ((result.bundle or {}).get("practice") or {}).get("model")
+
+
 def _print_headlines(results, controlled: bool = False) -> None:
     """Headline figures per practice: exact, or as they leave the practice (``controlled``,
     for logs of scheduled runs, which may be read outside the practice)."""
@@ -402,8 +411,13 @@ def _print_headlines(results, controlled: bool = False) -> None:
         table.add_column("Practice")
         for key in KEY_MEASURES:
             table.add_column(LABELS[key], justify="right")
+        default = {r.ods_code for r in results if _model(r) == "default"}
         for code, h in figures.items():
-            table.add_row(code, *(figure_text(key, h) for key in KEY_MEASURES))
+            cells = [
+                "n/a" if code in default and key in OPT_IN_ONLY else figure_text(key, h)
+                for key in KEY_MEASURES
+            ]
+            table.add_row(code, *cells)
         console.print(table)
         console.print("Every measure of every practice: the ICB roll-up and each report.")
         return

@@ -166,6 +166,10 @@ def test_default_model_report_shows_the_figures_nhs_england_monitors(sample_run)
         assert row[1] == figure_text(key, summary["headline"]), key
     # shares are of the eligible: 67.1% can only come from a share, not a count
     assert re.fullmatch(r"\d{1,3}\.\d%", rows[1][1])
+    # read as what it is: not an opt-in report, no opt-in placeholders, no coverage gap
+    assert soup.h1.get_text() == "Monthly online access report (default model)"
+    assert "placeholder codes" not in soup.get_text()
+    assert "Protection coverage" not in [h.get_text(strip=True) for h in soup.find_all("h2")]
 
 
 # --------------------------------------------------------------------------- reading
@@ -183,6 +187,8 @@ def test_html_is_small_static_and_has_its_sections(sample_run, name):
         assert "import optin_analysis" not in html and "views." not in soup.get_text()
         headings = [h.get_text(strip=True) for h in soup.find_all(["h1", "h2"])]
         for section in REPORT_SECTIONS[name]:
+            if p.model.value == "default" and section == "Protection from automatic access":
+                continue  # automatic access is the default model's design
             assert any(section in h for h in headings), (section, headings)
         assert p.ods_code in soup.title.get_text() and "2026-10" in soup.title.get_text()
         assert not re.search(r"\bnan\b|NaT|–</td>|\d\.\d{3,}", soup.get_text(" ")), p.ods_code

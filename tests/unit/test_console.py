@@ -68,3 +68,19 @@ def test_many_practices_get_a_row_each_not_a_column(capsys):
     assert len(rows) == 12
     assert "1,011" in rows[-1] and "[c]" in rows[-1]  # Y90011: eligible 1000 + 11
     assert max(len(line) for line in lines) <= 80  # fits the terminal the tests use
+
+
+def test_opt_in_measures_read_n_a_for_a_default_model_practice(capsys):
+    # the default model gives access automatically: it has no backlog to revoke
+    results = [
+        PracticeResult(f"Y9000{i}", "P", bundle={
+            "practice": {"model": model},
+            "headline": {"ref_date": "2026-10-31", "eligible": 1000, "revocation_backlog": 2595},
+        })  # fmt: skip
+        for i, model in enumerate(["opt_in"] * 4 + ["default"])
+    ]
+    cli._print_headlines(results, controlled=True)
+    rows = {line.split()[1]: line for line in capsys.readouterr().out.splitlines()
+            if line.startswith("│ Y9")}  # fmt: skip
+    assert "2,595" in rows["Y90000"]
+    assert "2,595" not in rows["Y90004"] and "n/a" in rows["Y90004"]
