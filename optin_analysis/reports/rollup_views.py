@@ -113,10 +113,9 @@ def step_matrix(bundle: dict) -> None:
     rows = []
     for r in bundle["practices"]:
         cells = [STATUS_MARK.get(s, f"✘ {s}" if s.startswith("behind") else s) for s in r["steps"]]
-        rows.append([_name(r), *cells])
-    frame = pd.DataFrame(
-        rows, columns=["Practice", *[f"{i}. {s}" for i, s in enumerate(STEPS, start=1)]]
-    )
+        rows.append([_name(r), f"{r['supplier'].upper()}: {r['go_live']}", *cells])
+    steps = [f"{i}. {s}" for i, s in enumerate(STEPS, start=1)]
+    frame = pd.DataFrame(rows, columns=["Practice", "System and go-live", *steps])
     note = (
         "<p class='note'>Step 2 is a continuing duty: on track while no opt-in request has "
         "waited more than 28 days, behind otherwise. Steps do not apply to practices on "
@@ -159,7 +158,6 @@ def practice_table(bundle: dict) -> None:
         [
             {
                 "Practice": _name(r),
-                "System / go-live": f"{r['supplier'].upper()}: {r['go_live']}",
                 "Revocation backlog": show(r["revocation_backlog"]),
                 "Backlog clears": _clear(r),
                 "Open requests": show(r["open_requests"]),
