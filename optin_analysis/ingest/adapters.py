@@ -30,6 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from optin_analysis.config import Supplier
+from optin_analysis.ingest.schema import EVENT_COLUMNS, PATIENT_COLUMNS, AccessLevel
 from optin_analysis.problems import InputError, Problem, Severity
 
 MAPPING_DIR = Path(str(files("optin_analysis") / "data"))
@@ -47,16 +48,51 @@ ARROW_BLOCK = 1 << 18  # bytes: Arrow parses blocks in parallel, so mid-size fil
 TRANSCODE_PIECE = 1 << 20  # bytes: non-UTF-8 text is converted in pieces about this long
 STR = pd.StringDtype(na_value=np.nan)  # pandas' default ``str`` dtype
 TEXT = pa.large_string()  # Arrow type of all text read (what pandas' ``str`` holds)
+#: What a mapping's ``values`` may turn each coded column's text into.
+CODED_VALUES: dict[str, tuple[bool | str, ...]] = {
+    "online_account": (True, False),
+    "access_level": tuple(level.value for level in AccessLevel),
+}
+CODED = " and ".join(CODED_VALUES)
 
 
 class TableMapping(BaseModel):
-    """How one supplier export maps to one canonical table."""
+    """How one supplier export maps to one canonical table.
+
+    Headings and coded values are read with surrounding whitespace removed, so the
+    mapping's are too; two values the same once trimmed are an error, as is a value
+    mapped to something the column cannot hold.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     skip_rows: int = 0
     date_format: str
     columns: dict[str, str]
     values: dict[str, dict[str, bool | str]] = {}
+
+    @field_validator("columns")
+    @classmethod
+    def _trimmed_headings(cls, columns: dict[str, str]) -> dict[str, str]:
+        return {name: heading.strip() for name, heading in columns.items()}
+
+    @field_validator("values")
+    @classmethod
+    def _trimmed_values(
+        cls, values: dict[str, dict[str, bool | str]]
+    ) -> dict[str, dict[str, bool | str]]:
+        trimmed = {}
+        for column, lookup in values.items():
+            seen: dict[str, str] = {}
+            for text in lookup:
+                key = str(text).strip()
+                if key in seen:
+                    raise ValueError(
+                        f"{column}: '{seen[key]}' and '{text}' are the same value once "
+                        "surrounding spaces are removed"
+                    )
+                seen[key] = str(text)
+            trimmed[column] = {str(k).strip(): v for k, v in lookup.items()}
+        return trimmed
 
     @field_validator("date_format")
     @classmethod
@@ -94,11 +130,77 @@ def load_mapping(supplier: Supplier, path: Path | None = None) -> Mapping:
 def _load_mapping(path: Path, mtime_ns: int, size: int) -> Mapping:
     """Parse a mapping file once per version (size, time) of it; mappings are frozen."""
     try:
-        return Mapping.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        text = path.read_text(encoding="utf-8")
+        mapping = Mapping.model_validate(yaml.safe_load(text))
     except OSError as exc:
         raise InputError([Problem(path, f"cannot read the mapping file: {exc.strerror}")]) from None
-    except (yaml.YAMLError, ValidationError, UnicodeDecodeError) as exc:
+    except ValidationError as exc:
+        problems = [
+            Problem(path, f"invalid mapping file: {_where(text, e['loc'])}{_reason(e)}")
+            for e in exc.errors()
+        ]
+        raise InputError(problems) from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise InputError([Problem(path, f"invalid mapping file: {exc}")]) from None
+    if unknown := _unknown(mapping):
+        raise InputError(
+            [
+                Problem(path, f"invalid mapping file: {_where(text, loc)}{why}")
+                for loc, why in unknown
+            ]
+        )
+    return mapping
+
+
+def _unknown(mapping: Mapping) -> list[tuple[tuple, str]]:
+    """Columns that are not canonical, and coded values mapped to what a column cannot hold,
+    each with where it is in the file."""
+    found = []
+    for table, names in (("patients", PATIENT_COLUMNS), ("events", EVENT_COLUMNS)):
+        part: TableMapping = getattr(mapping, table)
+        known = [n for n in names if n != "practice_code"]
+        for section, columns in (("columns", part.columns), ("values", part.values)):
+            found += [
+                ((table, section, name), f"not a column: one of {', '.join(known)}")
+                for name in columns
+                if name not in known
+            ]
+        for name, lookup in part.values.items():
+            if name in known and name not in CODED_VALUES:
+                found.append(((table, "values", name), f"values are read only for {CODED}"))
+                continue
+            allowed = ", ".join(map(repr, CODED_VALUES.get(name, ())))
+            found += [
+                ((table, "values", name, text), f"{value!r} is not one of {allowed}")
+                for text, value in lookup.items()
+                if value not in CODED_VALUES.get(name, (value,))
+            ]
+    return found
+
+
+def _where(text: str, loc: tuple) -> str:
+    """ "line 12, patients.values.access_level: " for the key at ``loc``."""
+    if not loc:
+        return ""
+    line = _line(text, loc)
+    return (f"line {line}, " if line else "") + ".".join(map(str, loc)) + ": "
+
+
+def _reason(error: dict) -> str:
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _line(text: str, loc: tuple) -> int | None:
+    """The line of the YAML key at ``loc`` (the nearest enclosing one that exists)."""
+    node, line = yaml.compose(text), None
+    for key in loc:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        found = next(((k, v) for k, v in node.value if str(k.value) == str(key)), None)
+        if found is None:
+            break
+        line, node = found[0].start_mark.line + 1, found[1]
+    return line
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import openpyxl
 import yaml
 from typer.testing import CliRunner
 
+from optin_analysis.ingest.adapters import MAPPING_DIR
 from optin_analysis.ingest.codelist import DEFAULT_CODELIST
 from optin_analysis.run.cli import app
 from tests.fault.helpers import PERIOD, make_sample
@@ -74,6 +75,54 @@ def test_a_codelist_code_with_a_trailing_space_is_refused_not_read_as_a_new_code
             f"ERROR: codelist.csv, row {rows}, column 'code': code 'LOCAL-OPTIN-REQ' listed twice"
             in result.output
         )
+
+
+def _with_mapping(config: Path, edit) -> Path:
+    """Point the first practice at a copy of its supplier's mapping, changed by ``edit``."""
+    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+    practice = raw["practices"][0]
+    shipped = (MAPPING_DIR / f"mapping-{practice['supplier']}.yaml").read_text(encoding="utf-8")
+    mapping = config.parent / "my-mapping.yaml"
+    mapping.write_text(edit(shipped), encoding="utf-8")
+    practice["mapping"] = str(mapping)
+    config.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return mapping
+
+
+def test_mapping_values_are_trimmed_and_checked_with_the_line_named(tmp_path):
+    config = make_sample(tmp_path / "sample", practices=1, patients=300)
+    before = runner.invoke(app, ["measures", "-c", str(config), "-p", PERIOD]).output
+
+    # Spaces around a heading or a coded value read as without them: the same figures.
+    mapping = _with_mapping(
+        config,
+        lambda text: text.replace("Record Access:", "Record Access  :").replace(
+            '    access_level:\n      "": none', '    access_level:\n      "  ": none'
+        ),
+    )
+    result = runner.invoke(app, ["measures", "-c", str(config), "-p", PERIOD])
+    assert result.exit_code == 0, result.output
+    assert result.output == before
+
+    # A value twice once trimmed, or mapped to a level that does not exist: refused (exit
+    # 1, like any practice's error), naming the file and the line of the offending key.
+    shipped = mapping.read_text(encoding="utf-8")
+    edits = {  # edit: (the line the error names, by its text; the message)
+        ("Live: true", "Live: true\n      'Live ': false"): (
+            "  values:", "patients.values: online_account: 'Live' and 'Live ' are the same "
+            "value once surrounding spaces"),
+        ("Only: summary", "Only: sumary"): (
+            "      Summary Information Only: sumary", "patients.values.access_level.Summary "
+            "Information Only: 'sumary' is not one of 'none', 'summary', 'detailed_coded', "
+            "'full_prospective'"),
+    }  # fmt: skip
+    for (old, new), (named, message) in edits.items():
+        lines = shipped.replace(old, new).splitlines()
+        mapping.write_text("\n".join(lines), encoding="utf-8")
+        result = runner.invoke(app, ["validate", str(config)])
+        assert result.exit_code == 1, result.output
+        line = lines.index(named) + 1
+        assert f"my-mapping.yaml: invalid mapping file: line {line}, {message}" in result.output
 
 
 def _named(config: Path, name: str) -> None:

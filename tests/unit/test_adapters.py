@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from optin_analysis.config import load_config
-from optin_analysis.ingest.adapters import MAPPING_DIR
+from optin_analysis.config import Supplier, load_config
+from optin_analysis.ingest.adapters import MAPPING_DIR, load_mapping
 from optin_analysis.ingest.load import load_practice
 from optin_analysis.problems import InputError
 from tests.extracts import EMIS_EVENTS, EMIS_PATIENTS, TPP_EVENTS, TPP_PATIENTS, write_practice
@@ -184,3 +184,31 @@ def test_unusable_date_format_is_a_mapping_problem(tmp_path):
         load_practice(load_config(config).practices[0])
     (problem,) = info.value.problems
     assert "invalid mapping file" in problem.message and "date format" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "    sex: Sex",
+            "    gender: Sex",
+            "line 13, patients.columns.gender: not a column: one of patient_id, nhs_number,",
+        ),
+        (
+            "  values:\n",
+            "  values:\n    sex:\n      M: male\n",
+            "line 20, patients.values.sex: values are read only for online_account and "
+            "access_level",
+        ),
+        ("      Y: true", "      Y: yes please", "line 21, patients.values.online_account.Y:"),
+    ],
+)
+def test_a_mapping_naming_what_is_not_read_is_refused_with_its_line(tmp_path, old, new, message):
+    shipped = (MAPPING_DIR / "mapping-tpp.yaml").read_text()
+    assert shipped.count(old) == 1
+    path = tmp_path / "my-mapping.yaml"
+    path.write_text(shipped.replace(old, new))
+    with pytest.raises(InputError) as info:
+        load_mapping(Supplier.TPP, path)
+    (problem,) = info.value.problems
+    assert message in problem.message
