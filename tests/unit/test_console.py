@@ -59,7 +59,7 @@ def test_many_practices_get_a_row_each_not_a_column(capsys):
                     "revocation_backlog": "[c]",
                 }
             },
-        )  # fmt: skip
+        )
         for i in range(12)
     ]
     cli._print_headlines(results, controlled=True)
@@ -73,10 +73,18 @@ def test_many_practices_get_a_row_each_not_a_column(capsys):
 def test_opt_in_measures_read_n_a_for_a_default_model_practice(capsys):
     # the default model gives access automatically: it has no backlog to revoke
     results = [
-        PracticeResult(f"Y9000{i}", "P", bundle={
-            "practice": {"model": model},
-            "headline": {"ref_date": "2026-10-31", "eligible": 1000, "revocation_backlog": 2595},
-        })  # fmt: skip
+        PracticeResult(
+            f"Y9000{i}",
+            "P",
+            bundle={
+                "practice": {"model": model},
+                "headline": {
+                    "ref_date": "2026-10-31",
+                    "eligible": 1000,
+                    "revocation_backlog": 2595,
+                },
+            },
+        )
         for i, model in enumerate(["opt_in"] * 4 + ["default"])
     ]
     cli._print_headlines(results, controlled=True)
