@@ -168,7 +168,7 @@ def generate_step(folder: Path, practices: int, patients: int, one_branch: bool 
 
     branches = (Branch(Supplier.EMIS, GoLiveStatus.LIVE),) if one_branch else None
     start = _clock()
-    synth = generate(practices, patients, SEED, EXTRACT, branches=branches)
+    synth = generate(practices, patients, SEED, EXTRACT, branches=branches, large=True)
     generated = _clock()
     write_sample(synth, folder, SEED)
     return generated - start, _clock() - generated, len(synth.events)

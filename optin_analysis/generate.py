@@ -300,25 +300,27 @@ def _delay(rng: np.random.Generator, median: float, n: int) -> np.ndarray:
 # --- practices -----------------------------------------------------------------------
 
 
-def _sizes(practices: int, patients: int, rng: np.random.Generator) -> np.ndarray:
+def _sizes(
+    practices: int, patients: int, rng: np.random.Generator, cap: int = MAX_PRACTICE_SIZE
+) -> np.ndarray:
     """List sizes, lognormal around the mean, at least one each, summing to ``patients``,
-    none above :data:`MAX_PRACTICE_SIZE` (what a practice would have above it goes to
+    none above ``cap`` (what a practice would have above it goes to
     the others in proportion to their weights)."""
     weights = rng.lognormal(0.0, PRACTICE_SIZE_SIGMA, practices)
     spare = patients - practices
     capped = np.zeros(practices, dtype=bool)
     while True:
-        free = spare - (MAX_PRACTICE_SIZE - 1) * capped.sum()
+        free = spare - (cap - 1) * capped.sum()
         total = weights[~capped].sum() if not capped.all() else 1.0
         raw = np.where(capped, 0.0, weights / total * free)
-        over = ~capped & (raw > MAX_PRACTICE_SIZE - 1)
+        over = ~capped & (raw > cap - 1)
         if not over.any():
             break
         capped |= over
     sizes = np.floor(raw).astype(np.int64)
     remainder = free - sizes.sum()
     sizes[np.argsort(-(raw - sizes), kind="stable")[:remainder]] += 1
-    return np.where(capped, MAX_PRACTICE_SIZE, sizes + 1)
+    return np.where(capped, cap, sizes + 1)
 
 
 def _suppliers(practices: int, rng: np.random.Generator) -> list[Supplier]:
@@ -419,9 +421,10 @@ def _plans(
     extract: int,
     rng: np.random.Generator,
     branches: tuple[Branch, ...] | None = None,
+    cap: int = MAX_PRACTICE_SIZE,
 ) -> list[_Plan]:
     """Profiles and simulation knobs for every practice."""
-    sizes = _sizes(practices, patients, rng)
+    sizes = _sizes(practices, patients, rng, cap)
     chosen = list(branches) if branches else _branches(practices, rng)
     suppliers = [b.supplier for b in chosen]
     statuses, models = [b.status for b in chosen], [b.model for b in chosen]
@@ -521,7 +524,9 @@ def _opt_outs(
 
 
 def _nhs_numbers(n: int, rng: np.random.Generator) -> np.ndarray:
-    numbers = synthetic_nhs_numbers(n, rng)
+    """Distinct test NHS numbers, some missing; none past the test range (``large``)."""
+    numbers = synthetic_nhs_numbers(min(n, MAX_PRACTICE_SIZE), rng)
+    numbers = np.concatenate([numbers, np.full(n - numbers.size, "", dtype=numbers.dtype)])
     return np.where(rng.random(n) < NHS_NUMBER_MISSING_RATE, "", numbers)
 
 
@@ -864,17 +869,19 @@ def generate(
     seed: int,
     extract_date: dt.date = dt.date(2026, 10, 31),
     branches: tuple[Branch, ...] | None = None,
+    large: bool = False,
 ) -> Synthetic:
     """Synthetic practices with canonical ``patients``/``events``, profiles and the truth.
 
     ``branches`` fixes each practice's branch and coding habits (one per practice); by
-    default they are drawn at random.
+    default they are drawn at random. ``large`` (benchmarks) lifts the practice size
+    limit: patients past the 999 test range's numbers get no NHS number.
     """
     if practices < 1 or patients < practices:
         raise ValueError("need at least one practice and at least one patient per practice")
     if branches is not None and len(branches) != practices:
         raise ValueError("give one branch per practice")
-    if patients > practices * MAX_PRACTICE_SIZE:
+    if not large and patients > practices * MAX_PRACTICE_SIZE:
         needed = -(-patients // MAX_PRACTICE_SIZE)
         raise ValueError(
             f"{patients:,} patients need at least {needed} practices: one practice can have "
@@ -885,7 +892,8 @@ def generate(
         raise ValueError(f"extract_date must be on or after {EARLIEST_EXTRACT.isoformat()}")
     extract = _day(extract_date)
     root, *streams = np.random.SeedSequence(seed).spawn(practices + 1)
-    plans = _plans(practices, patients, extract, np.random.default_rng(root), branches)
+    cap = patients if large else MAX_PRACTICE_SIZE
+    plans = _plans(practices, patients, extract, np.random.default_rng(root), branches, cap)
     results = [
         _simulate(p, extract, np.random.default_rng(r)) for p, r in zip(plans, streams, strict=True)
     ]

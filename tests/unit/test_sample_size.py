@@ -47,3 +47,16 @@ def test_the_sample_command_exits_2_with_the_reason(tmp_path):
     assert result.exit_code == 2
     assert "need at least 3 practices" in result.output
     assert isinstance(result.exception, SystemExit)
+
+
+def test_a_large_practice_for_benchmarks_has_no_nhs_number_past_the_test_range(monkeypatch):
+    import optin_analysis.generate as gen
+
+    monkeypatch.setattr(gen, "MAX_PRACTICE_SIZE", 50)  # a test range of 50 numbers
+    with pytest.raises(ValueError, match="120 patients need at least 3 practices"):
+        gen.generate(1, 120, seed=1)
+    patients = gen.generate(1, 120, seed=1, large=True).patients
+    numbers = patients["nhs_number"].dropna()
+    given = numbers[numbers != ""]
+    assert len(patients) == 120  # one practice of 120, past the range of 50
+    assert 0 < len(given) <= 50 and given.is_unique
