@@ -32,6 +32,15 @@ PATIENT_DEFAULTS: dict[str, Any] = {
 DATES_P = ("date_of_birth", "registration_date", "online_account_date", "access_start_date")
 
 
+#: Profile settings of each supplier and go-live branch (for make_profile).
+EMIS_LIVE = {"supplier": Supplier.EMIS, "go_live_status": GoLiveStatus.LIVE}
+EMIS_DUE = {"supplier": Supplier.EMIS, "go_live_status": GoLiveStatus.DUE}
+EMIS_NOT = {"supplier": Supplier.EMIS, "go_live_status": GoLiveStatus.NOT_PLANNED}
+TPP_LIVE = {"supplier": Supplier.TPP, "go_live_status": GoLiveStatus.LIVE}
+TPP_DUE = {"supplier": Supplier.TPP, "go_live_status": GoLiveStatus.DUE}
+TPP_NOT = {"supplier": Supplier.TPP, "go_live_status": GoLiveStatus.NOT_PLANNED}
+
+
 def _typed(rows: list[dict[str, Any]], empty: pd.DataFrame, dates: tuple[str, ...]) -> pd.DataFrame:
     if not rows:
         return empty

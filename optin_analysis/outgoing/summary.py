@@ -26,7 +26,7 @@ from optin_analysis.measures.action_plan import action_plan
 from optin_analysis.measures.definitions import band_words
 from optin_analysis.measures.month import MonthMeasures, month_measures
 from optin_analysis.outgoing import commentary
-from optin_analysis.outgoing.disclosure import footnote, show
+from optin_analysis.outgoing.disclosure import MARK, footnote, show
 from optin_analysis.outgoing.dpia import MEASURES as DPIA
 from optin_analysis.outgoing.dpia import dpia
 from optin_analysis.outgoing.published import KINDS, publish
@@ -242,7 +242,8 @@ def figure_text(key: str, h: dict | None) -> str:
     if key == "projected_clear_date":
         return clear_words(h)
     if key == "longest_wait_band":
-        return band_words(h.get(key)) if h.get(key) else "n/a"
+        band = h.get(key)
+        return MARK if band == MARK else band_words(band) if band else "n/a"
     return show(h.get(key), KINDS.get(key, "count"))
 
 

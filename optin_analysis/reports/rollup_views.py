@@ -96,9 +96,9 @@ def title_block(bundle: dict) -> None:
             f"{html.escape(m['reason'])}</li>"
             for m in missing
         )
+        who = f"{len(missing)} practice{'s' * (len(missing) > 1)}"
         warning += (
-            f"<div class='alert'><p>{len(missing)} practice(s) did not report this "
-            f"month:</p><ul>{items}</ul></div>"
+            f"<div class='alert'><p>{who} did not report this month:</p><ul>{items}</ul></div>"
         )
     _show_html(
         "<header class='title-block'><h1>ICB roll-up: opt-in model practices</h1>"
@@ -232,7 +232,8 @@ def totals_table(bundle: dict) -> None:
         t = bundle["totals"][key]
         text = show(t["value"])
         if t["suppressed"]:
-            text = f"at least {text} ({t['suppressed']} practice(s) suppressed)"
+            k = t["suppressed"]
+            text = f"at least {text} ({k} practice{'s' * (k > 1)} shown as [c])"
         rows.append((label, text))
     n = len(_opt_in(bundle))
     note = (

@@ -21,6 +21,10 @@ PROFILE = make_profile()
 ACCOUNT = {"online_account": True, "online_account_date": "2022-05-01"}
 #: Full prospective access in the extract, with no start date.
 FULL = {"access_level": "full_prospective"}
+#: Event types as the codelist names them.
+ADDED, REMOVED = "enhanced_review_added", "enhanced_review_removed"
+REQUEST, COUNSELLED, GRANT = "opt_in_requested", "counselled", "access_granted"
+DECLINED, OPT_OUT, REVOKE = "opt_in_declined", "opt_out", "access_revoked"
 
 Rows = list[dict[str, Any]]
 Events = list[tuple[str, str, str]]

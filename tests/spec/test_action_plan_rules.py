@@ -10,20 +10,14 @@ from typing import Any
 
 import pytest
 
-from optin_analysis.config import GoLiveStatus, Model, Supplier
+from optin_analysis.config import Model
 from optin_analysis.measures.action_plan import action_plan
 from optin_analysis.measures.month import headline
-from tests.builders import make_profile
+from tests.builders import EMIS_DUE, EMIS_LIVE, EMIS_NOT, TPP_DUE, TPP_LIVE, TPP_NOT, make_profile
 from tests.spec.cases import ev, frames
 
 D = "2025-03-31"
 ON_D, AFTER_D = dt.date(2025, 3, 31), dt.date(2025, 4, 1)
-EMIS_LIVE = {"supplier": Supplier.EMIS, "go_live_status": GoLiveStatus.LIVE}
-EMIS_DUE = {"supplier": Supplier.EMIS, "go_live_status": GoLiveStatus.DUE}
-EMIS_NOT = {"supplier": Supplier.EMIS, "go_live_status": GoLiveStatus.NOT_PLANNED}
-TPP_LIVE = {"supplier": Supplier.TPP, "go_live_status": GoLiveStatus.LIVE}
-TPP_DUE = {"supplier": Supplier.TPP, "go_live_status": GoLiveStatus.DUE}
-TPP_NOT = {"supplier": Supplier.TPP, "go_live_status": GoLiveStatus.NOT_PLANNED}
 
 
 def _figures(**overrides: Any) -> dict[str, Any]:

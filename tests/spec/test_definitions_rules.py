@@ -18,11 +18,21 @@ from optin_analysis.config import Supplier
 from optin_analysis.measures import definitions as m
 from optin_analysis.measures.month import headline
 from tests.builders import make_profile
-from tests.spec.cases import ACCOUNT, FULL, ev, frames
+from tests.spec.cases import (
+    ACCOUNT,
+    ADDED,
+    COUNSELLED,
+    DECLINED,
+    FULL,
+    GRANT,
+    OPT_OUT,
+    REMOVED,
+    REQUEST,
+    REVOKE,
+    ev,
+    frames,
+)
 
-ADDED, REMOVED = "enhanced_review_added", "enhanced_review_removed"
-REQUEST, COUNSELLED, GRANT = "opt_in_requested", "counselled", "access_granted"
-DECLINED, OPT_OUT, REVOKE = "opt_in_declined", "opt_out", "access_revoked"
 EMIS, TPP = make_profile(), make_profile(supplier=Supplier.TPP)
 
 

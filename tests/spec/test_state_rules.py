@@ -16,12 +16,19 @@ from optin_analysis.config import GoLiveStatus, Model, Supplier
 from optin_analysis.measures import definitions as m
 from optin_analysis.measures.state import patient_state
 from tests.builders import make_events, make_patients, make_profile
-from tests.spec.cases import ACCOUNT, FULL, ev, frames, one
-
-ADDED, REMOVED = "enhanced_review_added", "enhanced_review_removed"
-REQUEST, OPT_OUT, COUNSELLED = "opt_in_requested", "opt_out", "counselled"
-GRANT = "access_granted"
-
+from tests.spec.cases import (
+    ACCOUNT,
+    ADDED,
+    COUNSELLED,
+    FULL,
+    GRANT,
+    OPT_OUT,
+    REMOVED,
+    REQUEST,
+    ev,
+    frames,
+    one,
+)
 
 # --------------------------------------------------------------------------- linking
 

@@ -16,11 +16,21 @@ from optin_analysis.config import GoLiveStatus
 from optin_analysis.measures import definitions as m
 from optin_analysis.measures.month import headline
 from tests.builders import make_profile
-from tests.spec.cases import ACCOUNT, FULL, ev, frames, one, states
+from tests.spec.cases import (
+    ACCOUNT,
+    COUNSELLED,
+    DECLINED,
+    FULL,
+    GRANT,
+    OPT_OUT,
+    REQUEST,
+    REVOKE,
+    ev,
+    frames,
+    one,
+    states,
+)
 
-GRANT, REVOKE = "access_granted", "access_revoked"
-REQUEST, DECLINED, OPT_OUT = "opt_in_requested", "opt_in_declined", "opt_out"
-COUNSELLED = "counselled"
 NO_GO_LIVE = make_profile(go_live_status=GoLiveStatus.NOT_PLANNED, go_live_date=None)
 GIVEN_AGAIN = "revocation coded, but full access was given again later without a grant code"
 STILL_IN_ACCOUNT = "revocation coded, but full access is still in the account"

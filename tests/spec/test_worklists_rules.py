@@ -14,12 +14,11 @@ import pytest
 from optin_analysis.config import GoLiveStatus, Supplier
 from optin_analysis.practice.worklists import worklists
 from tests.builders import make_profile
-from tests.spec.cases import FULL, ev, frames
+from tests.spec.cases import ADDED, FULL, OPT_OUT, REQUEST, ev, frames
 
 REVOKE_WHY = "automatic full access: revoke until the patient opts in"
 DORMANT_WHY = "automatic full access, no usable online account: revoke before it is used"
 NO_CODE_WHY = "16+, no access, not opted out, no opt-in request, no 104 code"
-REQUEST, ADDED, OPT_OUT = "opt_in_requested", "enhanced_review_added", "opt_out"
 
 
 def _lists(rows: list[dict], events: list, ref: str, **profile) -> dict[str, pd.DataFrame]:

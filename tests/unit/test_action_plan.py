@@ -7,10 +7,20 @@ from typing import Any
 
 import pytest
 
-from optin_analysis.config import GoLiveStatus, Model, Supplier
+from optin_analysis.config import Model
 from optin_analysis.measures.action_plan import action_plan
 from optin_analysis.measures.month import headline
-from tests.builders import make_events, make_patients, make_profile
+from tests.builders import (
+    EMIS_DUE,
+    EMIS_LIVE,
+    EMIS_NOT,
+    TPP_DUE,
+    TPP_LIVE,
+    TPP_NOT,
+    make_events,
+    make_patients,
+    make_profile,
+)
 
 D = "2025-03-31"
 BEFORE = dt.date(2024, 1, 10)  # on or before D
@@ -35,14 +45,6 @@ def figures(**overrides: Any) -> dict[str, Any]:
 def step(profile_kw: dict, n: int = 1, **figs: Any) -> dict[str, Any]:
     plan = action_plan(make_profile(**profile_kw), figures(**figs), D)
     return plan.set_index("step").loc[n].to_dict()
-
-
-EMIS_LIVE = {"supplier": Supplier.EMIS, "go_live_status": GoLiveStatus.LIVE}
-EMIS_DUE = {"supplier": Supplier.EMIS, "go_live_status": GoLiveStatus.DUE}
-EMIS_NOT = {"supplier": Supplier.EMIS, "go_live_status": GoLiveStatus.NOT_PLANNED}
-TPP_LIVE = {"supplier": Supplier.TPP, "go_live_status": GoLiveStatus.LIVE}
-TPP_DUE = {"supplier": Supplier.TPP, "go_live_status": GoLiveStatus.DUE}
-TPP_NOT = {"supplier": Supplier.TPP, "go_live_status": GoLiveStatus.NOT_PLANNED}
 
 
 def test_shape_and_steps() -> None:

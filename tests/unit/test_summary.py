@@ -15,6 +15,7 @@ from optin_analysis.outgoing.summary import (
     PRACTICE,
     PeriodError,
     compute,
+    figure_text,
     outgoing,
     reference_date,
     trend_start,
@@ -122,6 +123,9 @@ def test_outgoing_publishes_controlled_figures_and_the_practice_copy_exact_ones(
     h = own["headline"]
     assert (h["eligible"], h["revocation_backlog"], h["withheld_pending_opt_in"]) == (16, 12, 4)
     assert own["audience"] == PRACTICE and "exact" in own["disclosure"]["footnote"]
+    # last month's longest wait is not published: [c] to the ICB, "n/a" in the exact copy
+    assert figure_text("longest_wait_band", icb["previous"]) == MARK
+    assert figure_text("longest_wait_band", own["previous"]) == "n/a"
 
 
 def test_action_plan_is_decided_on_what_is_published():
