@@ -17,6 +17,7 @@ import altair as alt
 import pandas as pd
 
 from optin_analysis.outgoing.disclosure import hidden
+from optin_analysis.reports import fonts
 
 FONT = 13  #: px: axis labels, legends, titles and marks
 WIDTH = 620
@@ -30,6 +31,7 @@ SUPPRESSED = "[c]"
 #: The reports' chart settings, set on each top-level chart as it is (copying a chart
 #: per ``configure_*`` call costs more than drawing it).
 CONFIG = alt.Config(
+    font=fonts.FAMILY,
     axis=alt.AxisConfig(labelFontSize=FONT, titleFontSize=FONT, labelLimit=220),
     legend=alt.LegendConfig(labelFontSize=FONT, titleFontSize=FONT, symbolSize=120),
     header=alt.HeaderConfig(labelFontSize=FONT + 1, titleFontSize=FONT, labelFontWeight="bold"),

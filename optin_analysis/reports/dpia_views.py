@@ -29,6 +29,15 @@ def _table(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, escape=True, border=0, classes="figures text")
 
 
+#: A reference and its number stay on one line ("Article 36", "Schedule 1", "reg 71ZA").
+_REFERENCE = re.compile(r"\b(Article|Articles|Schedule|Sch\.|Step|Regulation|reg\.?|para) (?=\d)")
+
+
+def _text(line: str) -> str:
+    """``line`` escaped for HTML, a reference never broken from its number."""
+    return _REFERENCE.sub("\\1&nbsp;", html.escape(line))
+
+
 def _paragraphs(text: str) -> str:
     """Paragraphs of ``text`` (blank-line separated); from a "TO COMPLETE:" line to the end
     of its paragraph, highlighted."""
@@ -37,9 +46,9 @@ def _paragraphs(text: str) -> str:
         lines = [line.strip() for line in para.splitlines() if line.strip()]
         todo = next((i for i, line in enumerate(lines) if line.startswith(TODO)), len(lines))
         if lines[:todo]:
-            out.append(f"<p>{html.escape(' '.join(lines[:todo]))}</p>")
+            out.append(f"<p>{_text(' '.join(lines[:todo]))}</p>")
         if lines[todo:]:
-            out.append(f"<p class='todo'>{html.escape(' '.join(lines[todo:]))}</p>")
+            out.append(f"<p class='todo'>{_text(' '.join(lines[todo:]))}</p>")
     return "".join(out)
 
 
@@ -162,7 +171,7 @@ def measures(bundle: dict) -> None:
         body += (
             f"<p class='alert'>Residual risk high this month: {html.escape(names)} (no "
             "mitigation shown effective). If the practice accepts a high residual risk it "
-            "must consult the ICO before going ahead (UK GDPR Article 36).</p>"
+            "must consult the ICO before going ahead (UK GDPR Article&nbsp;36).</p>"
         )
     _show_html(f"<section><h2>Step 6: Measures to reduce risk</h2>{body}</section>")
 

@@ -1,13 +1,16 @@
 """The DPIA as a PDF for filing, made from its HTML without a browser or the network.
 
 WeasyPrint lays out the static HTML (inline SVG charts, the report's print stylesheet)
-on A4; it fetches nothing: any URL it is asked for is refused.
+on A4 in the typeface shipped with the package (:mod:`optin_analysis.reports.fonts`), so
+the layout is the same on every machine. It fetches nothing else: any other URL it is
+asked for is refused.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from optin_analysis.reports import fonts
 from optin_analysis.reports.render import write_bytes_atomically
 
 #: What to install where WeasyPrint's system libraries are missing.
@@ -27,15 +30,22 @@ def unavailable() -> str | None:
     return None
 
 
-def _no_fetch(url: str, *args, **kwargs) -> dict:
+def _fonts_only(url: str, *args, **kwargs) -> dict:
+    """WeasyPrint's fetcher: the shipped font files, and nothing else."""
+    if path := fonts.font_files().get(url):
+        return {"string": path.read_bytes(), "mime_type": "font/ttf"}
     raise ValueError(f"the PDF may not fetch {url!r}: reports are self-contained")
 
 
 def html_to_pdf(html: str) -> bytes:
     """The page ``html`` as PDF bytes (A4, as the report's print stylesheet sets)."""
     import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
 
-    return weasyprint.HTML(string=html, url_fetcher=_no_fetch).write_pdf()
+    font_config = FontConfiguration()
+    faces = weasyprint.CSS(string=fonts.font_face_css(), font_config=font_config)
+    document = weasyprint.HTML(string=html, url_fetcher=_fonts_only)
+    return document.write_pdf(stylesheets=[faces], font_config=font_config)
 
 
 def write_pdf(html: str, path: Path) -> Path:

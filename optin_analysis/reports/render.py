@@ -34,6 +34,8 @@ import altair as alt
 import nbformat
 import pandas as pd
 
+from optin_analysis.reports import fonts
+
 #: Outgoing charts are drawn from aggregated tables; more rows than this is refused.
 MAX_CHART_ROWS = 500
 #: Column names (normalised: lower case, non-alphanumerics as "_") never allowed in a
@@ -137,6 +139,7 @@ def chart_svg(spec: dict, title: str, description: str) -> str:
     ``description`` (vl-convert renders it without a browser or network)."""
     import vl_convert as vlc
 
+    fonts.register_for_charts()
     svg = vlc.vegalite_to_svg(spec, **_vegalite_version())
     ident = _chart_id(spec)
     label = (
