@@ -97,14 +97,9 @@ def browser_unavailable_reason() -> str | None:
 
 def require_browser() -> None:
     """Skip the calling test if no browser; fail instead when OPTIN_REQUIRE_BROWSER=1."""
-    import pytest
+    from tests.system import require
 
-    reason = browser_unavailable_reason()
-    if reason is None:
-        return
-    if os.environ.get("OPTIN_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"OPTIN_REQUIRE_BROWSER=1 but the browser check cannot run: {reason}")
-    pytest.skip(f"browser check skipped: {reason}")
+    require("chromium")
 
 
 def _wait_for_charts(page, report: PageReport) -> tuple[int, int]:

@@ -1,11 +1,19 @@
 """Shared fixtures: one real run of the committed sample, reused by the report tests.
 
-Also chooses the Hypothesis profile, before any test module builds its settings.
+Also, before any test runs: the tests see no time zone, locale or font of the machine
+(TZ=UTC, LC_ALL=C.UTF-8, and a fontconfig that knows only the fonts shipped with the
+package, for WeasyPrint, Chromium and every process the tests start); the Hypothesis
+profile is chosen; and a run ends with one line naming the tests skipped for want of a
+system part (Chromium, Pango) and the command that installs it.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +21,27 @@ import pytest
 from hypothesis import settings
 
 from optin_analysis.config import RunConfig, load_config
+from optin_analysis.reports.fonts import FONT_DIR
 from optin_analysis.run.batch import PracticeResult, close, run_batch, write_rollup
+from tests.system import SKIP_PREFIX, skipped_line
+
+FONTS_CONF = """<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig><dir>{fonts}</dir><cachedir>{cache}</cachedir></fontconfig>
+"""
+
+
+def _machine_independent() -> None:
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    os.environ["LC_ALL"] = os.environ["LANG"] = "C.UTF-8"
+    folder = Path(tempfile.mkdtemp(prefix="optin-tests-fonts-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    (folder / "fonts.conf").write_text(FONTS_CONF.format(fonts=FONT_DIR, cache=folder / "cache"))
+    os.environ["FONTCONFIG_FILE"] = str(folder / "fonts.conf")
+
+
+_machine_independent()
 
 SAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "data" / "sample" / "config.yaml"
 SAMPLE_PERIOD = "2026-10"
@@ -55,3 +83,12 @@ def sample_run(tmp_path_factory) -> SampleRun:
     write_rollup(cfg, SAMPLE_PERIOD)
     close()
     return SampleRun(cfg, SAMPLE_PERIOD, results)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """One line for the tests skipped because a system part is missing; others in full."""
+    reasons = [str(r.longrepr[2]) for r in terminalreporter.stats.get("skipped", [])]
+    if line := skipped_line(reasons):
+        terminalreporter.write_line(line, yellow=True, bold=True)
+    for reason in sorted({r for r in reasons if SKIP_PREFIX not in r}):
+        terminalreporter.write_line(f"Skipped: {reason}", yellow=True)

@@ -17,6 +17,7 @@ from optin_analysis.outgoing.summary import DEFAULT_MODEL_LABELS, LABELS, figure
 from optin_analysis.reports.render import find_external_resources
 from tests.browser import open_offline, require_browser
 from tests.disclosure.test_attack import BASE
+from tests.system import dpia_pdf, require
 
 MARK = "[c]"
 REPORT_SECTIONS = {
@@ -47,7 +48,7 @@ def _soup(path) -> BeautifulSoup:
 def _outgoing_files(run):
     for p in run.config.practices:
         folder = run.folder(p.ods_code)
-        names = ["summary.json", *REPORT_SECTIONS, "dpia.pdf"]
+        names = ["summary.json", *REPORT_SECTIONS, *dpia_pdf()]
         yield p, [folder / name for name in names]
 
 
@@ -245,9 +246,10 @@ def test_before_go_live_the_report_says_so(sample_run):
 
 
 def test_dpia_pdf_has_every_step_and_the_practice_figures(sample_run):
+    require("pango")
     folder = sample_run.folder("Y90001")
     summary = json.loads((folder / "summary.json").read_text())
-    text = _pdf_text(folder / "dpia.pdf")
+    text = _pdf_text(folder / "dpia.pdf").replace("\xa0", " ")
     for step in range(1, 8):
         assert f"Step {step}:" in text, step
     eligible = f"{summary['headline']['eligible']:,}"

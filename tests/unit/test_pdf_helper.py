@@ -11,6 +11,8 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from tests.system import require
+
 
 def _pdf_in_helper(path: Path) -> float:
     from optin_analysis.reports import notebooks
@@ -20,6 +22,7 @@ def _pdf_in_helper(path: Path) -> float:
 
 
 def test_a_worker_that_made_pdfs_in_its_helper_ends(tmp_path):
+    require("pango")
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
     try:
         assert pool.submit(_pdf_in_helper, tmp_path / "dpia.pdf").result(timeout=120) > 0

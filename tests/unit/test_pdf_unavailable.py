@@ -9,6 +9,7 @@ import sys
 from optin_analysis.reports import pdf
 from optin_analysis.run import cli
 from optin_analysis.run.batch import Options
+from tests.system import require
 
 
 def _no_pango(monkeypatch) -> None:
@@ -44,4 +45,5 @@ def test_a_run_goes_on_without_pdfs_and_says_why(monkeypatch, capsys):
 
 
 def test_pdfs_are_made_where_the_libraries_are_there():
-    assert pdf.unavailable() is None  # this machine (and CI) has Pango
+    require("pango")  # skipped (or, in CI, failed) where Pango is missing
+    assert pdf.unavailable() is None
