@@ -25,6 +25,7 @@ from optin_analysis.outgoing.disclosure import (
     hidden,
 )
 from optin_analysis.outgoing.history import History
+from optin_analysis.outgoing.summary import SOFTWARE
 
 #: NHS England's dashboard for practices on the default model: 90% of online accounts
 #: with access. Its 50% line: practices excluding more than half their patients with 104s
@@ -177,6 +178,7 @@ def build(
     return {
         "period": period,
         "generated": (generated or dt.datetime.now()).isoformat(timespec="seconds"),
+        "software": SOFTWARE,
         "practices": rows,
         "missing": missing,
         "totals": {k: _total(opt_in, k, exact, cfg.disclosure) for k in TOTALS} if opt_in else {},

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from optin_analysis import __version__
 from optin_analysis.config import Disclosure, GoLiveStatus, Practice
 from optin_analysis.dates import as_timestamp, month_end, month_start
 from optin_analysis.ingest.load import PracticeData
@@ -30,6 +31,9 @@ from optin_analysis.outgoing.disclosure import MARK, footnote, show
 from optin_analysis.outgoing.dpia import MEASURES as DPIA
 from optin_analysis.outgoing.dpia import dpia
 from optin_analysis.outgoing.published import KINDS, publish
+
+#: What made a bundle: shown in every report's footer.
+SOFTWARE = f"optin-analysis {__version__}"
 
 ICB, PRACTICE = "icb", "practice"  #: audiences: outgoing, or the practice's own copy
 INTERNAL_MARK = "Practice internal: exact small numbers, not for sending"
@@ -149,6 +153,7 @@ def outgoing(
         "period_start": month.period_start.date().isoformat(),
         "ref_date": month.ref_date.date().isoformat(),
         "generated": (generated or dt.datetime.now()).isoformat(timespec="seconds"),
+        "software": SOFTWARE,
         "status": _status(month),
         "disclosure": {**rule.model_dump(), "footnote": footnote(rule)},
         "headline": pub.headline,

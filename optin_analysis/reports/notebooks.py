@@ -1,6 +1,7 @@
 """Outgoing reports: Papermill-executed notebooks rendered to self-contained HTML.
 
-Each report is a parameterised notebook in ``notebooks/`` executed by Papermill with the
+Each report is a parameterised notebook (``notebooks/`` in the repository, installed as the
+package data ``optin_analysis.notebooks``) executed by Papermill with the
 path of an aggregate bundle, then rendered to HTML (:mod:`optin_analysis.reports.render`).
 A :class:`KernelSession` keeps one kernel per process alive across notebooks (its
 namespace is reset before each), which saves the kernel start and the imports
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import importlib.resources
 import multiprocessing
 import multiprocessing.util
 import os
@@ -42,7 +44,8 @@ from optin_analysis.outgoing.summary import write_json
 from optin_analysis.reports.pdf import write_pdf
 from optin_analysis.reports.render import BATCH_ENV, notebook_to_html, write_html_atomically
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+#: The notebooks, wherever the package is installed (a wheel, or editable from a checkout).
+NOTEBOOK_DIR = Path(str(importlib.resources.files("optin_analysis.notebooks")))
 #: Outgoing practice report name -> (notebook, title).
 REPORTS = {
     "monthly-report": ("monthly_report.ipynb", "Monthly opt-in model report"),

@@ -21,6 +21,7 @@ from optin_analysis.outgoing.disclosure import MARK, hidden, show
 from optin_analysis.outgoing.rollup import STEPS
 from optin_analysis.reports import charts
 from optin_analysis.reports.render import chart_block
+from optin_analysis.reports.views import made_by
 
 STATUS_MARK = {
     "done": "✔ done",
@@ -343,5 +344,5 @@ def footnote(bundle: dict) -> None:
         "totals add the practices' published figures; where the run held every practice's "
         "exact figures and it was safe, the exact total is rounded instead.</p><p>Built "
         "from the practices' aggregate summaries and the history store only: no "
-        "patient-level data.</p></footer>"
+        f"patient-level data. Made by {html.escape(made_by(bundle))}.</p></footer>"
     )

@@ -481,5 +481,11 @@ def footnote(bundle: dict) -> None:
     _show_html(
         f"<footer class='footnote'><p>{html.escape(text)}</p><p>Aggregate figures only: "
         "this report contains no patient-level data. Source: the practice's clinical "
-        "system extract, processed by optin-analysis.</p></footer>"
+        f"system extract, processed by {html.escape(made_by(bundle))}.</p></footer>"
     )
+
+
+def made_by(bundle: dict) -> str:
+    """The software and version that made ``bundle``, and when."""
+    when = bundle["generated"].replace("T", " ")
+    return f"{bundle.get('software', 'optin-analysis')} on {when}"

@@ -170,6 +170,34 @@ def sample(
 
 
 @app.command()
+def notebooks(
+    out: Annotated[Path, typer.Option(metavar="PATH", help="Folder to write the notebooks into.")],
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", metavar="FILE", help="Run configuration the notebooks open."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace notebooks already there.", **FlagOpt)
+    ] = False,
+) -> None:
+    """Copy the workbench notebooks (practice dashboard, explore) into a folder of yours.
+
+    Open them in JupyterLab; they show exact figures and identifiers: practice-internal.
+    """
+    from optin_analysis.practice.workbench import WorkbenchError, copy_workbench
+
+    try:
+        written = copy_workbench(out, config, force)
+    except (WorkbenchError, OSError) as exc:
+        fail(f"Cannot write the notebooks: {exc}")
+        raise typer.Exit(2) from None
+    for path in written:
+        console.print(f"Wrote {path}")
+
+
+@app.command()
 def validate(
     paths: Annotated[
         list[Path],
