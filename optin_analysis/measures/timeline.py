@@ -2,8 +2,12 @@
 
 Worked out once per practice and profile (:func:`timeline`), independent of any reference
 date; the state at a date D (:mod:`optin_analysis.measures.state`) reads it. Sources of
-truth: the patients extract is the truth about access on and after the start of its
-current access level; coded events are evidence of history before that.
+truth: the patients extract is the truth about access on the extract date, and about full
+access on and after the start of full access it shows; coded events are evidence of
+history before that. A level without full access is not evidence of when full access
+ended (its date is often the account's creation): coded revocations after its date still
+happened. Whether access held at a date came through opt-in is decided by what is known
+on or before that date.
 
 Rules (each rule tag below has a hand-worked test, listed in ``tests/README.md``):
 
@@ -25,11 +29,26 @@ Rules (each rule tag below has a hand-worked test, listed in ``tests/README.md``
 * [rule auto-start] ``auto_start`` = max(go-live date, online_account_date, 16th
   birthday): when automatic access would begin (a missing account date is skipped);
   none without a go-live date.
-* [rule current-start] The extract's current access level applies from
-  access_start_date; without one, full access applies from the day of a coded grant when
-  the latest coded grant/revoke up to the extract date is a grant, else from auto_start
-  (or the extract date, if that is earlier: the extract shows the access held then), else
-  always; any other level applies from the extract date.
+* [rule current-start] Full access in the extract applies from its access_start_date;
+  without one, from the day of a coded grant when the latest coded grant/revoke up to the
+  extract date is a grant, else from auto_start or the extract date, whichever is
+  earlier (the extract shows the access held then). Two readings here are choices:
+  (a) full access with no date after a coded revocation (latest coded is a revocation) is
+  held from auto_start, so the revocation was never made in the account (a
+  disagreement); the other reading, access ended at the revocation and was given again at
+  an unknown date after it, would count a revocation the account does not show.
+  (b) Full access with no date and no codes at a practice that has not gone live (no
+  go-live date, or one after the extract) is held from the extract date: nothing says
+  when it began, so earlier months are not given access on no evidence; the other
+  reading, held always, would put it in every earlier month's figures.
+* [rule level-start] A level without full access (none, summary, detailed coded record)
+  says what holds on the extract date only: its access_start_date is often the account's
+  creation, not when full access ended, and cannot be before the latest coded grant or
+  revocation. So it applies from the extract date, and before that the codes decide
+  ([rule history]): a revocation coded after the level's date still happened and counts;
+  a coded grant the extract contradicts gave access until the extract date (a
+  disagreement). Not taken: starting the level on its date where that falls after the
+  latest coded grant or revocation (nothing says the date is when the level changed).
 * [rule extract-wins] On and after that start the extract decides whether the patient
   holds full prospective access; coded grants and revocations after that day change
   nothing (where they disagree, see [rule disagreement]).
@@ -37,11 +56,14 @@ Rules (each rule tag below has a hand-worked test, listed in ``tests/README.md``
   it decide. A day with a revocation ends access, a day with grants only gives it until the
   next such day. When the first such day has revocations only, automatic access was held
   from auto_start until then. With no such events there was no access.
-* [rule extract-kind] The extract's full access is opt-in when the latest coded
-  grant/revoke up to the extract date is an opt-in grant, or an episode is open on its
-  start day, or a provision on or before that day has no opt_out after it; otherwise it
-  is automatic. So full access with no grant code is automatic unless an open opt-in
-  request precedes its start date.
+* [rule extract-kind] The extract's full access is opt-in from its start day S when the
+  latest coded grant/revoke on or before S is an opt-in grant, or an episode is open on S,
+  or a provision on or before S has no opt_out after it; otherwise it is automatic. So
+  full access with no grant code is automatic unless an open opt-in request precedes its
+  start date. Only what is known by a date decides how access held then came: automatic
+  access becomes opt-in on the day of the first opt-in grant (a provision or a
+  restoration) after S, up to the extract date; before that day it is automatic (a
+  patient with automatic access who asks later is in the backlog until the provision).
 * [rule automatic-revocation] A revocation of automatic access is an access_revoked
   event that ends a spell of automatic access (held the day before, not on the day).
   Taking back opt-in access is not one.
@@ -61,7 +83,7 @@ import numpy as np
 import pandas as pd
 
 from optin_analysis.config import Practice
-from optin_analysis.measures.days import MISSING, NEVER, day_number
+from optin_analysis.measures.days import MISSING, NEVER, day_number, group_min
 from optin_analysis.measures.link import (
     K_ADDED,
     K_COUNSELLED,
@@ -308,38 +330,43 @@ def auto_start(prep: Prepared, profile: Practice) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Current:
-    """The extract's current access level: from when it applies, its kind, disagreements."""
+    """The extract's current access level: from when it applies, its kind at that start,
+    the day its full access becomes opt-in (:data:`NEVER` if it does not), disagreements."""
 
     start: np.ndarray
     optin: np.ndarray
+    becomes_optin: np.ndarray
     disagreement: np.ndarray
 
 
 def _current(prep: Prepared, ev: Events, extract: int, auto: np.ndarray) -> Current:
-    """[rule current-start], [rule extract-kind] and [rule disagreement]."""
-    last = ev.latest((ev.kind == K_GRANTED) | (ev.kind == K_REVOKED), extract)
+    """[rule current-start], [rule level-start], [rule extract-kind], [rule disagreement]."""
+    coded = (ev.kind == K_GRANTED) | (ev.kind == K_REVOKED)
+    last = ev.latest(coded, extract)
     last_kind = ev.value(ev.kind, last, -1)
     last_grant, last_revoke = last_kind == K_GRANTED, last_kind == K_REVOKED
     last_day = ev.value(ev.day, last, MISSING)
     full = prep.full
     given = prep.access_day != MISSING
     # the extract shows the access held on its date: it started by then at the latest
-    fallback = np.where(auto == MISSING, MISSING, np.minimum(auto, extract))
-    start = np.where(
-        given, prep.access_day, np.where(full, np.where(last_grant, last_day, fallback), extract)
-    )
+    fallback = np.where(auto == MISSING, extract, np.minimum(auto, extract))
+    full_start = np.where(given, prep.access_day, np.where(last_grant, last_day, fallback))
+    start = np.where(full, full_start, extract)  # [rule level-start]
+    at_start = ev.latest(coded, start)
     optin = full & (
-        (last_grant & ev.value(ev.optin_grant, last, False))
+        ((ev.value(ev.kind, at_start, -1) == K_GRANTED) & ev.value(ev.optin_grant, at_start, False))
         | ev.open_on(start)
         | ev.opted_in_on(start)
     )
+    later = ev.optin_grant & (ev.day > start[ev.pos]) & (ev.day <= extract)
+    becomes = np.where(full & ~optin, group_min(ev.pos[later], ev.day[later], prep.n), NEVER)
     again = given & (prep.access_day > last_day)
     disagreement = np.select(
         [last_grant & ~full, last_revoke & full & ~again, last_revoke & full & again & ~optin],
         [GRANT_NOT_IN_ACCOUNT, REVOKE_NOT_IN_ACCOUNT, GIVEN_AGAIN_UNCODED],
         AGREE,
     )
-    return Current(start, optin, disagreement.astype(np.int8))
+    return Current(start, optin, becomes, disagreement.astype(np.int8))
 
 
 def _history_spells(ev: Events, current_start: np.ndarray, auto: np.ndarray) -> Spells:
@@ -375,13 +402,17 @@ def _history_spells(ev: Events, current_start: np.ndarray, auto: np.ndarray) -> 
 
 
 def _all_spells(prep: Prepared, ev: Events, current: Current, auto: np.ndarray) -> Spells:
+    """History's spells, then the extract's full access: from its start, in its kind at
+    the start until the day it becomes opt-in ([rule extract-kind])."""
     history = _history_spells(ev, current.start, auto)
     full = np.flatnonzero(prep.full)
+    switch = current.becomes_optin[full]
+    turns = full[switch != NEVER]
     spells = Spells(
-        np.concatenate([history.pos, full]),
-        np.concatenate([history.start, current.start[full]]),
-        np.concatenate([history.end, np.full(len(full), NEVER, dtype=np.int64)]),
-        np.concatenate([history.optin, current.optin[full]]),
+        np.concatenate([history.pos, full, turns]),
+        np.concatenate([history.start, current.start[full], switch[switch != NEVER]]),
+        np.concatenate([history.end, switch, np.full(len(turns), NEVER, dtype=np.int64)]),
+        np.concatenate([history.optin, current.optin[full], np.ones(len(turns), dtype=bool)]),
     )
     held = spells.start < spells.end
     return Spells(spells.pos[held], spells.start[held], spells.end[held], spells.optin[held])

@@ -345,19 +345,66 @@ def test_current_start_no_later_than_the_extract_date() -> None:
     assert not one([], "2025-03-30", due, **ACCOUNT, **FULL)["has_access"]
 
 
-def test_current_start_always_without_start_grant_or_go_live() -> None:
-    # Full access, no start date, no coded grant, no go-live date: it applies always,
-    # even on 2015-01-01.
-    assert one([], "2015-01-01", NO_GO_LIVE, **FULL)["has_access"]
+@pytest.mark.parametrize("profile", [NO_GO_LIVE, make_profile(
+    go_live_status=GoLiveStatus.DUE, go_live_date=dt.date(2025, 6, 1))], ids=["never", "due"])
+def test_current_start_from_the_extract_date_where_the_practice_has_not_gone_live(
+    profile,
+) -> None:
+    # Reading (b), a choice: full access, no start date, no codes, at a practice with no
+    # go-live date, or one after the extract (2025-03-31): held from the extract date, not
+    # before (not on 2015-01-01, nor on 2025-03-30).
+    assert not one([], "2015-01-01", profile, **FULL)["has_access"]
+    assert not one([], "2025-03-30", profile, **FULL)["has_access"]
+    assert one([], "2025-03-31", profile, **FULL)["has_access"]
 
 
-def test_current_start_of_another_level_is_the_extract_date() -> None:
-    # Summary access in the extract; an automatic grant coded 2024-01-10. Before the
-    # extract date (2025-03-31) the codes decide (held); from it, the extract (not held).
-    patient = {"access_level": "summary"}
+def test_current_start_full_access_without_a_date_after_a_coded_revocation() -> None:
+    # Reading (a), a choice: full access in the extract with no start date, the latest
+    # coded grant/revoke a revocation (2024-03-01). Held from auto_start (go-live
+    # 2023-11-01) throughout, automatic: the revocation was never made in the account (a
+    # disagreement), and is not a revocation of automatic access. Backlog (account
+    # holders with automatic access) at the ends of Feb-Apr 2024: 1, 1, 1; revocations 0.
+    rows = [{"patient_id": "p", **ACCOUNT, **FULL}]
+    events = [ev(REVOKE, "2024-03-01")]
+    trend = m.backlog_by_month(*frames(rows, events), make_profile(), "2024-02-01", "2024-04-30")
+    assert trend["backlog"].tolist() == [1, 1, 1]
+    assert trend["revocations"].tolist() == [0, 0, 0]
+    assert one(events, "2024-03-15", **ACCOUNT, **FULL)["disagreement"] == STILL_IN_ACCOUNT
+
+
+# --------------------------------------------------------------------------- level-start
+
+
+def test_level_start_a_revocation_after_the_level_date_still_happened() -> None:
+    # Summary since 2022-05-01 (the account's creation) in the extract; a revocation coded
+    # 2024-02-10. The level cannot start before that revocation, so the codes decide until
+    # then: the first coded day has a revocation only, so automatic access was held from
+    # auto_start (go-live 2023-11-01) until 2024-02-10, then none.
+    # Backlog at the ends of Jan-Mar 2024: 1, 0, 0; revocations of automatic access 0, 1, 0.
+    patient = {**ACCOUNT, "access_level": "summary", "access_start_date": "2022-05-01"}
+    events = [ev(REVOKE, "2024-02-10")]
+    assert one(events, "2024-02-09", **patient)["automatic"]
+    assert not one(events, "2024-02-10", **patient)["has_access"]
+    rows = [{"patient_id": "p", **patient}]
+    trend = m.backlog_by_month(*frames(rows, events), make_profile(), "2024-01-01", "2024-03-31")
+    assert trend["backlog"].tolist() == [1, 0, 0]
+    assert trend["revocations"].tolist() == [0, 1, 0]
+    assert one(events, "2025-03-31", **patient)["disagreement"] == ""
+
+
+@pytest.mark.parametrize("level_date", ["2022-05-01", "2024-05-01", None],
+                         ids=["dated-before", "dated-after", "undated"])  # fmt: skip
+def test_level_start_the_codes_decide_until_the_extract_date(level_date) -> None:
+    # Summary in the extract (dated before the grant, after it, or not at all); an
+    # (automatic) grant coded 2024-01-10, no request. Whatever the level's date, it says
+    # what holds on the extract date (2025-03-31) only: the grant gave access from
+    # 2024-01-10 until the extract date, where the extract wins (a disagreement).
+    patient = {**ACCOUNT, "access_level": "summary", "access_start_date": level_date}
     events = [ev(GRANT, "2024-01-10")]
-    assert one(events, "2025-03-30", **patient)["has_access"]
-    assert not one(events, "2025-03-31", **patient)["has_access"]
+    held = {"2024-01-09": False, "2024-01-10": True, "2024-05-01": True, "2025-03-30": True,
+            "2025-03-31": False}  # fmt: skip
+    assert {ref: bool(one(events, ref, **patient)["has_access"]) for ref in held} == held
+    assert one(events, "2025-03-31", **patient)["disagreement"] == NOT_IN_EXTRACT
 
 
 # --------------------------------------------------------------------------- extract-wins
@@ -449,9 +496,32 @@ def test_extract_kind_of_full_access(events: list, start: str, opt_in: bool) -> 
 
 def test_extract_kind_latest_coded_opt_in_grant() -> None:
     # Request 2024-01-10, grant 2024-01-20 (a provision), no start date: the latest coded
-    # grant/revoke is an opt-in grant, so the extract's full access is opt-in.
+    # grant/revoke is an opt-in grant, so the extract's full access is opt-in (from the
+    # grant's day).
     events = [ev(REQUEST, "2024-01-10"), ev(GRANT, "2024-01-20")]
     assert one(events, "2024-06-01", **FULL)["via_opt_in"]
+    assert not one(events, "2024-01-19", **FULL)["has_access"]
+
+
+def test_extract_kind_opt_in_only_from_the_provision_known_by_d() -> None:
+    # Full access from 2023-11-01 (go-live) in the extract, automatic; the patient asks on
+    # 2024-01-05 and is provisioned (coded) on 2024-01-12. Only what is known by D decides:
+    # automatic until 2024-01-11 (in the backlog at the ends of Nov and Dec 2023), opt-in
+    # from 2024-01-12. Backlog Nov 2023-Jan 2024: 1, 1, 0; no revocation (the access
+    # became opt-in, it was not taken away); one provision in January, waited 7 days.
+    patient = {**ACCOUNT, **FULL, "access_start_date": "2023-11-01"}
+    events = [ev(REQUEST, "2024-01-05"), ev(GRANT, "2024-01-12")]
+    assert one(events, "2023-12-31", **patient)["automatic"]
+    assert one(events, "2024-01-11", **patient)["automatic"]
+    assert one(events, "2024-01-12", **patient)["via_opt_in"]
+    rows = [{"patient_id": "p", **patient}]
+    trend = m.backlog_by_month(*frames(rows, events), make_profile(), "2023-11-01", "2024-01-31")
+    assert trend["backlog"].tolist() == [1, 1, 0]
+    assert trend["revocations"].tolist() == [0, 0, 0]
+    at_december = headline(*frames(rows, events), make_profile(), "2023-12-31", "2023-12-01")
+    assert (at_december["opt_in_holders"], at_december["revocation_backlog"]) == (0, 1)
+    times = m.request_to_provision(*frames(rows, events), make_profile(), "2024-01-31")
+    assert (times.n, times.median_days) == (1, 7.0)
 
 
 # --------------------------------------------------------------------------- automatic-revocation
