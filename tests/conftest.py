@@ -22,8 +22,8 @@ from hypothesis import settings
 
 from optin_analysis.config import RunConfig, load_config
 from optin_analysis.reports.fonts import FONT_DIR
-from optin_analysis.run.batch import PracticeResult, close, run_batch, write_rollup
-from tests.system import SKIP_PREFIX, skipped_line
+from optin_analysis.run.batch import Options, PracticeResult, close, run_batch, write_rollup
+from tests.system import SKIP_PREFIX, dpia_pdf, skipped_line
 
 FONTS_CONF = """<?xml version="1.0"?>
 <!DOCTYPE fontconfig SYSTEM "fonts.dtd">
@@ -77,7 +77,8 @@ def sample_run(tmp_path_factory) -> SampleRun:
     cfg = load_config(SAMPLE_CONFIG).model_copy(
         update={"reports_dir": out / "reports", "worklists_dir": out / "worklists"}
     )
-    results = run_batch(cfg, list(cfg.practices), SAMPLE_PERIOD)
+    pdf = bool(dpia_pdf())  # without Pango the run writes no PDF, as `run` does
+    results = run_batch(cfg, list(cfg.practices), SAMPLE_PERIOD, Options(pdf=pdf))
     failed = [f"{r.ods_code}: {r.problem}" for r in results if r.status != "ok"]
     assert not failed, failed
     write_rollup(cfg, SAMPLE_PERIOD)

@@ -15,7 +15,8 @@ from bs4 import BeautifulSoup
 from optin_analysis.config import GoLiveStatus, Model, Practice, RunConfig, Supplier
 from optin_analysis.generate import Branch, generate, write_sample
 from optin_analysis.outgoing.summary import LABELS, figure_text
-from optin_analysis.run.batch import close, run_batch, write_rollup
+from optin_analysis.run.batch import Options, close, run_batch, write_rollup
+from tests.system import dpia_pdf
 
 MARK = "[c]"
 PERIOD = "2026-10"
@@ -41,7 +42,7 @@ def small_run(tmp_path_factory):
     cfg = RunConfig(
         practices=practices, reports_dir=out / "reports", worklists_dir=out / "worklists"
     )
-    results = run_batch(cfg, practices, PERIOD)
+    results = run_batch(cfg, practices, PERIOD, Options(pdf=bool(dpia_pdf())))
     assert all(r.status == "ok" for r in results), [r.problem for r in results]
     write_rollup(cfg, PERIOD, results=results)
     close()
