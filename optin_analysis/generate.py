@@ -160,6 +160,12 @@ GRANT_106_RATE = 0.1  #: EMIS grants with a 106 cancelling the 104 on the same d
 GRANT_NOT_MADE_RATE = 0.02  #: grants coded but never made in the account (extract wins)
 REVOKE_NOT_MADE_RATE = 0.03  #: revocations coded but never made in the account
 CHASER_RATE = 0.15  #: requests waiting over CHASER_AFTER_DAYS chased by a second request
+#: automatic holders who ask to opt in while they still hold the access: provisioned before
+#: the review reaches them, their access becomes opt-in in place (the account's start date
+#: stays the automatic one, so only the coded grant says so: it is always coded)
+ASK_WHILE_HOLDING_RATE = 0.06
+GRANT_CODED_LATE_RATE = 0.15  #: provisions coded some days after access was switched on
+GRANT_CODED_LATE_DAYS = (1, 21)
 CHASER_AFTER_DAYS = 21
 LETTER_RATE = 0.6  #: provisioned patients without an account sent a registration letter
 LETTER_LAG_DAYS = 3
@@ -185,6 +191,9 @@ TRUTH_FLAGS = (
     "auto_access",
     "opt_in_access",
     "revoked",
+    "revoked_coded",
+    "opted_in_while_automatic",
+    "grant_coded_late",
     "protected_104",
     "opted_out",
     "open_request",
@@ -204,6 +213,11 @@ class Synthetic:
       automatic grant), not revoked, not removed by an opt-out, not replaced by a grant;
     * ``opt_in_access``: holds access provisioned after an opt-in request;
     * ``revoked``: automatic access was revoked by hand (``access_revoked``), not re-granted;
+    * ``revoked_coded``: that revocation was made in the account and coded (the coded
+      revocations of automatic access: every patient has at most one);
+    * ``opted_in_while_automatic``: asked while holding automatic access and provisioned
+      before the review revoked it (the access became opt-in in place);
+    * ``grant_coded_late``: the provision was coded some days after access was given;
     * ``protected_104``: the latest 104/106 entry is a 104;
     * ``opted_out``: the latest of opt-out and opt-in request is an opt-out;
     * ``open_request``: asked, neither provisioned nor declined, not opted out;
@@ -667,16 +681,10 @@ def _opt_in(plan: _Plan, s: _State, extract: int, rng: np.random.Generator, log:
             "outcome": _never(n),
             "grant": _never(n),
             "given": _never(n),
+            "in_place": np.zeros(n, dtype=bool),
+            "late": np.zeros(n, dtype=bool),
         }
-    eligible = np.maximum(s.reg, s.ann16)
-    mult = np.where(s.account < NEVER, REQUEST_MULT_ACCOUNT, REQUEST_MULT_NO_ACCOUNT)
-    holding = s.auto < NEVER
-    eligible = np.where(holding, np.maximum(eligible, s.ended + 1), eligible)
-    mult = np.where(s.revoked < NEVER, mult * REQUEST_MULT_REVOKED, mult)
-    opted = s.opt_out < NEVER
-    eligible = np.where(opted, np.maximum(eligible, s.opt_out + OPTED_OUT_WAIT_DAYS), eligible)
-    mult = np.where(opted, mult * REQUEST_MULT_OPTED_OUT, mult)
-    eligible = np.minimum(eligible, NEVER)
+    eligible, mult, early = _who_may_ask(s, rng)
     request = _request_days(plan, eligible, mult, extract, rng)
     asked = request < NEVER
     counsel = request + _delay(rng, COUNSEL_MEDIAN_DAYS * plan.slowness, n)
@@ -692,11 +700,16 @@ def _opt_in(plan: _Plan, s: _State, extract: int, rng: np.random.Generator, log:
     grant = np.where(~declined & (outcome <= extract), outcome, NEVER)
     made = rng.random(n) >= GRANT_NOT_MADE_RATE  # else: coded, never made in the account
     coded = (rng.random(n) < plan.code_grants) | ~made
+    in_place = early & (grant < s.ended)  # provisioned before the review revoked it
+    made, coded = made | in_place, coded | in_place
+    _keep_access(s, in_place)
     log.add(EventType.OPT_IN_REQUESTED, asked, request)
     _chasers(asked, request, np.where(asked, outcome, NEVER), extract, rng, log)
     log.add(EventType.COUNSELLED, asked & (counsel <= extract), counsel)
     log.add(EventType.OPT_IN_DECLINED, declined & (outcome <= extract), outcome)
-    log.add(EventType.ACCESS_GRANTED, (grant < NEVER) & coded, grant)
+    late = (grant < NEVER) & made & ~in_place & (rng.random(n) < GRANT_CODED_LATE_RATE)
+    coded_on = np.where(late, grant + rng.integers(*GRANT_CODED_LATE_DAYS, n, endpoint=True), grant)
+    log.add(EventType.ACCESS_GRANTED, (grant < NEVER) & coded & (coded_on <= extract), coded_on)
     letter = (grant < NEVER) & (s.account > grant) & (rng.random(n) < LETTER_RATE)
     log.add(
         EventType.LETTER_ISSUED,
@@ -713,7 +726,34 @@ def _opt_in(plan: _Plan, s: _State, extract: int, rng: np.random.Generator, log:
         "outcome": np.where(asked, outcome, NEVER),
         "grant": grant,
         "given": np.where(made, grant, NEVER),
+        "in_place": in_place,
+        "late": late & coded & (coded_on <= extract),
     }
+
+
+def _who_may_ask(s: _State, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """From when each patient may ask to opt in, how readily, and who asks while still
+    holding automatic access (:data:`ASK_WHILE_HOLDING_RATE`; the others only after it
+    ended)."""
+    n = s.dob.size
+    eligible = np.maximum(s.reg, s.ann16)
+    mult = np.where(s.account < NEVER, REQUEST_MULT_ACCOUNT, REQUEST_MULT_NO_ACCOUNT)
+    holding = s.auto < NEVER
+    early = holding & (rng.random(n) < ASK_WHILE_HOLDING_RATE)
+    eligible = np.where(holding, np.maximum(eligible, np.where(early, s.auto, s.ended) + 1),
+                        eligible)  # fmt: skip
+    mult = np.where((s.revoked < NEVER) & ~early, mult * REQUEST_MULT_REVOKED, mult)
+    opted = s.opt_out < NEVER
+    eligible = np.where(opted, np.maximum(eligible, s.opt_out + OPTED_OUT_WAIT_DAYS), eligible)
+    mult = np.where(opted, mult * REQUEST_MULT_OPTED_OUT, mult)
+    return np.minimum(eligible, NEVER), mult, early
+
+
+def _keep_access(s: _State, who: np.ndarray) -> None:
+    """Patients provisioned while holding automatic access: the review never revokes it."""
+    s.revoked = np.where(who, NEVER, s.revoked)
+    s.revoke_code = np.where(who, NEVER, s.revoke_code)
+    s.ended = np.where(who, NEVER, s.ended)
 
 
 def _chasers(
@@ -745,7 +785,8 @@ def _access(
     level[granted | automatic] = AccessLevel.FULL_PROSPECTIVE.value
     dcr_start = np.minimum(s.account + rng.integers(0, 366, n), extract)
     start = np.where(detailed, dcr_start, np.where(summary, s.account, NEVER))
-    start = np.where(automatic, s.auto_start, np.where(granted, opt_in["given"], start))
+    start = np.where(automatic | opt_in["in_place"], s.auto_start,
+                     np.where(granted, opt_in["given"], start))  # fmt: skip
     return level, start
 
 
@@ -766,6 +807,9 @@ def _truth(s: _State, opt_in: dict, extract: int) -> dict:
         "disagreement": not_made | kept,
         "opt_in_access": granted,
         "revoked": (s.revoked <= extract) & ~granted,
+        "revoked_coded": (s.revoked <= extract) & (s.revoke_code == s.revoked),
+        "opted_in_while_automatic": opt_in["in_place"],
+        "grant_coded_late": opt_in["late"],
         "protected_104": (s.code104 <= extract) & ~(s.code106 <= extract),
         "opted_out": opted_out,
         "open_request": open_request & ~opted_out,
@@ -786,10 +830,10 @@ def _simulate(plan: _Plan, extract: int, rng: np.random.Generator) -> tuple[dict
     _automatic(plan, s, extract, rng)
     log = _Log()
     log.add(EventType.OPT_OUT, s.opt_out < NEVER, s.opt_out)
-    log.add(EventType.ACCESS_REVOKED, s.revoke_code < NEVER, s.revoke_code)
     log.add(EventType.ENHANCED_REVIEW_ADDED, s.code104 <= extract, s.code104)
     log.add(EventType.ENHANCED_REVIEW_REMOVED, s.code106 <= extract, s.code106)
     opt_in = _opt_in(plan, s, extract, rng, log)
+    log.add(EventType.ACCESS_REVOKED, s.revoke_code < NEVER, s.revoke_code)
     level, start = _access(s, opt_in, extract, rng)
     patients = {
         "nhs_number": _nhs_numbers(n, rng),

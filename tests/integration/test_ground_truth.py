@@ -45,7 +45,7 @@ FRESH: dict = {
     "practices": 10,
     "patients": 10_000,
     "seed": 2025,  # chosen so an EMIS practice has a turned-16 failure
-    "extract_date": dt.date(2025, 6, 30),
+    "extract_date": dt.date(2025, 6, 17),  # mid-month: D is the extract date
 }
 
 
@@ -286,6 +286,12 @@ def test_record_disagreements_match(case: Case) -> None:
     assert case.headline["record_disagreements"] == len(measured)
 
 
+def test_revocations_counted_are_the_coded_revocations_of_automatic_access(case: Case) -> None:
+    # Every revocation the generator made in the account and coded, and no other: the
+    # not-made ones (the extract wins) and the uncoded ones (nothing says) are not counted.
+    assert case.headline["revocations_cumulative"] == int(case.truth["revoked_coded"].sum())
+
+
 def test_withheld_pending_opt_in_match(case: Case) -> None:
     # Withheld = eligible & ~has_access & ~opted_out, with the truth's own access and opt-out.
     expected = _eligible(case) & ~_truth_has_access(case) & ~_flag(case, "opted_out")
@@ -367,6 +373,18 @@ def test_measure_functions_agree_with_the_truth(case: Case) -> None:
 # --- the tests are not vacuous and can fail ---------------------------------------------
 
 
+def _revoked_after_level_date(case: Case) -> int:
+    """Patients whose extract shows a level without full access dated before their coded
+    revocation (the level dated at the account's creation): the case the level's date
+    must not hide."""
+    revoked = case.events[case.events["event_type"] == "access_revoked"]
+    day = revoked.groupby("patient_id")["event_date"].max()
+    p = case.patients.set_index("patient_id")
+    level = p["access_level"].isin(["summary", "detailed_coded"]) & p["access_start_date"].notna()
+    before = p["access_start_date"] < day.reindex(p.index)
+    return int((level & before).sum())
+
+
 @pytest.mark.parametrize("source", ["sample", "fresh"])
 def test_every_compared_set_is_populated_somewhere(
     source: str, cases: dict[tuple[str, str], Case]
@@ -381,11 +399,15 @@ def test_every_compared_set_is_populated_somewhere(
             "protected_104",
             "opted_out",
             "disagreement",
+            "revoked_coded",
+            "opted_in_while_automatic",
         )  # fmt: skip
     }
     totals.update(
         {stage: sum(list(_truth_stages(c).values()).count(stage) for c in mine) for stage in STAGES}
     )
+    totals["grant_coded_late"] = sum(int(c.truth["grant_coded_late"].sum()) for c in mine)
+    totals["revoked_after_level_date"] = sum(_revoked_after_level_date(c) for c in mine)
     assert all(v > 0 for v in totals.values()), totals
     backlog = sum(len(_truth_backlog(c)) for c in mine)
     assert backlog > 0

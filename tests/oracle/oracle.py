@@ -166,14 +166,16 @@ import yaml
 
 #: Full access in the extract with no start date, after a coded revocation (the latest
 #: coded grant/revoke is a revoke).
-#: 'regranted_at_extract' (chosen): the revocation happened and counts; the access was
-#:     given again at an unknown time after it; the only thing known is that it is held on
-#:     the extract date, so it counts from the extract date ("decided by what is known on
-#:     or before D").
-#: 'revoke_contradicted': the revocation is contradicted by the account; the access counts
-#:     from when automatic access would have begun (latest of go-live, registration,
-#:     account date, 16th birthday) and the revocation is dropped (not counted).
-FULL_NO_DATE_AFTER_REVOKE = "regranted_at_extract"
+#: 'regranted_at_extract' (the oracle author's choice): the revocation happened and
+#:     counts; the access was given again at an unknown time after it; the only thing
+#:     known is that it is held on the extract date, so it counts from the extract date
+#:     ("decided by what is known on or before D").
+#: 'revoke_contradicted' (the team's choice, which the package pins): the revocation is
+#:     contradicted by the account; the access counts from when automatic access would
+#:     have begun (latest of go-live, registration, account date, 16th birthday) and the
+#:     revocation is dropped (not counted): a revocation the account does not show is not
+#:     claimed as progress on the backlog.
+FULL_NO_DATE_AFTER_REVOKE = "revoke_contradicted"
 
 #: Full access in the extract with no start date and no coded grant or revoke, at a
 #: practice that never went live (no go-live date, or one after the extract date).
@@ -183,12 +185,34 @@ FULL_NO_DATE_NEVER_LIVE = "from_extract_date"
 
 #: J5: a coded revocation that ends no known access implies an automatic spell before it.
 INFER_SPELL_BEFORE_REVOKE = True
+#: J5, the team's decision: only at a practice that had gone live by the revocation. The
+#: guidance gives a practice that has not gone live no review-and-revoke step, and
+#: automatic access is given at go-live (or at account creation or 16 after it), so before
+#: go-live a coded revocation ends no automatic access. False: infer it there too.
+INFER_ONLY_ONCE_LIVE = True
+
+#: J12: a coded revocation, then full access the extract dates later with no grant code,
+#: given through opt-in (an uncoded provision or restoration).
+#: 'disagreement' (the literal reading): the codes say off, the extract says on.
+#: 'agreement' (the team's decision, see FINDINGS.md P3): SPEC expects grants to be coded
+#:     patchily ("real practices code them patchily"); access given after an opt-in
+#:     request is an uncoded grant, not codes contradicting the account. Only access given
+#:     again automatically is listed.
+UNCODED_OPT_IN_AFTER_REVOKE = "agreement"
 
 
 EVENT_TYPES = (
-    "enhanced_review_added", "enhanced_review_removed", "opt_out", "opt_in_requested",
-    "counselled", "access_granted", "access_revoked", "opt_in_declined", "letter_issued",
-    "withheld_after_review", "granted_after_review",
+    "enhanced_review_added",
+    "enhanced_review_removed",
+    "opt_out",
+    "opt_in_requested",
+    "counselled",
+    "access_granted",
+    "access_revoked",
+    "opt_in_declined",
+    "letter_issued",
+    "withheld_after_review",
+    "granted_after_review",
 )
 
 # J1: same-day order.
@@ -199,7 +223,7 @@ RANK = {
     "opt_in_requested": 2,
     "counselled": 3,
     "access_granted": 4,
-    "revoke_on_start": 4.8,   # a coded revocation dated on the extract's start date S
+    "revoke_on_start": 4.8,  # a coded revocation dated on the extract's start date S
     "x_start": 5,
     "opt_in_declined": 6,
     "opt_out": 7,
@@ -288,8 +312,9 @@ class Practice:
             by_pid = {}
             for pid, etype, d in self.events:
                 by_pid.setdefault(pid, []).append((etype, d))
-            self._hist = [History(self.profile, p, by_pid.get(p["patient_id"], []))
-                          for p in self.patients]
+            self._hist = [
+                History(self.profile, p, by_pid.get(p["patient_id"], [])) for p in self.patients
+            ]
         return self._hist
 
 
@@ -298,7 +323,8 @@ class Practice:
 
 
 def _read_text(path, encoding):
-    raw = open(path, "rb").read()
+    with open(path, "rb") as handle:
+        raw = handle.read()
     if encoding in (None, "auto"):
         try:
             return raw.decode("utf-8-sig")
@@ -309,7 +335,7 @@ def _read_text(path, encoding):
 
 def _read_table(path, encoding, skip_rows):
     text = _read_text(path, encoding)
-    lines = text.splitlines()[skip_rows or 0:]
+    lines = text.splitlines()[skip_rows or 0 :]
     return list(csv.DictReader(lines))
 
 
@@ -328,7 +354,8 @@ def read_codelist(path) -> dict:
 def read_practices(config_path) -> list:
     """Read config.yaml and each practice's extracts through its mapping and codelist."""
     base = os.path.dirname(os.path.abspath(config_path))
-    cfg = yaml.safe_load(open(config_path, encoding="utf-8"))
+    with open(config_path, encoding="utf-8") as handle:
+        cfg = yaml.safe_load(handle)
 
     def rel(p):
         return p if os.path.isabs(p) else os.path.join(base, p)
@@ -337,37 +364,47 @@ def read_practices(config_path) -> list:
     out = []
     for pr in cfg["practices"]:
         supplier = str(pr["supplier"]).lower()
-        mpath = rel(pr["mapping"]) if pr.get("mapping") else os.path.join(
-            PACKAGE_DATA, f"mapping-{supplier}.yaml")
+        mpath = (
+            rel(pr["mapping"])
+            if pr.get("mapping")
+            else os.path.join(PACKAGE_DATA, f"mapping-{supplier}.yaml")
+        )
         cpath = pr.get("codelist") or top_codelist
         cpath = rel(cpath) if cpath else os.path.join(PACKAGE_DATA, "codelist.csv")
-        mapping = yaml.safe_load(open(mpath, encoding="utf-8"))
+        with open(mpath, encoding="utf-8") as handle:
+            mapping = yaml.safe_load(handle)
         codes = read_codelist(cpath)
         enc = mapping.get("encoding", "auto")
 
         pm = mapping["patients"]
         cols = pm["columns"]
-        vals = {k: {("" if kk is None else str(kk)): vv for kk, vv in v.items()}
-                for k, v in (pm.get("values") or {}).items()}
+        vals = {
+            k: {("" if kk is None else str(kk)): vv for kk, vv in v.items()}
+            for k, v in (pm.get("values") or {}).items()
+        }
         fmt = pm["date_format"]
         patients = []
         for row in _read_table(rel(pr["patients"]), enc, pm.get("skip_rows", 0)):
-            def g(key):
+
+            def g(key, row=row, cols=cols):
                 h = cols.get(key)
                 return (row.get(h) or "").strip() if h else ""
+
             acc = g("online_account")
             lvl = g("access_level")
-            patients.append({
-                "patient_id": g("patient_id"),
-                "nhs_number": g("nhs_number") or None,
-                "date_of_birth": _parse_date(g("date_of_birth"), fmt),
-                "sex": g("sex") or None,
-                "registration_date": _parse_date(g("registration_date"), fmt),
-                "online_account": bool(vals["online_account"][acc]),
-                "online_account_date": _parse_date(g("online_account_date"), fmt),
-                "access_level": vals["access_level"][lvl],
-                "access_start_date": _parse_date(g("access_start_date"), fmt),
-            })
+            patients.append(
+                {
+                    "patient_id": g("patient_id"),
+                    "nhs_number": g("nhs_number") or None,
+                    "date_of_birth": _parse_date(g("date_of_birth"), fmt),
+                    "sex": g("sex") or None,
+                    "registration_date": _parse_date(g("registration_date"), fmt),
+                    "online_account": bool(vals["online_account"][acc]),
+                    "online_account_date": _parse_date(g("online_account_date"), fmt),
+                    "access_level": vals["access_level"][lvl],
+                    "access_start_date": _parse_date(g("access_start_date"), fmt),
+                }
+            )
 
         em = mapping["events"]
         ecols = em["columns"]
@@ -383,9 +420,19 @@ def read_practices(config_path) -> list:
                 continue
             events.append(((row.get(ecols["patient_id"]) or "").strip(), et, d))
 
-        profile = {k: pr.get(k) for k in (
-            "ods_code", "name", "supplier", "model", "go_live_status", "go_live_date",
-            "extract_date", "supplier_setting_date")}
+        profile = {
+            k: pr.get(k)
+            for k in (
+                "ods_code",
+                "name",
+                "supplier",
+                "model",
+                "go_live_status",
+                "go_live_date",
+                "extract_date",
+                "supplier_setting_date",
+            )
+        }
         profile["supplier"] = supplier
         out.append(Practice(profile, patients, events, unknown))
     return out
@@ -404,8 +451,7 @@ def auto_start(profile, p, not_after=None):
     """When automatic access would have begun: the latest of go-live (if gone live by
     `not_after`), registration, account date and 16th birthday; only dates on or before
     `not_after` are used (J4, J5)."""
-    cands = [p["registration_date"], birthday(p["date_of_birth"], 16),
-             p.get("online_account_date")]
+    cands = [p["registration_date"], birthday(p["date_of_birth"], 16), p.get("online_account_date")]
     g = profile.get("go_live_date")
     if g is not None:
         cands.append(g)
@@ -435,10 +481,10 @@ def full_access_start(profile, p, coded):
     gr = [e for e in coded if e[2] in ("access_granted", "access_revoked")]
     if gr and gr[-1][2] == "access_granted":
         return gr[-1][0]
-    if gr:
-        if FULL_NO_DATE_AFTER_REVOKE == "regranted_at_extract":
-            return x
-        return auto_start(profile, p, x)
+    if gr and FULL_NO_DATE_AFTER_REVOKE == "regranted_at_extract":
+        return x
+    # 'revoke_contradicted': from when automatic access would have begun, which at a
+    # practice that has not gone live it never would: the never-live reading applies.
     if went_live_by(profile, x):
         return auto_start(profile, p, x)
     if FULL_NO_DATE_NEVER_LIVE == "always_held":
@@ -479,7 +525,7 @@ class History:
             for d, r, t in coded:
                 if t == "access_revoked":
                     if d > s:
-                        continue                       # J2: contradicted by the extract
+                        continue  # J2: contradicted by the extract
                     if d == s:
                         tl.append((d, RANK["revoke_on_start"], t))
                         continue
@@ -491,10 +537,10 @@ class History:
             tl.append((x, RANK["x_end"], "x_end"))
         tl.sort()
         if INFER_SPELL_BEFORE_REVOKE:
-            for d, r, t in tl:
+            for d, _r, t in tl:
                 if t in ("access_granted", "x_start"):
                     break
-                if t == "access_revoked":
+                if t == "access_revoked" and (went_live_by(profile, d) or not INFER_ONLY_ONCE_LIVE):
                     a = auto_start(profile, p, d)
                     tl.append((a, RANK["x_inferred"], "x_inferred"))
                     tl.sort()
@@ -504,13 +550,13 @@ class History:
         held, kind = False, None
         ep = None
         last_prov, optout_since_prov = None, False
-        self.changes_d, self.changes_s = [], []       # (date) / (held, kind) after each day
-        self.auto_spans = []                          # [start, end or None]
-        self.episodes = []                            # dicts: first, close, counselled
-        self.provisions = []                          # (date, first_request, counselled)
+        self.changes_d, self.changes_s = [], []  # (date) / (held, kind) after each day
+        self.auto_spans = []  # [start, end or None]
+        self.episodes = []  # dicts: first, close, counselled
+        self.provisions = []  # (date, first_request, counselled)
         self.new_requests, self.all_requests, self.counselled = [], [], []
         self.optouts, self.auto_revocations = [], []
-        self.review = []                              # (date, rank, type) for 104/106
+        self.review = []  # (date, rank, type) for 104/106
 
         def start_auto(d):
             self.auto_spans.append([d, None])
@@ -536,7 +582,7 @@ class History:
                     held, kind = True, "automatic"
                     start_auto(d)
             elif t in ("access_granted", "x_start"):
-                if ep is not None:                    # a provision (J6)
+                if ep is not None:  # a provision (J6)
                     self.provisions.append((d, ep["first"], bool(ep["counselled"])))
                     ep["close"] = d
                     ep = None
@@ -547,7 +593,7 @@ class History:
                 elif not held:
                     held = True
                     if last_prov is not None and not optout_since_prov:
-                        kind = "opt_in"               # restoration
+                        kind = "opt_in"  # restoration
                     else:
                         kind = "automatic"
                         start_auto(d)
@@ -568,16 +614,27 @@ class History:
                         self.auto_revocations.append(d)
                         end_auto(d)
                     held, kind = False, None
-            elif t == "x_end":
-                if held:
-                    if kind == "automatic":
-                        end_auto(d)
-                    held, kind = False, None
+            elif t == "x_end" and held:
+                if kind == "automatic":
+                    end_auto(d)
+                held, kind = False, None
             if self.changes_d and self.changes_d[-1] == d:
                 self.changes_s[-1] = (held, kind)
             else:
                 self.changes_d.append(d)
                 self.changes_s.append((held, kind))
+
+        # J12: an uncoded opt-in grant after a coded revocation is not a disagreement.
+        if (
+            self.disagreement
+            and gr
+            and gr[-1][2] == "access_revoked"
+            and s is not None
+            and s > gr[-1][0]
+            and UNCODED_OPT_IN_AFTER_REVOKE == "agreement"
+            and self.state(s)[1] == "opt_in"
+        ):
+            self.disagreement = False
 
     # -- queries at the end of day D ---------------------------------------------------
     def state(self, D):
@@ -595,7 +652,7 @@ class History:
 
     def active_104(self, D):
         last = None
-        for d, r, t in self.review:
+        for d, _r, t in self.review:
             if d > D:
                 break
             last = t
@@ -639,8 +696,18 @@ def protected(profile, h: History, D) -> bool:
 
 
 class At:
-    __slots__ = ("h", "eligible", "registered", "account", "held", "kind", "auto",
-                 "opted_out", "protected", "active_104")
+    __slots__ = (
+        "h",
+        "eligible",
+        "registered",
+        "account",
+        "held",
+        "kind",
+        "auto",
+        "opted_out",
+        "protected",
+        "active_104",
+    )
 
     def __init__(self, profile, h: History, D):
         self.h = h
@@ -797,7 +864,7 @@ def m_revocations(hs, start, D):
 def m_revocation_rate_per_month(hs, D):
     """Glossary: "revocations of automatic access in the last three complete months, per
     month" (J10)."""
-    if D == month_end(D.year, D.month):
+    if month_end(D.year, D.month) == D:
         y, m = D.year, D.month
     else:
         y, m = add_months(D.year, D.month, -1)
@@ -834,8 +901,11 @@ def m_pending_16(ps, D, months=6):
 def m_turned_16_automatic(ps, start, D):
     """SPEC: "turned 16 with automatic access in the period (counted when it happened,
     even if revoked since)" (J14)."""
-    return sum(1 for a in ps if a.registered and start <= a.h.b16 <= D
-               and a.h.automatic_between(a.h.b16, D))
+    return sum(
+        1
+        for a in ps
+        if a.registered and start <= a.h.b16 <= D and a.h.automatic_between(a.h.b16, D)
+    )
 
 
 def m_protection_coverage(ps, D):
@@ -874,9 +944,11 @@ def m_nhse_shares(ps, D):
     holders with full access, of eligible with an active 104."""
     el = [a for a in ps if a.eligible]
     acc = [a for a in el if a.account]
-    return (_share(sum(a.held for a in el), len(el)),
-            _share(sum(a.held for a in acc), len(acc)),
-            _share(sum(a.active_104 for a in el), len(el)))
+    return (
+        _share(sum(a.held for a in el), len(el)),
+        _share(sum(a.held for a in acc), len(acc)),
+        _share(sum(a.active_104 for a in el), len(el)),
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -894,25 +966,31 @@ def headline(practice: Practice, period: str) -> dict:
     out["opt_in_holders"] = m_opt_in_holders(ps, D)
     out["opt_in_holders_with_account"] = m_opt_in_holders_with_account(ps, D)
     out["opt_in_share_of_eligible"] = _share(out["opt_in_holders"], out["eligible"])
-    out["opt_in_share_of_account_holders"] = _share(out["opt_in_holders_with_account"],
-                                                    out["account_holders_16plus"])
+    out["opt_in_share_of_account_holders"] = _share(
+        out["opt_in_holders_with_account"], out["account_holders_16plus"]
+    )
     out["requests_period"], out["requests_cumulative"] = m_requests(hs, start, D)
     out["counselled_period"], out["counselled_cumulative"] = m_counselled(hs, start, D)
     out["provisioned_period"], out["provisioned_cumulative"] = m_provisioned(hs, start, D)
     out["provisioned_counselled_period"] = m_provisioned_counselled_period(hs, start, D)
     out["open_requests"], out["open_requests_over_28_days"] = m_open_requests(hs, D)
-    (out["request_to_provision_n"], out["request_to_provision_median_days"],
-     out["request_to_provision_p90_days"]) = m_request_to_provision(hs, start, D)
+    (
+        out["request_to_provision_n"],
+        out["request_to_provision_median_days"],
+        out["request_to_provision_p90_days"],
+    ) = m_request_to_provision(hs, start, D)
     out["revocation_backlog"] = m_revocation_backlog(ps, D, prof["supplier"])
     out["automatic_with_account"] = m_automatic_with_account(ps, D)
     out["dormant_exposure"] = m_dormant_exposure(ps, D)
     out["revocations_period"], out["revocations_cumulative"] = m_revocations(hs, start, D)
     out["revocation_rate_per_month"] = m_revocation_rate_per_month(hs, D)
     out["projected_clear_status"], out["projected_clear_date"] = m_projected_clear(
-        out["revocation_backlog"], out["revocation_rate_per_month"], D)
+        out["revocation_backlog"], out["revocation_rate_per_month"], D
+    )
     out["pending_16_horizon_months"] = 6
-    (out["pending_16_cohort"], out["pending_16_protected"],
-     out["pending_16_at_risk"]) = m_pending_16(ps, D, 6)
+    (out["pending_16_cohort"], out["pending_16_protected"], out["pending_16_at_risk"]) = (
+        m_pending_16(ps, D, 6)
+    )
     out["turned_16_automatic"] = m_turned_16_automatic(ps, start, D)
     num, den = m_protection_coverage(ps, D)
     out["protection_coverage_numerator"] = num
@@ -923,15 +1001,18 @@ def headline(practice: Practice, period: str) -> dict:
     out["active_104_16plus"] = m_active_104_16plus(ps, D)
     out["record_disagreements"] = m_record_disagreements(ps, D)
     if prof.get("model") == "default":
-        (out["nhse_share_with_access"], out["nhse_share_with_access_of_account_holders"],
-         out["nhse_share_active_104"]) = m_nhse_shares(ps, D)
+        (
+            out["nhse_share_with_access"],
+            out["nhse_share_with_access_of_account_holders"],
+            out["nhse_share_active_104"],
+        ) = m_nhse_shares(ps, D)
     return out
 
 
 if __name__ == "__main__":
     import json
     import sys
+
     cfg, period = sys.argv[1], sys.argv[2]
     for pr in read_practices(cfg):
-        print(json.dumps({"practice": pr.ods_code, "headline": headline(pr, period)},
-                         indent=2))
+        print(json.dumps({"practice": pr.ods_code, "headline": headline(pr, period)}, indent=2))

@@ -15,21 +15,45 @@ import oracle  # noqa: E402
 
 d = dt.date.fromisoformat
 
-EMIS_LIVE = dict(ods_code="T00001", supplier="emis", model="opt_in", go_live_status="live",
-                 go_live_date=d("2023-10-31"), extract_date=d("2026-10-31"),
-                 supplier_setting_date=d("2023-11-05"))
-EMIS_NOT_LIVE = dict(EMIS_LIVE, go_live_status="not_planned", go_live_date=None,
-                     supplier_setting_date=d("2023-10-14"))
+EMIS_LIVE = dict(
+    ods_code="T00001",
+    supplier="emis",
+    model="opt_in",
+    go_live_status="live",
+    go_live_date=d("2023-10-31"),
+    extract_date=d("2026-10-31"),
+    supplier_setting_date=d("2023-11-05"),
+)
+EMIS_NOT_LIVE = dict(
+    EMIS_LIVE,
+    go_live_status="not_planned",
+    go_live_date=None,
+    supplier_setting_date=d("2023-10-14"),
+)
 TPP_LIVE = dict(EMIS_LIVE, supplier="tpp")
 EMIS_DEFAULT = dict(EMIS_LIVE, model="default", supplier_setting_date=None)
 
 
-def pat(pid, dob="1970-01-01", reg="2010-01-01", account=True, account_date="2020-01-01",
-        level="none", level_date=None):
-    return dict(patient_id=pid, nhs_number=None, date_of_birth=d(dob), sex=None,
-                registration_date=d(reg), online_account=account,
-                online_account_date=d(account_date) if account_date else None,
-                access_level=level, access_start_date=d(level_date) if level_date else None)
+def pat(
+    pid,
+    dob="1970-01-01",
+    reg="2010-01-01",
+    account=True,
+    account_date="2020-01-01",
+    level="none",
+    level_date=None,
+):
+    return dict(
+        patient_id=pid,
+        nhs_number=None,
+        date_of_birth=d(dob),
+        sex=None,
+        registration_date=d(reg),
+        online_account=account,
+        online_account_date=d(account_date) if account_date else None,
+        access_level=level,
+        access_start_date=d(level_date) if level_date else None,
+    )
 
 
 def ev(pid, *pairs):
@@ -52,12 +76,16 @@ def test_leap_day_birth_eligible_on_its_16th_birthday_and_pending_before():
     # D = 2024-01-31: not eligible; the pending window 2024-02-01..2024-07-31 holds the
     # birthday: cohort 1, no 104 and the EMIS live setting does not protect -> at risk 1.
     assert jan["eligible"] == 0
-    assert (jan["pending_16_cohort"], jan["pending_16_protected"], jan["pending_16_at_risk"]) == (1, 0, 1)
+    assert (jan["pending_16_cohort"], jan["pending_16_protected"], jan["pending_16_at_risk"]) == (
+        1,
+        0,
+        1,
+    )
 
 
 def test_birthday_29_february_in_a_common_year_is_1_march():
-    assert oracle.birthday(d("2004-02-29"), 16) == d("2020-02-29")   # 2020 leap
-    assert oracle.birthday(d("2008-02-29"), 17) == d("2025-03-01")   # 2025 common
+    assert oracle.birthday(d("2004-02-29"), 16) == d("2020-02-29")  # 2020 leap
+    assert oracle.birthday(d("2008-02-29"), 17) == d("2025-03-01")  # 2025 common
     p = [pat("a", dob="2007-02-28"), pat("b", dob="2009-02-28")]
     # b turns 16 on 2025-02-28: eligible at 2025-02 (D=2025-02-28); a is 18.
     assert H(EMIS_LIVE, p, [], "2025-02")["eligible"] == 2
@@ -65,8 +93,12 @@ def test_birthday_29_february_in_a_common_year_is_1_march():
 
 def test_automatic_holder_who_asks_later_is_in_the_backlog_until_the_provision():
     p = [pat("a", level="full_prospective", level_date="2023-10-31")]
-    e = ev("a", ("opt_in_requested", "2025-02-10"), ("counselled", "2025-02-20"),
-           ("access_granted", "2025-03-01"))
+    e = ev(
+        "a",
+        ("opt_in_requested", "2025-02-10"),
+        ("counselled", "2025-02-20"),
+        ("access_granted", "2025-03-01"),
+    )
     feb = H(EMIS_LIVE, p, e, "2025-02")
     # D=2025-02-28: full since go-live, no request open on 2023-10-31 -> automatic;
     # the request of 02-10 is open, not yet provisioned -> still in the backlog.
@@ -75,8 +107,11 @@ def test_automatic_holder_who_asks_later_is_in_the_backlog_until_the_provision()
     # 03-01 grant closes the open episode: a provision, access now through opt-in.
     assert (mar["revocation_backlog"], mar["opt_in_holders"]) == (0, 1)
     # 2025-03-01 - 2025-02-10 = 19 days; counselled 02-20 lies between.
-    assert (mar["provisioned_period"], mar["request_to_provision_median_days"],
-            mar["provisioned_counselled_period"]) == (1, 19.0, 1)
+    assert (
+        mar["provisioned_period"],
+        mar["request_to_provision_median_days"],
+        mar["provisioned_counselled_period"],
+    ) == (1, 19.0, 1)
     # earlier months: at 2024-06 the patient is automatic (nothing on or before D says
     # otherwise).
     assert H(EMIS_LIVE, p, e, "2024-06")["revocation_backlog"] == 1
@@ -92,17 +127,26 @@ def test_revocation_after_the_date_of_a_level_without_full_access_counts():
     assert (jan24["revocation_backlog"], jan24["withheld_pending_opt_in"]) == (1, 0)
     apr25 = H(EMIS_LIVE, p, e, "2025-04")
     # revoked 04-27: one revocation of automatic access in April; now withheld.
-    assert (apr25["revocations_period"], apr25["revocation_backlog"],
-            apr25["withheld_pending_opt_in"]) == (1, 0, 1)
+    assert (
+        apr25["revocations_period"],
+        apr25["revocation_backlog"],
+        apr25["withheld_pending_opt_in"],
+    ) == (1, 0, 1)
 
 
 def test_same_day_ties():
-    p = [pat("a", level="full_prospective", level_date="2024-07-03"),
-         pat("b"), pat("c", account=False, account_date=None)]
-    e = (ev("a", ("opt_in_requested", "2024-07-03"), ("access_granted", "2024-07-03"))
-         + ev("b", ("opt_in_requested", "2024-08-05"), ("opt_out", "2024-08-05"))
-         + ev("c", ("enhanced_review_removed", "2023-11-02"),
-              ("enhanced_review_added", "2023-11-02")))
+    p = [
+        pat("a", level="full_prospective", level_date="2024-07-03"),
+        pat("b"),
+        pat("c", account=False, account_date=None),
+    ]
+    e = (
+        ev("a", ("opt_in_requested", "2024-07-03"), ("access_granted", "2024-07-03"))
+        + ev("b", ("opt_in_requested", "2024-08-05"), ("opt_out", "2024-08-05"))
+        + ev(
+            "c", ("enhanced_review_removed", "2023-11-02"), ("enhanced_review_added", "2023-11-02")
+        )
+    )
     jul = H(EMIS_LIVE, p, e, "2024-07")
     # a: request then grant on one day -> a provision of 0 days.
     assert (jul["provisioned_period"], jul["request_to_provision_median_days"]) == (1, 0.0)
@@ -118,7 +162,11 @@ def test_chaser_keeps_the_first_request_date():
     e = ev("a", ("opt_in_requested", "2024-07-01"), ("opt_in_requested", "2024-07-20"))
     jul = H(EMIS_LIVE, p, e, "2024-07")
     # one episode (1 new request), open since 07-01: 2024-07-31 - 07-01 = 30 days > 28.
-    assert (jul["requests_period"], jul["open_requests"], jul["open_requests_over_28_days"]) == (1, 1, 1)
+    assert (jul["requests_period"], jul["open_requests"], jul["open_requests_over_28_days"]) == (
+        1,
+        1,
+        1,
+    )
 
 
 def test_percentiles_interpolate_linearly():
@@ -127,8 +175,11 @@ def test_percentiles_interpolate_linearly():
     for i, days in enumerate([10, 20, 30, 40]):
         pid = f"p{i}"
         ps.append(pat(pid, level="full_prospective", level_date="2024-03-25"))
-        es += ev(pid, ("opt_in_requested", (d("2024-03-25") - dt.timedelta(days=days)).isoformat()),
-                 ("access_granted", "2024-03-25"))
+        es += ev(
+            pid,
+            ("opt_in_requested", (d("2024-03-25") - dt.timedelta(days=days)).isoformat()),
+            ("access_granted", "2024-03-25"),
+        )
     h = H(EMIS_LIVE, ps, es, "2024-03")
     # median = (20 + 30) / 2 = 25; p90: position 0.9 * 3 = 2.7 -> 30 + 0.7 * 10 = 37.
     assert h["request_to_provision_n"] == 4
@@ -142,33 +193,55 @@ def test_turned_16_with_automatic_access_counts_even_if_revoked_in_the_month():
     may = H(EMIS_LIVE, p, e, "2024-05")
     # the revoke implies automatic access from the latest of go-live (2023-10-31), account
     # (2023-01-01), registration, 16th birthday (2024-05-15) = 2024-05-15, to 05-20.
-    assert (may["turned_16_automatic"], may["revocations_period"], may["revocation_backlog"]) == (1, 1, 0)
+    assert (may["turned_16_automatic"], may["revocations_period"], may["revocation_backlog"]) == (
+        1,
+        1,
+        0,
+    )
 
 
 def test_restoration_is_opt_in_but_not_a_provision():
     p = [pat("a", level="full_prospective", level_date="2024-05-01")]
-    e = ev("a", ("opt_in_requested", "2024-01-05"), ("access_granted", "2024-01-20"),
-           ("access_revoked", "2024-04-01"), ("access_granted", "2024-05-01"))
+    e = ev(
+        "a",
+        ("opt_in_requested", "2024-01-05"),
+        ("access_granted", "2024-01-20"),
+        ("access_revoked", "2024-04-01"),
+        ("access_granted", "2024-05-01"),
+    )
     may = H(EMIS_LIVE, p, e, "2024-05")
     # 05-01 grant: no open request, earlier provision 01-20, no opt-out since -> restoration:
     # opt-in holder, not provisioned in May; the April revoke took back opt-in access:
     # not a revocation of automatic access.
-    assert (may["opt_in_holders"], may["provisioned_period"], may["provisioned_cumulative"],
-            may["revocations_cumulative"]) == (1, 0, 1, 0)
+    assert (
+        may["opt_in_holders"],
+        may["provisioned_period"],
+        may["provisioned_cumulative"],
+        may["revocations_cumulative"],
+    ) == (1, 0, 1, 0)
 
 
 def test_choice_full_access_no_date_after_a_coded_revoke(monkeypatch):
     p = [pat("a", level="full_prospective", level_date=None)]
     e = ev("a", ("access_revoked", "2024-03-10"))
-    # chosen reading 'regranted_at_extract': automatic spell go-live..2024-03-10 (J5), the
+    monkeypatch.setattr(oracle, "FULL_NO_DATE_AFTER_REVOKE", "regranted_at_extract")
+    # reading 'regranted_at_extract': automatic spell go-live..2024-03-10 (J5), the
     # revoke counts; not held again until the extract date 2026-10-31.
     jun = H(EMIS_LIVE, p, e, "2024-06")
-    assert (jun["revocation_backlog"], jun["revocations_cumulative"], jun["withheld_pending_opt_in"]) == (0, 1, 1)
+    assert (
+        jun["revocation_backlog"],
+        jun["revocations_cumulative"],
+        jun["withheld_pending_opt_in"],
+    ) == (0, 1, 1)
     assert H(EMIS_LIVE, p, e, "2026-10")["revocation_backlog"] == 1
     # other reading: the revoke is contradicted, access held since go-live throughout.
     monkeypatch.setattr(oracle, "FULL_NO_DATE_AFTER_REVOKE", "revoke_contradicted")
     jun = H(EMIS_LIVE, p, e, "2024-06")
-    assert (jun["revocation_backlog"], jun["revocations_cumulative"], jun["withheld_pending_opt_in"]) == (1, 0, 0)
+    assert (
+        jun["revocation_backlog"],
+        jun["revocations_cumulative"],
+        jun["withheld_pending_opt_in"],
+    ) == (1, 0, 0)
 
 
 def test_choice_full_access_no_date_no_codes_never_live(monkeypatch):
@@ -176,18 +249,26 @@ def test_choice_full_access_no_date_no_codes_never_live(monkeypatch):
     # chosen reading 'from_extract_date': not held at 2024-06; withheld; in the coverage
     # base and protected by the EMIS not-going-live setting (2023-10-14 <= D).
     jun = H(EMIS_NOT_LIVE, p, [], "2024-06")
-    assert (jun["revocation_backlog"], jun["withheld_pending_opt_in"],
-            jun["protection_coverage_numerator"], jun["protection_coverage_denominator"]) == (0, 1, 1, 1)
+    assert (
+        jun["revocation_backlog"],
+        jun["withheld_pending_opt_in"],
+        jun["protection_coverage_numerator"],
+        jun["protection_coverage_denominator"],
+    ) == (0, 1, 1, 1)
     assert H(EMIS_NOT_LIVE, p, [], "2026-10")["revocation_backlog"] == 1
     monkeypatch.setattr(oracle, "FULL_NO_DATE_NEVER_LIVE", "always_held")
     assert H(EMIS_NOT_LIVE, p, [], "2024-06")["revocation_backlog"] == 1
 
 
 def test_tpp_backlog_includes_patients_without_an_account_emis_does_not():
-    p = [pat("a", account=False, account_date=None, level="full_prospective", level_date="2023-10-31")]
-    assert H(TPP_LIVE, p, [], "2024-01")["revocation_backlog"] == 1      # TPP: anyone
+    p = [
+        pat(
+            "a", account=False, account_date=None, level="full_prospective", level_date="2023-10-31"
+        )
+    ]
+    assert H(TPP_LIVE, p, [], "2024-01")["revocation_backlog"] == 1  # TPP: anyone
     e = H(EMIS_LIVE, p, [], "2024-01")
-    assert (e["revocation_backlog"], e["dormant_exposure"]) == (0, 1)    # EMIS: account holders
+    assert (e["revocation_backlog"], e["dormant_exposure"]) == (0, 1)  # EMIS: account holders
 
 
 def test_protection_setting_tpp_from_its_date():
@@ -211,22 +292,30 @@ def test_projected_clear_date():
     assert (h["projected_clear_status"], h["projected_clear_date"]) == ("clearing", "2024-09-30")
 
 
-def test_record_disagreements():
+def test_record_disagreements(monkeypatch):
+    monkeypatch.setattr(oracle, "UNCODED_OPT_IN_AFTER_REVOKE", "disagreement")
     p = [pat("a"), pat("b", level="full_prospective", level_date="2026-06-12"), pat("c")]
-    e = (ev("a", ("opt_in_requested", "2025-09-10"), ("access_granted", "2025-10-06"))
-         + ev("b", ("access_revoked", "2024-05-30"), ("opt_in_requested", "2026-05-14")))
+    e = ev("a", ("opt_in_requested", "2025-09-10"), ("access_granted", "2025-10-06")) + ev(
+        "b", ("access_revoked", "2024-05-30"), ("opt_in_requested", "2026-05-14")
+    )
     h = H(EMIS_LIVE, p, e, "2024-01")
     # a: grant coded, extract none -> 1. b: revoke coded, extract full (from 2026-06-12,
     # an implied provision) -> 1 under J12's literal reading. c: no codes -> 0.
     assert h["record_disagreements"] == 2
+    # the team's reading: b's access came through an (uncoded) provision -> agreement.
+    monkeypatch.setattr(oracle, "UNCODED_OPT_IN_AFTER_REVOKE", "agreement")
+    assert H(EMIS_LIVE, p, e, "2024-01")["record_disagreements"] == 1
     # a is held by the codes from the grant until the extract date (J3):
     assert H(EMIS_LIVE, p, e, "2025-10")["opt_in_holders"] == 1
-    assert H(EMIS_LIVE, p, e, "2026-10")["opt_in_holders"] == 1   # b, provisioned 2026-06-12
+    assert H(EMIS_LIVE, p, e, "2026-10")["opt_in_holders"] == 1  # b, provisioned 2026-06-12
 
 
 def test_default_model_shares():
-    p = [pat("a", level="full_prospective", level_date="2023-10-31"), pat("b"),
-         pat("c", account=False, account_date=None)]
+    p = [
+        pat("a", level="full_prospective", level_date="2023-10-31"),
+        pat("b"),
+        pat("c", account=False, account_date=None),
+    ]
     e = ev("b", ("enhanced_review_added", "2023-10-20"))
     h = H(EMIS_DEFAULT, p, e, "2024-01")
     # eligible 3, 1 with full access; account holders a, b -> 1 of 2; active 104: b -> 1/3.

@@ -345,8 +345,11 @@ def test_current_start_no_later_than_the_extract_date() -> None:
     assert not one([], "2025-03-30", due, **ACCOUNT, **FULL)["has_access"]
 
 
-@pytest.mark.parametrize("profile", [NO_GO_LIVE, make_profile(
-    go_live_status=GoLiveStatus.DUE, go_live_date=dt.date(2025, 6, 1))], ids=["never", "due"])
+@pytest.mark.parametrize(
+    "profile",
+    [NO_GO_LIVE, make_profile(go_live_status=GoLiveStatus.DUE, go_live_date=dt.date(2025, 6, 1))],
+    ids=["never", "due"],
+)
 def test_current_start_from_the_extract_date_where_the_practice_has_not_gone_live(
     profile,
 ) -> None:
