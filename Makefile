@@ -12,7 +12,7 @@ CONFIG ?= data/sample/config.yaml
 PERIOD ?= 2026-10
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint mutate sample lab clean lock
+.PHONY: help run test lint mutate oracle sample lab clean lock
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,6 +31,14 @@ test: $(STAMP) ## Run the whole test suite (unit, integration, notebooks)
 # a copy of the repository (MUTATE_ARGS="--only NAME" for one, "--list" to list them).
 mutate: $(STAMP) ## Plant rule mutations one by one and report any the tests miss
 	$(BIN)/python tests/mutate.py $(MUTATE_ARGS)
+
+# Not part of `make test` (which compares small populations): 20 practices, 60,000 patients,
+# a mid-month extract, every month from 2023-08, against the independent implementation.
+ORACLE_DIR := build/oracle
+oracle: $(STAMP) ## Compare every figure of a larger population with the independent oracle
+	$(BIN)/optin-analysis sample --out $(ORACLE_DIR) --practices 20 --patients 60000 \
+		--seed 11 --extract-date 2026-09-14
+	OPTIN_ORACLE_CONFIG=$(ORACLE_DIR)/config.yaml $(BIN)/pytest -q tests/oracle -k given
 
 lint: $(STAMP) ## Check style with ruff
 	$(BIN)/ruff check .

@@ -190,6 +190,10 @@ INFER_SPELL_BEFORE_REVOKE = True
 #: automatic access is given at go-live (or at account creation or 16 after it), so before
 #: go-live a coded revocation ends no automatic access. False: infer it there too.
 INFER_ONLY_ONCE_LIVE = True
+#: J5, the team's decision: not where the online account was linked after the revocation
+#: (automatic access comes with the linked account, so a revocation coded before it ended
+#: nothing). False: infer a spell from the latest of the other dates.
+INFER_NOT_BEFORE_ACCOUNT = True
 
 #: J12: a coded revocation, then full access the extract dates later with no grant code,
 #: given through opt-in (an uncoded provision or restoration).
@@ -243,7 +247,9 @@ PACKAGE_DATA = os.path.normpath(os.path.join(HERE, "..", "..", "optin_analysis",
 
 def birthday(dob: dt.date, years: int) -> dt.date:
     """The day a person born on `dob` attains `years`: the anniversary; 29 February ->
-    1 March in a common year (SPEC section 3)."""
+    1 March in a common year (SPEC section 3). No date of birth: never."""
+    if dob is None:
+        return dt.date.max
     try:
         return dob.replace(year=dob.year + years)
     except ValueError:
@@ -540,7 +546,11 @@ class History:
             for d, _r, t in tl:
                 if t in ("access_granted", "x_start"):
                     break
-                if t == "access_revoked" and (went_live_by(profile, d) or not INFER_ONLY_ONCE_LIVE):
+                live = went_live_by(profile, d) or not INFER_ONLY_ONCE_LIVE
+                linked = self.account_date is None or self.account_date <= d
+                if t == "access_revoked" and not (linked or not INFER_NOT_BEFORE_ACCOUNT):
+                    break
+                if t == "access_revoked" and live:
                     a = auto_start(profile, p, d)
                     tl.append((a, RANK["x_inferred"], "x_inferred"))
                     tl.sort()

@@ -8,6 +8,7 @@ access (:data:`tests.builders.PATIENT_DEFAULTS`).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pandas as pd
@@ -15,6 +16,7 @@ import pandas as pd
 from optin_analysis.config import Practice
 from optin_analysis.measures.state import patient_state
 from tests.builders import make_events, make_patients, make_profile
+from tests.oracle import oracle
 
 PROFILE = make_profile()
 #: An online account since 2022-05-01 (before go-live).
@@ -36,8 +38,43 @@ def frames(rows: Rows, events: Events) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def states(rows: Rows, events: Events, ref: str, profile: Practice = PROFILE) -> pd.DataFrame:
-    """The patient state at ``ref``, indexed by patient_id."""
-    return patient_state(*frames(rows, events), profile, ref).set_index("patient_id")
+    """The patient state at ``ref``, indexed by patient_id.
+
+    Every case is also worked by the independent oracle (``tests/oracle``): each patient's
+    access, and whether it came through opt-in, opted out and open request, must agree.
+    """
+    state = patient_state(*frames(rows, events), profile, ref).set_index("patient_id")
+    assert oracle_disagreements(rows, events, ref, profile, state) == []
+    return state
+
+
+def oracle_disagreements(
+    rows: Rows, events: Events, ref: str, profile: Practice, state: pd.DataFrame
+) -> list[tuple]:
+    """(patient, column, oracle, package) where the oracle's state at ``ref`` differs."""
+    patients = make_patients(rows).astype(object).where(lambda f: f.notna(), None)
+    dates = ("date_of_birth", "registration_date", "online_account_date", "access_start_date")
+    for col in dates:
+        patients[col] = [None if v is None else v.date() for v in patients[col]]
+    practice = oracle.Practice(
+        profile.model_dump(mode="json"),
+        patients.to_dict(orient="records"),
+        [(pid, kind, dt.date.fromisoformat(day)) for pid, kind, day in events],
+    )
+    day = dt.date.fromisoformat(ref)
+    out = []
+    for history in practice.histories():
+        pid = history.p["patient_id"]
+        held, kind = history.state(day)
+        theirs = {
+            "has_access": held,
+            "via_opt_in": kind == "opt_in",
+            "opted_out": history.opted_out(day),
+            "open_request": history.open_episode(day) is not None,
+        }
+        out += [(pid, k, v, bool(state.loc[pid, k])) for k, v in theirs.items()
+                if v != bool(state.loc[pid, k])]  # fmt: skip
+    return out
 
 
 def one(events: Events, ref: str, profile: Practice = PROFILE, **patient: Any) -> pd.Series:
