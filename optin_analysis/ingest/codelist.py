@@ -106,12 +106,20 @@ OPT_IN_EVENT_TYPES = (
 )
 
 
-def placeholder_event_types(codelist: pd.DataFrame) -> list[str]:
-    """The opt-in event types (:data:`OPT_IN_EVENT_TYPES`) with no confirmed code: every
-    code of theirs is a ``placeholder`` row (or the codelist has none). Figures built on
-    these events rest on placeholder codes until the practice adds its own local codes."""
+def placeholder_event_types(
+    codelist: pd.DataFrame, events: pd.DataFrame | None = None
+) -> list[str]:
+    """The opt-in event types (:data:`OPT_IN_EVENT_TYPES`) whose figures rest on placeholder
+    codes: the codelist has no confirmed code for them (every code of theirs is a
+    ``placeholder`` row, or it has none), or, given a practice's ``events``, some of that
+    practice's events of the type carry a placeholder code. Decided per practice: one
+    practice mapping its own local code does not vouch for another still on ``LOCAL-*``."""
     confirmed = set(codelist.loc[codelist["status"] == "confirmed", "event_type"])
-    return [t.value for t in OPT_IN_EVENT_TYPES if t.value not in confirmed]
+    used: set[str] = set()
+    if events is not None and len(events):
+        placeholder = codelist.loc[codelist["status"] == "placeholder", "code"]
+        used = set(events.loc[events["code"].isin(placeholder), "event_type"])
+    return [t.value for t in OPT_IN_EVENT_TYPES if t.value not in confirmed or t.value in used]
 
 
 def unknown_codes(codes: pd.Series, codelist: pd.DataFrame) -> pd.Series:

@@ -52,7 +52,6 @@ def _headline(ctx: d._Ctx, period_start: DateLike) -> dict[str, object]:
     coverage = d._protection_coverage(ctx)
     codes = d._active_104(ctx)
     wait = ctx.state["wait_days"][d._open_mask(ctx)]
-    registered = ctx.flag("registered")
     return {
         "ref_date": ctx.ref,
         "period_start": pd.Timestamp(period_start),
@@ -88,8 +87,15 @@ def _headline(ctx: d._Ctx, period_start: DateLike) -> dict[str, object]:
         "active_104_bulk": codes.bulk,
         "active_104_individual": codes.individual,
         "active_104_16plus": int((ctx.flag("eligible") & ctx.flag("protected_104")).sum()),
-        "record_disagreements": int(np.count_nonzero(registered & (ctx.tl.disagreement > 0))),
+        "record_disagreements": _disagreements_at_extract(ctx),
     }
+
+
+def _disagreements_at_extract(ctx: d._Ctx) -> int:
+    """[rule disagreement] counted as of the extract date, whatever D: a disagreement is a
+    fact of the extract (the patients registered then, as ``validate`` counts them)."""
+    at_extract = ctx.prep.registered(day_number(ctx.profile.extract_date))
+    return int(np.count_nonzero(at_extract & (ctx.tl.disagreement > 0)))
 
 
 def headline(
@@ -117,8 +123,9 @@ def headline(
     _protected, _at_risk over the default 6-month horizon; turned_16_automatic in the
     period; protection_coverage_numerator, _denominator, _share and unprotected (denominator
     less numerator); withheld_pending_opt_in; active_104_bulk and active_104_individual
-    (registered patients), active_104_16plus (eligible); record_disagreements (registered patients
-    whose codes disagree with the extract, [rule disagreement]).
+    (registered patients), active_104_16plus (eligible); record_disagreements (patients
+    registered at the extract date whose codes disagree with the extract, [rule
+    disagreement]: a fact of the extract date, the same in every month's report).
     """
     ctx = d._context(patients, events, profile, ref_date)
     if day_number(period_start) > ctx.d:

@@ -344,7 +344,7 @@ def _placeholders(profile: Practice, bundle: dict) -> dict:
         "go_live": bundle["status"]["go_live"], "extract_date": profile.extract_date.isoformat(),
         "period": bundle["period"], "eligible": show(h["eligible"]),
         "account_holders": show(h["account_holders_16plus"]),
-        "opt_in_holders": show(h["opt_in_holders"]),
+        "opt_in_holders": show(h.get("opt_in_holders")),
         "dpia_approved": profile.dpia_approved.isoformat() if profile.dpia_approved else
         "not recorded",
     }  # fmt: skip

@@ -45,6 +45,25 @@ BASE_COUNTS = (
     "record_disagreements",
     "provisioned_counselled_period",
 )
+#: What a practice on the default model publishes: the figures NHS England monitors (access
+#: among 16+ patients and account holders, active 104 codes against the 50% line) and the
+#: patients the guidance's last sentence is about. No opt-in figure, table or step.
+DEFAULT_MODEL_HEADLINE = (
+    "ref_date",
+    "period_start",
+    "eligible",
+    "account_holders_16plus",
+    "with_access",
+    "account_holders_with_access",
+    "access_share_of_eligible",
+    "access_share_of_account_holders",
+    "active_104_16plus",
+    "active_104_bulk",
+    "active_104_individual",
+    "active_104_share",
+    "withheld_pending_opt_in",
+    "record_disagreements",
+)
 #: Shares derived from published counts: share -> (numerator, denominator).
 SHARES = {
     "opt_in_share_of_eligible": ("opt_in_holders", "eligible"),
@@ -362,7 +381,18 @@ def publish(
     if m.previous is not None:
         month = _previous_month(ref)
         previous = _previous_headline(m.previous, tables, rule, month, supplier)
+    if model is Model.DEFAULT:
+        return _default_model(Publication(head, previous, tables))
     return Publication(head, previous, tables)
+
+
+def _default_model(pub: Publication) -> Publication:
+    """Only the default model's figures (:data:`DEFAULT_MODEL_HEADLINE`), no opt-in table."""
+
+    def keep(h: dict | None) -> dict | None:
+        return None if h is None else {k: h[k] for k in DEFAULT_MODEL_HEADLINE if k in h}
+
+    return Publication(keep(pub.headline), keep(pub.previous), {})
 
 
 def _flows(tables: dict[str, Table], month: str | None) -> dict:

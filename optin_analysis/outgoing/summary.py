@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from optin_analysis import __version__
-from optin_analysis.config import Disclosure, GoLiveStatus, Practice
+from optin_analysis.config import Disclosure, GoLiveStatus, Model, Practice
 from optin_analysis.dates import as_timestamp, month_end, month_start
 from optin_analysis.ingest.load import PracticeData
 from optin_analysis.measures.action_plan import action_plan
@@ -103,18 +103,30 @@ def go_live_words(profile: Practice, ref: pd.Timestamp) -> str:
     return f"live since {date.isoformat()}"
 
 
+def earlier_list_note(profile: Practice, period: str) -> str:
+    """Why a month before the extract's month counts only today's patients ('' if not)."""
+    if period >= f"{profile.extract_date:%Y-%m}":
+        return ""
+    return (
+        f"{period} is counted over the patients registered on the extract date "
+        f"({profile.extract_date.isoformat()}): patients who left since are not counted."
+    )
+
+
 def _status(month: PracticeMonth) -> dict:
     p, ref = month.profile, month.ref_date
     partial = ref < month_end(month.period)
+    notes = [
+        f"The extract was taken on {ref.date().isoformat()}: the month is counted up to that day."
+        if partial
+        else "",
+        earlier_list_note(p, month.period),
+    ]
     return {
         "go_live": go_live_words(p, ref),
         "partial_month": partial,
-        "note": (
-            f"The extract was taken on {ref.date().isoformat()}: the month is counted "
-            "up to that day."
-        )
-        if partial
-        else "",
+        "earlier_list": bool(notes[1]),
+        "note": " ".join(n for n in notes if n),
     }
 
 
@@ -138,6 +150,7 @@ def outgoing(
     if audience == PRACTICE:
         rule = Disclosure(enabled=False)
     pub = publish(m, rule, p.supplier, p.model)
+    default = p.model is Model.DEFAULT
     bundle = {
         "audience": audience,
         "practice": {
@@ -159,9 +172,9 @@ def outgoing(
         "headline": pub.headline,
         "previous": pub.previous,
         "tables": {name: table.to_json() for name, table in pub.tables.items()},
-        "action_plan": _records(action_plan(p, pub.headline, month.ref_date)),
+        "action_plan": [] if default else _records(action_plan(p, pub.headline, month.ref_date)),
         "commentary": commentary.sentences(pub, p),
-        "placeholder_codes": list(placeholders),
+        "placeholder_codes": [] if default else list(placeholders),
     }
     bundle = with_history(bundle, earlier if earlier is not None else _NO_HISTORY)
     bundle["dpia"] = dpia(p, bundle, six_months(bundle["history"], DPIA_MEASURES))

@@ -109,18 +109,19 @@ def title_block(bundle: dict) -> None:
 
 def step_matrix(bundle: dict) -> None:
     """Practices by the guidance's four steps: done / in progress / not started / n.a."""
-    if not bundle["practices"]:
+    opt_in = [r for r in bundle["practices"] if r["model"] != "default"]
+    if not opt_in:
         return
     rows = []
-    for r in bundle["practices"]:
+    for r in opt_in:
         cells = [STATUS_MARK.get(s, f"✘ {s}" if s.startswith("behind") else s) for s in r["steps"]]
         rows.append([_name(r), f"{r['supplier'].upper()}: {r['go_live']}", *cells])
     steps = [f"{i}. {s}" for i, s in enumerate(STEPS, start=1)]
     frame = pd.DataFrame(rows, columns=["Practice", "System and go-live", *steps])
     note = (
         "<p class='note'>Step 2 is a continuing duty: on track while no opt-in request has "
-        "waited more than 28 days, behind otherwise. Steps do not apply to practices on "
-        "the default model.</p>"
+        "waited more than 28 days, behind otherwise. Practices on the default model have "
+        "no opt-in steps: they are in their own table.</p>"
     )
     _section("The guidance's four steps, practice by practice", note + _table(frame, text=True))
 

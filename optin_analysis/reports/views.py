@@ -462,7 +462,10 @@ def coverage_section(bundle: dict) -> None:
 
 
 def action_plan_table(bundle: dict) -> None:
-    """The guidance's four steps for this practice's branch, with status and evidence."""
+    """The guidance's four steps for this practice's branch, with status and evidence (none
+    on the default model: its figures are NHS England's, above)."""
+    if _default(bundle):
+        return
     frame = pd.DataFrame(bundle["action_plan"])
     frame["status"] = frame["status"].map(
         lambda s: STATUS_MARK.get(s, f"✘ {s}" if s.startswith("behind") else s)

@@ -217,7 +217,7 @@ def run_practice(
         with timings.stage("measures"):
             month = compute(data, period)
             used = codelist if codelist is not None else load_codelist(cfg.codelist)
-            placeholders = tuple(placeholder_event_types(used))
+            placeholders = tuple(placeholder_event_types(used, data.events))
             bundle = outgoing(
                 month,
                 cfg.disclosure,

@@ -352,6 +352,18 @@ def _command() -> Iterator[None]:
         close()
 
 
+def _say_earlier_list(practices, period: str) -> None:
+    """Once, where the period is before some practice's extract month: whose patients count."""
+    from optin_analysis.outgoing.summary import earlier_list_note
+
+    later = [p for p in practices if earlier_list_note(p, period)]
+    if later:
+        dates = sorted({p.extract_date.isoformat() for p in later})
+        say(f"{period} is before the extract ({', '.join(dates)}): it is counted over the "
+            "patients registered on the extract date; patients who left since are not "
+            "counted.", "yellow", stderr=True)  # fmt: skip
+
+
 def _batch(cfg, practices, period, options, jobs=1, resume=False):
     """Run a batch with a progress bar (inside :func:`_command`); without PDFs, said once,
     where this machine cannot make them."""
@@ -366,6 +378,7 @@ def _batch(cfg, practices, period, options, jobs=1, resume=False):
         say(f"DPIA PDFs are not written: {why}. The HTML reports are complete.", "yellow",
             stderr=True)  # fmt: skip
         options = dataclasses.replace(options, pdf=False)
+    _say_earlier_list(practices, period)
 
     description = TextColumn("{task.description}", markup=False)
     columns = (description, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

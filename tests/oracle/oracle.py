@@ -503,7 +503,7 @@ class History:
 
     def __init__(self, profile, p, events):
         self.p = p
-        x = profile["extract_date"]
+        x = self.extract_date = profile["extract_date"]
         dob = p["date_of_birth"]
         self.b16 = birthday(dob, 16)
         self.reg = p["registration_date"]
@@ -945,8 +945,9 @@ def m_active_104_16plus(ps, D):
 def m_record_disagreements(ps, D):
     """SPEC: "where the codes and the extract disagree on the extract date, the extract
     wins and the disagreement is listed" (J12). Evaluated on the extract date, among the
-    patients registered at D."""
-    return sum(1 for a in ps if a.registered and a.h.disagreement)
+    patients registered on the extract date (issue 23: "count the disagreements as of the
+    extract date only"; the oracle first counted those registered at D)."""
+    return sum(1 for a in ps if a.h.registered(a.h.extract_date) and a.h.disagreement)
 
 
 def m_nhse_shares(ps, D):

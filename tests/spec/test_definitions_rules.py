@@ -104,6 +104,28 @@ def test_uptake_counts_new_requests_counselling_and_provisions() -> None:
     }  # fmt: skip
 
 
+@pytest.mark.parametrize("day", ["2024-03-01", "2024-02-29"], ids=["first-day", "day-before"])
+def test_uptake_counts_an_event_on_the_period_s_first_day_in_that_period(day: str) -> None:
+    # Period 2024-03 (D = 2024-03-31, period start 2024-03-01). On `day`: a asks; b (asked
+    # 2024-01-10) is counselled; c (asked 2024-01-10) is provisioned; d (automatic since
+    # go-live 2023-11-01, an account holder) is revoked. On the period's first day each
+    # counts in March: 1 request, 1 counselled, 1 provision, 1 revocation of automatic
+    # access. On the day before (29 February) they count in February, none in March.
+    rows = [{"patient_id": pid, **ACCOUNT} for pid in "abd"] + [
+        {"patient_id": "c", **ACCOUNT, **FULL, "access_start_date": day}
+    ]
+    events = [
+        ev(REQUEST, day, "a"),
+        ev(REQUEST, "2024-01-10", "b"), ev(COUNSELLED, day, "b"),
+        ev(REQUEST, "2024-01-10", "c"), ev(GRANT, day, "c"),
+        ev(REVOKE, day, "d"),
+    ]  # fmt: skip
+    got = headline(*frames(rows, events), EMIS, "2024-03-31", "2024-03-01")
+    flows = ("requests_period", "counselled_period", "provisioned_period", "revocations_period")
+    expected = 1 if day == "2024-03-01" else 0
+    assert {k: got[k] for k in flows} == dict.fromkeys(flows, expected)
+
+
 def test_uptake_share_of_eligible_and_of_account_holders() -> None:
     # Five eligible adults: a (opt-in, account), b (opt-in, no account), c (account, no
     # access), d and e (nothing); f is 15 with opt-in access and an account (not eligible).

@@ -579,10 +579,13 @@ def test_disagreement_between_codes_and_extract(patient: dict, events: list, wor
     assert got.tolist() == [words]
 
 
-def test_disagreement_counted_for_registered_patients() -> None:
-    # Two patients with a grant coded but no access in the extract; "new" registers after
-    # D (2024-06-30): record_disagreements counts registered patients only: 1.
+def test_disagreement_counted_as_of_the_extract_date() -> None:
+    # Two patients with a grant coded but no access in the extract (2025-03-31); "new"
+    # registers on 2024-07-01, after D (2024-06-30) but before the extract date. A
+    # disagreement is a fact of the extract date, counted over the patients registered
+    # then, in every month's report: 2 at D = 2024-06-30 as at the extract date.
     rows = [{"patient_id": "old"}, {"patient_id": "new", "registration_date": "2024-07-01"}]
     events = [ev(GRANT, "2024-01-10", "old"), ev(GRANT, "2024-01-10", "new")]
-    got = headline(*frames(rows, events), make_profile(), "2024-06-30", "2024-06-01")
-    assert got["record_disagreements"] == 1
+    for ref, start in (("2024-06-30", "2024-06-01"), ("2025-03-31", "2025-03-01")):
+        got = headline(*frames(rows, events), make_profile(), ref, start)
+        assert got["record_disagreements"] == 2, ref

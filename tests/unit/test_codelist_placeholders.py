@@ -38,3 +38,21 @@ def test_unknown_codes_are_counted_most_frequent_first():
     assert counts.to_dict() == {"EMIS1": 3, "EMIS2": 2, "ABC": 1}
     assert list(counts.index) == ["EMIS1", "EMIS2", "ABC"]
     assert unknown_codes(pd.Series(["1364731000000104"]), codelist).empty
+
+
+def test_placeholders_are_decided_for_each_practice_from_its_own_events():
+    # One codelist for two practices: Y1 mapped its own request code (confirmed); Y2 still
+    # records requests with the placeholder LOCAL-OPTIN-REQ. Requests rest on placeholders
+    # at Y2, not at Y1; counselling rests on placeholders at both (no confirmed code).
+    table = pd.DataFrame(
+        [
+            _row("LOCAL-OPTIN-REQ", "opt_in_requested", "placeholder"),
+            _row("Y1REQ", "opt_in_requested", "confirmed"),
+            _row("LOCAL-COUNSELLED", "counselled", "placeholder"),
+        ]
+    )
+    y1 = pd.DataFrame({"code": ["Y1REQ"], "event_type": ["opt_in_requested"]})
+    y2 = pd.DataFrame({"code": ["LOCAL-OPTIN-REQ"], "event_type": ["opt_in_requested"]})
+    assert "opt_in_requested" not in placeholder_event_types(table, y1)
+    assert "opt_in_requested" in placeholder_event_types(table, y2)
+    assert "counselled" in placeholder_event_types(table, y1)

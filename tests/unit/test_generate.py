@@ -286,11 +286,17 @@ def test_opt_in_access_starts_on_grant_day(synth: Synthetic) -> None:
     last = granted.groupby("patient_id")["event_date"].max()
     p = synth.patients.set_index("patient_id")
     holders = synth.truth.loc[synth.truth["opt_in_access"], "patient_id"]
-    coded = holders[holders.isin(last.index)]
+    in_place = synth.truth.loc[synth.truth["opted_in_while_automatic"], "patient_id"]
+    late = synth.truth.loc[synth.truth["grant_coded_late"], "patient_id"]
+    coded = holders[holders.isin(last.index) & ~holders.isin(in_place) & ~holders.isin(late)]
     # some practices code their grants, some do not: both kinds of holder are present
     assert 0 < len(coded) < len(holders)
     assert (p.loc[coded, "access_start_date"] == last.loc[coded]).all()
     assert (p.loc[holders, "access_level"] == "full_prospective").all()
+    # asked while holding automatic access: the account's start date stays the automatic one
+    # and a grant coded late was given (the account's start) before it was coded
+    for who in (in_place, late):
+        assert len(who) and (p.loc[who, "access_start_date"] < last.loc[who]).all()
 
 
 def test_bulk_104_on_the_setting_date(synth: Synthetic) -> None:

@@ -226,3 +226,29 @@ def test_every_bad_row_of_a_long_file_is_listed_in_order(tmp_path):
     )
     bad = [p.row for p in problems if "valid date" in p.message]
     assert bad == [i + 2 for i in range(3000) if i % 3]
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "old"),
+    [
+        ("patients", "Date registered", "01/01/2010"),
+        ("patients", "Online user since", "01/03/2022"),
+        ("patients", "Record access from", "31/10/2023"),
+        ("events", "Event date", "03/01/2024"),
+    ],
+)
+def test_a_date_on_the_extract_date_is_valid_and_the_day_after_is_refused(
+    tmp_path, table, column, old
+):
+    # The extract is dated 2026-10-31 (tests/extracts.py). T1's date in `column` moved to
+    # that day is valid; moved to 2026-11-01 it is refused, naming row 2 (T1) and column.
+    def with_date(new: str) -> tuple[str, str]:
+        if table == "patients":
+            return TPP_PATIENTS.replace(old, new, 1), TPP_EVENTS
+        return TPP_PATIENTS, TPP_EVENTS.replace(old, new, 1)
+
+    cfg = load_config(write_practice(tmp_path / "same-day", "tpp", *with_date("31/10/2026")))
+    load_practice(cfg.practices[0])  # no error
+    (p,) = [p for p in _errors(tmp_path / "next-day", "tpp", *with_date("01/11/2026"))
+            if "after the extract date" in p.message]  # fmt: skip
+    assert (p.row, p.column) == (2, column)
