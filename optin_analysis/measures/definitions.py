@@ -13,6 +13,9 @@ Rules common to all measures (each rule tag below has a hand-worked test):
 * [rule calendar-months] Months are calendar months, labelled ``YYYY-MM``; "month end" is
   its last day. A month that contains D is counted up to D only.
 * [rule share] A share is numerator / denominator, NaN when the denominator is 0.
+* [rule wait-tail] The wait tail: open requests waiting more than 28, more than 90 and
+  more than 180 days at D (days waited as in [rule stage]), each counted on its own, so
+  the longest waits are seen whatever the bands below them.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ BULK_104_THRESHOLD = 50
 DEFAULT_HORIZON_MONTHS = 6
 #: Open requests waiting longer than this many days count as late.
 LATE_DAYS = 28
+#: The wait tail the ICB must see: open requests waiting more than each of these days.
+WAIT_TAIL_DAYS = (28, 90, 180)
 
 
 # --------------------------------------------------------------------------- context
@@ -310,11 +315,19 @@ def _provisions(ctx: _Ctx, period_start: DateLike | None) -> dict[str, np.ndarra
     return {name: values[keep] for name, values in every.items()}
 
 
+def nearest_rank(values: np.ndarray, percent: int) -> float:
+    """The ``percent``-th percentile by nearest rank: the value at rank ceil(percent/100 x n)
+    of the sorted values (1-based), so always one of the values; NaN when there are none.
+    Unlike interpolation between ranks, its fraction carries nothing about n."""
+    if not len(values):
+        return math.nan
+    rank = max(1, math.ceil(percent * len(values) / 100))
+    return float(np.partition(np.asarray(values), rank - 1)[rank - 1])
+
+
 def _request_to_provision(ctx: _Ctx, period_start: DateLike | None) -> ProvisionTimes:
-    waits = _provisions(ctx, period_start)["wait"].astype(float)
-    if not len(waits):
-        return ProvisionTimes(0, math.nan, math.nan)
-    return ProvisionTimes(len(waits), float(np.median(waits)), float(np.percentile(waits, 90)))
+    waits = _provisions(ctx, period_start)["wait"]
+    return ProvisionTimes(len(waits), nearest_rank(waits, 50), nearest_rank(waits, 90))
 
 
 def request_to_provision(
@@ -329,8 +342,9 @@ def request_to_provision(
     One value per provision dated on or before D (only those in [period_start, D] when
     ``period_start`` is given): its date minus the first request of the episode it closes
     ([rule episode]). So ``n`` counts the same provisions as ``provisioned`` in
-    :func:`uptake_by_month`. Percentiles use numpy's linear interpolation; both are NaN
-    when n == 0.
+    :func:`uptake_by_month`. Median and 90th percentile by nearest rank (the wait at rank
+    ceil(p/100 x n) of the sorted waits: whole days, one of the waits, the lower middle
+    for an even n); both are NaN when n == 0.
     """
     return _request_to_provision(_context(patients, events, profile, ref_date), period_start)
 

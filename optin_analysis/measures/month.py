@@ -64,7 +64,7 @@ def _headline(ctx: d._Ctx, period_start: DateLike) -> dict[str, object]:
         **_period_counts(ctx, period_start),
         "provisioned_counselled_period": d._counselled_provisions(ctx, period_start),
         "open_requests": len(wait),
-        "open_requests_over_28_days": int((wait > d.LATE_DAYS).sum()),
+        **{f"open_requests_over_{t}_days": int((wait > t).sum()) for t in d.WAIT_TAIL_DAYS},
         "request_to_provision_n": times.n,
         "request_to_provision_median_days": times.median_days,
         "request_to_provision_p90_days": times.p90_days,
@@ -115,7 +115,8 @@ def headline(
     ``cumulative`` (dated on or before D) as in :func:`~definitions.uptake_by_month` and
     :func:`~definitions.backlog_by_month`; provisioned_counselled_period
     (:func:`~definitions.counselled_before_provision`); open_requests and
-    open_requests_over_28_days (waiting more than 28 days); request_to_provision_n,
+    open_requests_over_28_days, _90_days and _180_days (waiting more than that many days:
+    the tail [rule wait-tail]); request_to_provision_n,
     _median_days, _p90_days for provisions in the period; revocation_backlog,
     revocation_rate_per_month, projected_clear_status, projected_clear_date
     (:func:`~definitions.projected_clear_date`); automatic_with_account and dormant_exposure

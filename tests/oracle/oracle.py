@@ -809,26 +809,26 @@ def m_provisioned_counselled_period(hs, start, D):
 
 def m_open_requests(hs, D):
     """SPEC: "open requests ... by days waited since the first request of the open
-    episode". An episode open at the end of D. Returns (open, open over 28 days)."""
-    n = late = 0
+    episode". An episode open at the end of D. Returns (open, and, per SPEC's wait tail,
+    "the counts waiting over 28, over 90 and over 180 days")."""
+    n, tail = 0, {28: 0, 90: 0, 180: 0}
     for h in hs:
         ep = h.open_episode(D)
         if ep is not None:
             n += 1
-            if (D - ep["first"]).days > 28:
-                late += 1
-    return n, late
+            for t in tail:
+                tail[t] += (D - ep["first"]).days > t
+    return n, tail
 
 
 def percentile(xs, q):
-    """Linear interpolation between closest ranks (numpy's default)."""
+    """Nearest rank: the value at rank ceil(q/100 x n) of the sorted values. (Issue 24
+    changed the definition from linear interpolation, whose fraction betrays n: SPEC
+    section 6, "never as a float that betrays its group's size".)"""
     xs = sorted(xs)
     if not xs:
         return None
-    pos = (len(xs) - 1) * q / 100
-    lo = math.floor(pos)
-    hi = math.ceil(pos)
-    return float(xs[lo] + (xs[hi] - xs[lo]) * (pos - lo))
+    return float(xs[max(1, math.ceil(q * len(xs) / 100)) - 1])
 
 
 def m_request_to_provision(hs, start, D):
@@ -984,7 +984,8 @@ def headline(practice: Practice, period: str) -> dict:
     out["counselled_period"], out["counselled_cumulative"] = m_counselled(hs, start, D)
     out["provisioned_period"], out["provisioned_cumulative"] = m_provisioned(hs, start, D)
     out["provisioned_counselled_period"] = m_provisioned_counselled_period(hs, start, D)
-    out["open_requests"], out["open_requests_over_28_days"] = m_open_requests(hs, D)
+    out["open_requests"], tail = m_open_requests(hs, D)
+    out |= {f"open_requests_over_{t}_days": n for t, n in tail.items()}
     (
         out["request_to_provision_n"],
         out["request_to_provision_median_days"],

@@ -169,7 +169,7 @@ def test_chaser_keeps_the_first_request_date():
     )
 
 
-def test_percentiles_interpolate_linearly():
+def test_percentiles_by_nearest_rank():
     # provisions in March 2024 after 10, 20, 30, 40 days.
     ps, es = [], []
     for i, days in enumerate([10, 20, 30, 40]):
@@ -181,10 +181,10 @@ def test_percentiles_interpolate_linearly():
             ("access_granted", "2024-03-25"),
         )
     h = H(EMIS_LIVE, ps, es, "2024-03")
-    # median = (20 + 30) / 2 = 25; p90: position 0.9 * 3 = 2.7 -> 30 + 0.7 * 10 = 37.
+    # nearest rank (issue 24): median rank ceil(2) = 2 -> 20; p90 rank ceil(3.6) = 4 -> 40.
     assert h["request_to_provision_n"] == 4
-    assert h["request_to_provision_median_days"] == 25.0
-    assert h["request_to_provision_p90_days"] == pytest.approx(37.0)
+    assert h["request_to_provision_median_days"] == 20.0
+    assert h["request_to_provision_p90_days"] == 40.0
 
 
 def test_turned_16_with_automatic_access_counts_even_if_revoked_in_the_month():

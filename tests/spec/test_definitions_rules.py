@@ -196,13 +196,28 @@ def _three_provisions() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def test_request_to_provision_median_and_p90() -> None:
-    # All three: waits 0, 10, 30 -> median 10; p90 at position 0.9 * 2 = 1.8 between 10
-    # and 30: 10 + 0.8 * 20 = 26.
+    # Nearest rank: the wait at rank ceil(p/100 x n) of the sorted waits.
+    # All three: waits 0, 10, 30 -> median rank ceil(1.5) = 2: 10; p90 rank ceil(2.7) = 3:
+    # 30 (interpolating ranks would give 26, a fraction that depends on n).
     got = m.request_to_provision(*_three_provisions(), EMIS, "2024-02-29")
-    assert (got.n, got.median_days, got.p90_days) == (3, 10.0, pytest.approx(26.0))
-    # February only: waits 10, 30 -> median 20; p90 at 0.9: 10 + 0.9 * 20 = 28.
+    assert (got.n, got.median_days, got.p90_days) == (3, 10.0, 30.0)
+    # February only: waits 10, 30 -> median rank ceil(1) = 1: 10 (the lower middle, not
+    # 20); p90 rank ceil(1.8) = 2: 30.
     got = m.request_to_provision(*_three_provisions(), EMIS, "2024-02-29", "2024-02-01")
-    assert (got.n, got.median_days, got.p90_days) == (2, 20.0, pytest.approx(28.0))
+    assert (got.n, got.median_days, got.p90_days) == (2, 10.0, 30.0)
+
+
+def test_wait_tail_counts_requests_waiting_more_than_28_90_and_180_days() -> None:
+    # Requests open at D = 2024-12-31 waiting 28, 29, 90, 91, 180 and 181 days (the first
+    # request 28 ... 181 days before D). More than 28: 29, 90, 91, 180, 181 -> 5; more than
+    # 90: 91, 180, 181 -> 3; more than 180: 181 -> 1.
+    d = dt.date(2024, 12, 31)
+    waits = (28, 29, 90, 91, 180, 181)
+    rows = [{"patient_id": f"w{n}"} for n in waits]
+    events = [ev(REQUEST, (d - dt.timedelta(days=n)).isoformat(), f"w{n}") for n in waits]
+    got = headline(*frames(rows, events), EMIS, d.isoformat(), "2024-12-01")
+    tail = [got[f"open_requests_over_{t}_days"] for t in (28, 90, 180)]
+    assert (got["open_requests"], tail) == (6, [5, 3, 1])
 
 
 def test_request_to_provision_none() -> None:

@@ -245,11 +245,11 @@ def test_same_request_open_whether_the_provision_was_coded_or_implied() -> None:
 def test_grant_of_a_new_episode_after_an_implied_provision_is_a_provision() -> None:
     # Request 01-02, implied provision 01-10 (8 days); request 03-01 opens a new episode,
     # granted 03-20 (coded): a second provision, 19 days. By 2024-03-31: two provisions,
-    # median of 8 and 19 = 13.5 days.
+    # waits 8 and 19: median by nearest rank (rank ceil(1) = 1) = 8 days.
     rows = [{"patient_id": "p", **ACCOUNT, **FULL, "access_start_date": "2024-01-10"}]
     events = [ev(REQUEST, "2024-01-02"), ev(REQUEST, "2024-03-01"), ev(GRANT, "2024-03-20")]
     times = m.request_to_provision(*frames(rows, events), make_profile(), "2024-03-31")
-    assert (times.n, times.median_days) == (2, 13.5)
+    assert (times.n, times.median_days) == (2, 8.0)
 
 
 # --------------------------------------------------------------------------- restoration

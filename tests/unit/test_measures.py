@@ -143,20 +143,21 @@ def test_request_to_provision_all_time() -> None:
     patients = make_patients([pid(f"p{i}") for i in range(1, 7)])
     events = make_events(REQUEST_TO_PROVISION_EVENTS)
     got = m.request_to_provision(patients, events, PROFILE, "2024-03-31")
-    # waits 10, 24, 0, 10 -> sorted 0 10 10 24: median 10; p90 at rank 0.9*3 = 2.7:
-    # 10 + 0.7 * (24 - 10) = 19.8
+    # waits 10, 24, 0, 10 -> sorted 0 10 10 24: median rank ceil(2) = 2: 10; p90 rank
+    # ceil(3.6) = 4: 24 (nearest rank)
     assert got.n == 4
     assert got.median_days == 10
-    assert got.p90_days == pytest.approx(19.8)
+    assert got.p90_days == 24
 
 
 def test_request_to_provision_in_period() -> None:
     patients = make_patients([pid(f"p{i}") for i in range(1, 7)])
     events = make_events(REQUEST_TO_PROVISION_EVENTS)
     got = m.request_to_provision(patients, events, PROFILE, "2024-03-31", "2024-01-15")
-    # provisions from 15 Jan: p2 (24), p6 (10), p3 (0) -> 0 10 24; p90 rank 1.8: 10 + 0.8 * 14
+    # provisions from 15 Jan: p2 (24), p6 (10), p3 (0) -> 0 10 24; median rank 2: 10;
+    # p90 rank ceil(2.7) = 3: 24
     assert (got.n, got.median_days) == (3, 10)
-    assert got.p90_days == pytest.approx(21.2)
+    assert got.p90_days == 24
     march = m.request_to_provision(patients, events, PROFILE, "2024-03-31", "2024-03-01")
     # only p6's restoration is in March and it is not a provision
     assert march.n == 0 and math.isnan(march.median_days) and math.isnan(march.p90_days)
