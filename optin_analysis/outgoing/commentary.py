@@ -96,7 +96,11 @@ def waits(h: dict) -> str:
         tail = "none has waited more than 28 days"
     else:
         tail = f"{_n(late)} have waited more than 28 days"
-        if longest not in (None, "none", "29+"):  # "29+" says no more than "over 28 days"
+        longer = [(d, h.get(f"open_requests_over_{d}_days")) for d in (90, 180)]
+        longer = [f"{_n(v)} more than {d}" for d, v in longer if v is not None and not _zero(v)]
+        if longer:
+            tail += f" ({', '.join(longer)})"
+        if longest not in (None, "none"):
             tail += f", the longest {band_words(longest)}"
     return f"{_n(h['open_requests'])} opt-in requests are waiting; {tail}."
 

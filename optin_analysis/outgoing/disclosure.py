@@ -112,13 +112,20 @@ def total(values: Iterable[Published]) -> Published:
     return MARK if any(hidden(v) for v in values) else int(sum(int(v) for v in values))
 
 
+#: Decimals of a published share: a percentage with one decimal, as reports show it.
+SHARE_DECIMALS = 3
+
+
 def share(numerator: Published | None, denominator: Published | None) -> float | str | None:
-    """A share from published counts: MARK when either is suppressed, None when 0 / 0."""
+    """A share from published counts, to the precision shown (a percentage with one
+    decimal): MARK when either is suppressed, None when 0 / 0."""
     if numerator is None or denominator is None:
         return None
     if hidden(numerator) or hidden(denominator):
         return MARK
-    return None if int(denominator) == 0 else int(numerator) / int(denominator)
+    if int(denominator) == 0:
+        return None
+    return round(int(numerator) / int(denominator), SHARE_DECIMALS)
 
 
 @dataclass(frozen=True)
@@ -141,12 +148,13 @@ def coarsen(
     for level in levels:
         sums = np.bincount(level.group, weights=fine, minlength=len(level.labels))
         published = control_array(sums.round().astype(np.int64), rule)
-        if level is levels[-1] or _passes(published, policy):
+        if level is levels[-1] or passes(published, policy):
             return level, published
     raise ValueError("no levels given")
 
 
-def _passes(published: list[Published], policy: str) -> bool:
+def passes(published: list[Published], policy: str) -> bool:
+    """Whether published groups meet ``policy`` (``parts`` or ``series``, see :func:`coarsen`)."""
     suppressed = sum(hidden(v) for v in published)
     if policy == "parts":
         return suppressed == 0

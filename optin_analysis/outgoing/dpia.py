@@ -62,6 +62,8 @@ MEASURES: dict[str, tuple[str, str]] = {
     "pending_16_at_risk": ("Turning 16 within 6 months and not protected", "count"),
     "turned_16_automatic": ("Turned 16 this month with automatic access", "count"),
     "open_requests_over_28_days": ("Opt-in requests waiting over 28 days", "count"),
+    "open_requests_over_90_days": ("Opt-in requests waiting over 90 days", "count"),
+    "open_requests_over_180_days": ("Opt-in requests waiting over 180 days", "count"),
     "request_to_provision_p90_days": ("Request to provision, 90th percentile (days)", "days"),
     "counselled_before_provision_share": ("Provisions counselled first (this month)", "share"),
     "opt_in_share_of_account_holders": ("Opt-in access among 16+ account holders", "share"),

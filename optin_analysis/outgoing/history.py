@@ -9,6 +9,11 @@ Table ``headline``: practice_code, period, ref_date, measure, controlled, suppre
 recorded_at. A suppressed figure ("[c]") is stored as NULL with ``suppressed`` true; a
 figure that does not apply (a share of nobody) as NULL with ``suppressed`` false.
 
+Table ``releases``, the release ledger (:mod:`optin_analysis.outgoing.releases`):
+practice_code, period, the published headline and the recorded series cells (JSON, as
+published), recorded_at. A new release of a practice republishes what its other releases
+published (:meth:`History.released`).
+
 A store that cannot be opened or written (another program has it open, a read-only
 folder, a full disk, not a DuckDB file) raises :class:`HistoryError`, whose message
 names the file and says what to do; never a DuckDB traceback.
@@ -18,11 +23,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+
+from optin_analysis.outgoing.releases import Released, ledger_cells
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS headline (
@@ -31,6 +39,11 @@ CREATE TABLE IF NOT EXISTS headline (
     PRIMARY KEY (practice_code, period, measure)
 );
 ALTER TABLE headline ADD COLUMN IF NOT EXISTS suppressed BOOLEAN DEFAULT false;
+CREATE TABLE IF NOT EXISTS releases (
+    practice_code VARCHAR NOT NULL, period VARCHAR NOT NULL, headline VARCHAR NOT NULL,
+    cells VARCHAR NOT NULL, recorded_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (practice_code, period)
+);
 """
 MARK = "[c]"
 
@@ -106,11 +119,18 @@ class History:
         """
         rows = _rows(bundle, recorded)  # noqa: F841 - read by DuckDB below
         key = [bundle["practice"]["ods_code"], bundle["period"]]
+        release = [*key, json.dumps(bundle["headline"]), json.dumps(ledger_cells(bundle["tables"])),
+                   pd.Timestamp(recorded)]  # fmt: skip
         try:
             self.con.execute("BEGIN TRANSACTION")
             try:
-                self.con.execute("DELETE FROM headline WHERE practice_code = ? AND period = ?", key)
+                for table in ("headline", "releases"):
+                    self.con.execute(
+                        f"DELETE FROM {table} WHERE practice_code = ? AND period = ?", key
+                    )
                 self.con.execute("INSERT INTO headline BY NAME SELECT * FROM rows")
+                if bundle["disclosure"].get("enabled", True):  # a release leaves the practice
+                    self.con.execute("INSERT INTO releases VALUES (?, ?, ?, ?, ?)", release)
                 self.con.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(duckdb.Error):
@@ -136,6 +156,30 @@ class History:
         value = value.where(~frame["suppressed"].fillna(False).astype(bool), MARK)
         return frame[["practice_code", "period", "measure"]].assign(value=value)
 
+    def released(self, period: str) -> dict[str, Released]:
+        """Per practice, what its releases other than ``period``'s published: every series
+        cell (the first release of a cell wins, though later ones repeat it) and the
+        headline of the month before ``period``."""
+        frame = self.con.execute(
+            "SELECT practice_code, period, headline, cells FROM releases WHERE period <> ? "
+            "ORDER BY practice_code, period",
+            [period],
+        ).df()
+        before = str(pd.Period(period, freq="M") - 1)
+        out = {}
+        for code, rows in frame.groupby("practice_code"):
+            cells: dict[str, dict[str, dict]] = {}
+            for text in rows["cells"]:
+                for name, published in json.loads(text).items():
+                    for row in published:
+                        cells.setdefault(name, {}).setdefault(row["period"], row)
+            previous = rows.loc[rows["period"] == before, "headline"]
+            out[code] = Released(
+                {name: list(by_label.values()) for name, by_label in cells.items()},
+                json.loads(previous.iloc[0]) if len(previous) else None,
+            )
+        return out
+
     def periods(self) -> list[str]:
         """Periods recorded, oldest first."""
         rows = self.con.execute("SELECT DISTINCT period FROM headline ORDER BY period").fetchall()
@@ -158,4 +202,5 @@ class History:
             f"SELECT count(DISTINCT practice_code) FROM headline WHERE {where}", params
         ).fetchone()[0]
         self.con.execute(f"DELETE FROM headline WHERE {where}", params)
+        self.con.execute(f"DELETE FROM releases WHERE {where}", params)
         return int(count)

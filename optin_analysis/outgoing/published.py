@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from optin_analysis.config import Disclosure, Model, Supplier
-from optin_analysis.measures.definitions import AGE_BANDS, STAGES
+from optin_analysis.measures.definitions import AGE_BANDS, STAGES, WAIT_TAIL_DAYS
 from optin_analysis.measures.month import MonthMeasures
 from optin_analysis.outgoing.disclosure import (
     MARK,
@@ -28,6 +28,21 @@ from optin_analysis.outgoing.disclosure import (
     share,
     total,
 )
+from optin_analysis.outgoing.releases import (
+    Released,
+    covered_months,
+    level_words,
+    series_rows,
+    state_rows,
+)
+
+UPTAKE = ("requests", "counselled", "provisioned")
+#: The wait tail published ([rule sdc-wait-tail]): open requests waiting more than these
+#: many days (the upper bounds of the wait bands).
+WAIT_THRESHOLDS = (7, 14, 28, 56, 90, 180)
+#: A median or percentile of waits is published only over at least this many provisions,
+#: judged from the published count (so whether it is shown tells nothing more).
+MIN_GROUP_FOR_PERCENTILES = 10
 
 #: Headline counts published as base cells: no identity links their true values.
 BASE_COUNTS = (
@@ -83,14 +98,6 @@ KINDS = {
 }
 
 
-def late(band: str) -> bool:
-    """Whether a band (at any grouping) holds requests waiting more than 28 days."""
-    return int(band.split("-")[0].rstrip("+")) > 28
-
-
-# --------------------------------------------------------------------------- levels
-
-
 def _quarter(month: str) -> str:
     year, m = month.split("-")
     return f"{year} Q{(int(m) - 1) // 3 + 1}"
@@ -111,37 +118,6 @@ def month_levels(months: list[str]) -> list[Level]:
         _grouped("year", [m[:4] for m in months]),
         _grouped("whole period", [span] * len(months)),
     ]
-
-
-def _band_groups(edges: list[int]) -> list[str]:
-    """Band labels merged at ``edges`` (indices in AGE_BANDS where a new group starts)."""
-    out = []
-    for i in range(len(AGE_BANDS)):
-        first = max(e for e in edges if e <= i)
-        after = [e for e in edges if e > first]
-        last = (after[0] if after else len(AGE_BANDS)) - 1
-        low = AGE_BANDS[first].split("-")[0].rstrip("+")
-        high = AGE_BANDS[last].split("-")[-1]
-        out.append(f"{low}+" if last == len(AGE_BANDS) - 1 else f"{low}-{high}")
-    return out
-
-
-def open_request_levels() -> list[Level]:
-    """Stage by band; bands; 0-28 / 29-90 / 91+; 0-28 / 29+ (fine cells: stage x band)."""
-    stages = [stage for stage in STAGES for _ in AGE_BANDS]
-    bands = list(AGE_BANDS) * len(STAGES)
-    levels = [
-        Level("stage and band", np.arange(len(bands)), tuple(zip(stages, bands, strict=True)))
-    ]
-    for name, edges in (
-        ("band", list(range(7))),
-        ("three bands", [0, 3, 5]),
-        ("two bands", [0, 3]),
-    ):
-        merged = _band_groups(edges) * len(STAGES)
-        level = _grouped(name, merged)
-        levels.append(Level(name, level.group, tuple(("all", b) for b in level.labels)))
-    return levels
 
 
 def pending_levels(months: list[str]) -> list[Level]:
@@ -178,40 +154,23 @@ class Table:
         return {"level": self.level, "rows": self.rows}
 
 
-def _series(frame: pd.DataFrame, columns: list[str], rule: Disclosure) -> Table:
-    """Monthly flows (no published total): one level for all ``columns``, the finest at which
-    every column passes the ``series`` policy."""
-    months = frame["month"].tolist()
-    levels = month_levels(months)
-    chosen = max(
-        (
-            levels.index(coarsen(frame[c].to_numpy(float), levels, rule, "series")[0])
-            for c in columns
-        ),
-        default=0,
-    )
-    level = levels[chosen]
-    published = {c: coarsen(frame[c].to_numpy(float), [level], rule, "series")[1] for c in columns}
-    rows = []
-    for i, label in enumerate(level.labels):
-        covered = [m for m, g in zip(months, level.group, strict=True) if g == i]
-        rows.append(
-            {
-                "period": label,
-                "from": covered[0],
-                "to": covered[-1],
-                **{c: published[c][i] for c in columns},
-            }
-        )
-    return Table(level.name, rows)
+def _series(
+    frame: pd.DataFrame, columns: list[str], rule: Disclosure, released: Released, name: str,
+    last_complete: str,
+) -> Table:  # fmt: skip
+    """Monthly flows (no published total), consistent with earlier releases
+    ([rule sdc-releases]): one level per calendar year for all ``columns``, the coarsest
+    any column needs."""
+    rows = series_rows(frame, columns, rule, released.cells.get(name, []), last_complete)
+    return Table(level_words(rows), rows)
 
 
-def _states(frame: pd.DataFrame, columns: list[str], rule: Disclosure) -> Table:
-    """Month-end states: each month's count a base cell of its own."""
-    rows = [
-        {"period": row["month"], **{c: control_count(int(row[c]), rule) for c in columns}}
-        for row in frame.to_dict(orient="records")
-    ]
+def _states(
+    frame: pd.DataFrame, columns: list[str], rule: Disclosure, released: Released,
+    last_complete: str,
+) -> Table:  # fmt: skip
+    """Month-end states: each month's count a base cell of its own, as first released."""
+    rows = state_rows(frame, columns, rule, released.cells.get("automatic", []), last_complete)
     return Table("month", rows)
 
 
@@ -227,11 +186,14 @@ def _own_backlog(supplier: Supplier, model: Model) -> bool:
     return supplier is Supplier.TPP and model is not Model.DEFAULT
 
 
-def _automatic(frame: pd.DataFrame, own_backlog: bool, rule: Disclosure) -> Table:
+def _automatic(
+    frame: pd.DataFrame, own_backlog: bool, rule: Disclosure, released: Released,
+    last_complete: str,
+) -> Table:  # fmt: skip
     """Month-end holders of automatic access: with an account and without one (dormant),
     or, where the backlog is its own base cell, the backlog and the dormant part."""
     first = "backlog" if own_backlog else "automatic_with_account"
-    return _states(frame, [first, "dormant"], rule)
+    return _states(frame, [first, "dormant"], rule, released, last_complete)
 
 
 def _backlog(automatic: Table, supplier: Supplier) -> Table:
@@ -250,14 +212,21 @@ def _backlog(automatic: Table, supplier: Supplier) -> Table:
 
 
 def _open_requests(frame: pd.DataFrame, rule: Disclosure) -> Table:
-    level, published = coarsen(
-        frame["requests"].to_numpy(float), open_request_levels(), rule, "parts"
-    )
-    rows = [
-        {"stage": stage, "band": band, "requests": v}
-        for (stage, band), v in zip(level.labels, published, strict=True)
-    ]
-    return Table(level.name, rows)
+    """Open requests by stage: two base cells (the total is their sum)."""
+    by_stage = frame.groupby("stage", sort=False)["requests"].sum()
+    rows = [{"stage": s, "requests": control_count(int(by_stage.get(s, 0)), rule)} for s in STAGES]
+    return Table("stage", rows)
+
+
+def _waits(frame: pd.DataFrame, rule: Disclosure) -> Table:
+    """The wait tail ([rule sdc-wait-tail]): open requests waiting more than each of
+    :data:`WAIT_THRESHOLDS` days, every one a base cell of its own. Nested counts, never
+    merged: each bounds the next, none is a sum or difference of others, so the longest
+    waits are always shown (the longest band is the last non-zero one)."""
+    lower = frame["band"].map(lambda b: int(b.split("-")[0].rstrip("+")))
+    beyond = {t: int(frame.loc[lower > t, "requests"].sum()) for t in WAIT_THRESHOLDS}
+    rows = [{"over_days": t, "requests": control_count(n, rule)} for t, n in beyond.items()]
+    return Table("over days", rows)
 
 
 def _pending_16(frame: pd.DataFrame, rule: Disclosure) -> Table:
@@ -285,8 +254,9 @@ def _pending_16(frame: pd.DataFrame, rule: Disclosure) -> Table:
 
 def _last(table: Table, column: str, month: str | None) -> Published:
     """The published cell of ``month`` alone: MARK when the table publishes that month only
-    within a longer period (0 when that period's figure is 0), 0 when the table does not
-    reach it, None when the table does not publish ``column``."""
+    within a longer period (0 when that period's figure is 0) or not yet (its quarter or
+    year is not complete), 0 before the table's first period, None when the table does
+    not publish ``column``."""
     if table.rows and column not in table.rows[0]:
         return None
     for row in table.rows:
@@ -295,7 +265,10 @@ def _last(table: Table, column: str, month: str | None) -> Published:
             return row[column]
         if start <= (month or "") <= end:  # 0 in the period: 0 in each of its months
             return 0 if row[column] == 0 else MARK
-    return 0
+    if not table.rows:
+        return MARK  # nothing published yet: the months wait for their quarter
+    after = (month or "") > table.rows[-1].get("to", table.rows[-1]["period"])
+    return MARK if after else 0
 
 
 def _derived(out: dict, supplier: Supplier) -> dict:
@@ -312,20 +285,24 @@ def _derived(out: dict, supplier: Supplier) -> dict:
         out[name] = share(out.get(num), out.get(base))
     # coverage = 1 - unprotected / denominator (the protected count itself is not shown)
     gap = share(out["unprotected"], out["protection_coverage_denominator"])
-    out["protection_coverage_share"] = gap if gap in (None, MARK) else 1 - gap
+    out["protection_coverage_share"] = gap if gap in (None, MARK) else round(1 - gap, 3)
     return out
 
 
-def _open_totals(table: Table) -> dict:
-    values = [r["requests"] for r in table.rows]
-    overdue = [r["requests"] for r in table.rows if late(r["band"])]
-    longest = next(
-        (r["band"] for r in reversed(table.rows) if hidden(r["requests"]) or r["requests"]), None
-    )
+def _open_totals(stages: Table, waits: Table) -> dict:
+    """Open requests (the sum of the stages), the tail and the longest band: the band
+    above the longest threshold some request waited beyond (never shorter than the longest
+    wait, as every threshold is published on its own)."""
+    tail = {r["over_days"]: r["requests"] for r in waits.rows}
+    opened = total(r["requests"] for r in stages.rows)
+    beyond = [t for t, v in tail.items() if hidden(v) or v]
+    longest = AGE_BANDS[WAIT_THRESHOLDS.index(max(beyond)) + 1] if beyond else None
+    if longest is None:
+        longest = AGE_BANDS[0] if hidden(opened) or opened else "none"
     return {
-        "open_requests": total(values),
-        "open_requests_over_28_days": total(overdue),
-        "longest_wait_band": longest if longest is not None else "none",
+        "open_requests": opened,
+        **{f"open_requests_over_{t}_days": tail[t] for t in WAIT_TAIL_DAYS},
+        "longest_wait_band": longest,
     }
 
 
@@ -337,12 +314,18 @@ def _pending_totals(table: Table) -> dict:
     }
 
 
-def _waits(exact: dict, provisioned: Published) -> dict:
-    keep = not hidden(provisioned) and int(provisioned) > 0
-    return {
-        key: exact.get(key) if keep else (MARK if hidden(provisioned) else None)
-        for key in ("request_to_provision_median_days", "request_to_provision_p90_days")
-    }
+def _percentiles(exact: dict, provisioned: Published) -> dict:
+    """Median and 90th percentile of the month's waits to provision ([rule
+    sdc-percentiles]): whole days by nearest rank, published only where the month's
+    published provision count is at least :data:`MIN_GROUP_FOR_PERCENTILES`; "[c]" where
+    there were provisions but too few, None where there were none."""
+    keep = not hidden(provisioned) and int(provisioned) >= MIN_GROUP_FOR_PERCENTILES
+    none = provisioned is None or (not hidden(provisioned) and int(provisioned) == 0)
+    out = {}
+    for key in ("request_to_provision_median_days", "request_to_provision_p90_days"):
+        value = exact.get(key)
+        out[key] = int(value) if keep and value is not None else (None if none else MARK)
+    return out
 
 
 @dataclass(frozen=True)
@@ -358,27 +341,44 @@ def _month_label(ref: str) -> str:
     return ref[:7]
 
 
+def _last_complete(ref: str) -> str:
+    """The last month counted whole: D's month when D is its last day, else the one before."""
+    day = pd.Timestamp(ref)
+    whole = day == day + pd.offsets.MonthEnd(0)
+    return str(pd.Period(day, freq="M") - (0 if whole else 1))
+
+
 def _previous_month(ref: str) -> str:
     return str(pd.Period(ref[:7], freq="M") - 1)
 
 
 def publish(
-    m: MonthMeasures, rule: Disclosure, supplier: Supplier, model: Model = Model.OPT_IN
+    m: MonthMeasures,
+    rule: Disclosure,
+    supplier: Supplier,
+    model: Model = Model.OPT_IN,
+    released: Released | None = None,
 ) -> Publication:
-    """The published headline, last month's headline and tables (see the module docstring)."""
-    automatic = _automatic(m.backlog_by_month, _own_backlog(supplier, model), rule)
+    """The published headline, last month's headline and tables (see the module docstring),
+    consistent with the practice's earlier ``released`` figures ([rule sdc-releases]; not
+    for the practice's exact copy, which is not a release)."""
+    released = released if released is not None and rule.enabled else Released()
+    ref = str(m.headline["ref_date"])
+    done = _last_complete(ref)
+    uptake, revocations = m.uptake_by_month, m.backlog_by_month
+    automatic = _automatic(revocations, _own_backlog(supplier, model), rule, released, done)
     tables = {
-        "uptake": _series(m.uptake_by_month, ["requests", "counselled", "provisioned"], rule),
+        "uptake": _series(uptake, list(UPTAKE), rule, released, "uptake", done),
         "automatic": automatic,
         "backlog": _backlog(automatic, supplier),
-        "revocations": _series(m.backlog_by_month, ["revocations"], rule),
+        "revocations": _series(revocations, ["revocations"], rule, released, "revocations", done),
         "open_requests": _open_requests(m.open_requests, rule),
+        "waits": _waits(m.open_requests, rule),
         "pending_16": _pending_16(m.pending_16, rule),
     }
-    ref = str(m.headline["ref_date"])
     head = _headline(m.headline, tables, rule, _month_label(ref), supplier)
-    previous = None
-    if m.previous is not None:
+    previous = released.previous
+    if previous is None and m.previous is not None:
         month = _previous_month(ref)
         previous = _previous_headline(m.previous, tables, rule, month, supplier)
     if model is Model.DEFAULT:
@@ -415,8 +415,9 @@ def _headline(
     out = {k: exact.get(k) for k in ("ref_date", "period_start", "pending_16_horizon_months")}
     out |= {k: control_count(exact.get(k), rule) for k in BASE_COUNTS}
     out |= _flows(tables, month)
-    out |= _open_totals(tables["open_requests"]) | _pending_totals(tables["pending_16"])
-    out |= _waits(exact, out["provisioned_period"])
+    out |= _open_totals(tables["open_requests"], tables["waits"])
+    out |= _pending_totals(tables["pending_16"])
+    out |= _percentiles(exact, out["provisioned_period"])
     out = _derived(out, supplier)
     out["revocations_made"] = any(
         hidden(r["revocations"]) or r["revocations"] for r in tables["revocations"].rows
@@ -434,17 +435,13 @@ def _previous_headline(
     out = {k: exact.get(k) for k in ("ref_date", "period_start", "pending_16_horizon_months")}
     out |= {k: control_count(exact.get(k), rule) for k in BASE_COUNTS}
     out |= _flows(tables, month)
-    for key in (
-        "open_requests",
-        "open_requests_over_28_days",
-        "pending_16_protected",
-        "pending_16_at_risk",
-    ):
+    tail = [f"open_requests_over_{t}_days" for t in WAIT_TAIL_DAYS]
+    for key in ("open_requests", *tail, "pending_16_protected", "pending_16_at_risk"):
         out[key] = control_count(exact.get(key), rule)
     # last month's bands are not published (nor worked out for the practice's own copy)
     out["longest_wait_band"] = MARK if rule.enabled else None
     out["pending_16_cohort"] = total([out["pending_16_protected"], out["pending_16_at_risk"]])
-    out |= _waits(exact, out["provisioned_period"])
+    out |= _percentiles(exact, out["provisioned_period"])
     out = _derived(out, supplier)
     return out | projection(
         out["revocation_backlog"], _until(tables["revocations"], month), exact["ref_date"], rule
@@ -459,34 +456,19 @@ def _until(table: Table, month: str) -> Table:
 # --------------------------------------------------------------------------- projection
 
 
-def _months_of(label: str) -> int:
-    return {"month": 1, "quarter": 3, "year": 12}.get(label, 0)
-
-
 def _complete(table: Table, ref: pd.Timestamp) -> tuple[list[Published], int]:
     """The revocation cells of the last complete periods spanning at least 3 months, and
-    how many months they span."""
-    per = _months_of(table.level)
-    rows = table.rows
-    if per == 0:  # one cell for the whole span
-        start = pd.Period(rows[0]["period"].split(" to ")[0], freq="M")
-        return [rows[0]["revocations"]], (pd.Period(ref, freq="M") - start).n + 1
-    month_end = ref == ref + pd.offsets.MonthEnd(0)
-    complete = (
-        rows if (month_end and _period_end(rows[-1]["period"], table.level) <= ref) else rows[:-1]
-    )
-    need = max(1, math.ceil(3 / per))
-    cells = complete[-need:]
-    return [r["revocations"] for r in cells], per * len(cells)
-
-
-def _period_end(label: str, level: str) -> pd.Timestamp:
-    if level == "quarter":
-        year, q = label.split(" Q")
-        return pd.Period(f"{year}Q{q}", freq="Q").end_time.normalize()
-    if level == "year":
-        return pd.Period(label, freq="Y").end_time.normalize()
-    return pd.Period(label, freq="M").end_time.normalize()
+    how many months they span (every period counted whole, none after D's last whole
+    month)."""
+    done = _last_complete(str(ref.date()))
+    cells, months = [], 0
+    for row in reversed(table.rows):
+        if months >= 3:
+            break
+        if row.get("complete", True) and row["to"] <= done:
+            cells.append(row["revocations"])
+            months += len(covered_months(row))
+    return cells, months
 
 
 def projection(backlog: Published, revocations: Table, ref_date: object, rule: Disclosure) -> dict:
@@ -517,7 +499,7 @@ def projection(backlog: Published, revocations: Table, ref_date: object, rule: D
     n_hidden = sum(hidden(c) for c in cells)
     lo_r, hi_r = known + n_hidden, known + n_hidden * rule.redact_at_or_below
     b_lo, b_hi = (1, rule.redact_at_or_below) if hidden(backlog) else (int(backlog),) * 2
-    rate = MARK if n_hidden else (known / months if months else 0.0)
+    rate = MARK if n_hidden else (round(known / months, 1) if months else 0.0)
     if hi_r == 0 or months == 0:
         return {**base, "projected_clear_status": "not clearing", "revocation_rate_per_month": 0.0,
                 "revocation_window_months": months}  # fmt: skip

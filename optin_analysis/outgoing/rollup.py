@@ -49,6 +49,8 @@ TOTALS = (
     "pending_16_at_risk",
     "open_requests",
     "open_requests_over_28_days",
+    "open_requests_over_90_days",
+    "open_requests_over_180_days",
 )
 STEPS = ("Supplier setting", "Advertise, counsel, provision", "Website", "Letter to ICB")
 

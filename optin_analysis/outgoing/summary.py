@@ -31,6 +31,7 @@ from optin_analysis.outgoing.disclosure import MARK, footnote, show
 from optin_analysis.outgoing.dpia import MEASURES as DPIA
 from optin_analysis.outgoing.dpia import dpia
 from optin_analysis.outgoing.published import KINDS, publish
+from optin_analysis.outgoing.releases import Released
 
 #: What made a bundle: shown in every report's footer.
 SOFTWARE = f"optin-analysis {__version__}"
@@ -138,18 +139,21 @@ def outgoing(
     audience: str = ICB,
     placeholders: tuple[str, ...] = (),
     earlier: pd.DataFrame | None = None,
+    released: Released | None = None,
 ) -> dict:
     """The aggregate-only bundle for reports and ``summary.json`` (JSON-ready).
 
     For the ICB, figures are published under ``rule``; for the practice's own copy
     (``audience="practice"``) they are exact. Nothing in it identifies a patient.
     ``placeholders``: opt-in event types whose codes are still the codelist's
-    placeholders; ``earlier``: the practice's figures from the history store (trends).
+    placeholders; ``earlier``: the practice's figures from the history store (trends);
+    ``released``: what its earlier releases published (the release ledger), which this
+    release stays consistent with.
     """
     p, m = month.profile, month.measures
     if audience == PRACTICE:
         rule = Disclosure(enabled=False)
-    pub = publish(m, rule, p.supplier, p.model)
+    pub = publish(m, rule, p.supplier, p.model, released)
     default = p.model is Model.DEFAULT
     bundle = {
         "audience": audience,
@@ -218,6 +222,8 @@ LABELS = {
     "counselled_before_provision_share": "Provisions counselled first (this month)",
     "open_requests": "Open requests",
     "open_requests_over_28_days": "Open requests waiting over 28 days",
+    "open_requests_over_90_days": "... over 90 days",
+    "open_requests_over_180_days": "... over 180 days",
     "longest_wait_band": "Longest wait",
     "request_to_provision_median_days": "Request to provision, median (this month)",
     "revocation_backlog": "Revocation backlog",

@@ -95,8 +95,10 @@ def bars(
     colour: str = COLOURS[0],
     height: int = 110,
     x_title: str | None = None,
+    label: str | None = None,
 ) -> alt.LayerChart:
-    """Bars of one published series with "[c]" marks, value labels on the bars."""
+    """Bars of one published series with "[c]" marks, value labels on the bars (the text
+    of column ``label`` where given)."""
     data = frame.assign(value=numeric(frame[column]))
     order = list(dict.fromkeys(frame[x]))
     axis_x = alt.X(f"{x}:O", sort=order, title=x_title, axis=alt.Axis(labelAngle=-40))
@@ -105,13 +107,58 @@ def bars(
     labels = (
         alt.Chart()
         .mark_text(dy=-7, fontSize=FONT - 1)
-        .encode(x=axis_x, y=alt.Y("value:Q"), text=alt.Text("value:Q", format=",.0f"))
+        .encode(
+            x=axis_x,
+            y=alt.Y("value:Q"),
+            text=alt.Text(f"{label}:N") if label else alt.Text("value:Q", format=",.0f"),
+        )
     )
     marks = _marks(data, axis_x, frame[column].map(hidden))
     # the data once, on the layer: Altair copies each sub-chart it combines
     return alt.LayerChart(
         layer=[drawn, labels, marks], data=named(data), width=WIDTH, height=height
     )
+
+
+#: Up to this many bars a chart labels every bar; beyond, only bars of several months.
+LABEL_ALL_BARS = 24
+
+
+def period_bars(
+    frame: pd.DataFrame,
+    column: str,
+    title: str,
+    colour: str = COLOURS[0],
+    height: int = 100,
+    label: str | None = None,
+) -> alt.LayerChart:
+    """Bars of a series published by periods of one or more months (rows with ``from``
+    and ``to`` months) on a time axis: each bar spans its months, its height the monthly
+    average, labelled with column ``label`` (the period's total); "[c]" where suppressed."""
+    starts = pd.to_datetime(frame["from"])
+    ends = pd.to_datetime(frame["to"]) + pd.offsets.MonthEnd(0) + pd.Timedelta(days=1)
+    months = (ends.dt.to_period("M") - starts.dt.to_period("M")).map(lambda d: d.n)
+    values = numeric(frame[column])
+    shown = (months > 1) | (len(frame) <= LABEL_ALL_BARS)
+    data = frame.assign(
+        start=starts, end=ends, value=values / months, mid=starts + (ends - starts) / 2,
+        text=(frame[label] if label else frame[column].map(str)).where(shown & values.notna(), ""),
+    )  # fmt: skip
+    x = alt.X("start:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=-40))
+    y = alt.Y("value:Q", title=title, axis=alt.Axis(format=",.0f"))
+    drawn = (
+        alt.Chart()
+        .mark_bar(color=colour, stroke="white", strokeWidth=1)
+        .encode(x=x, x2="end:T", y=y, y2=alt.datum(0))
+    )
+    labels = (
+        alt.Chart()
+        .mark_text(dy=-7, fontSize=FONT - 2)
+        .encode(x=alt.X("mid:T"), y=alt.Y("value:Q"), text=alt.Text("text:N"))
+    )
+    marks = _marks(data.assign(start=data["mid"]), alt.X("start:T"), frame[column].map(hidden))
+    return alt.LayerChart(layer=[drawn, labels, marks], data=named(data), width=WIDTH,
+                          height=height)  # fmt: skip
 
 
 def panels(charts: list[alt.TopLevelMixin]) -> alt.TopLevelMixin:

@@ -174,53 +174,67 @@ def _total_words(values: pd.Series, unit: str) -> str:
     return f"{known:,} (plus {hidden_n} {unit}{'s' if hidden_n > 1 else ''} shown as [c])"
 
 
+#: How a period's total is labelled on a bar of monthly averages.
+PER = {"month": "", "quarter": "/qtr", "year": "/yr"}
+
+
+def _with_labels(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame`` with a ``<column>_label`` per column: the period's published total, "10"
+    for a month, "10/qtr", "25/yr"."""
+    per = frame.get("level", pd.Series("month", index=frame.index)).map(PER)
+    labels = {f"{c}_label": [show(v) + p for v, p in zip(frame[c], per, strict=True)]
+              for c in columns}  # fmt: skip
+    return frame.assign(**labels)
+
+
+def _grouping_note(frame: pd.DataFrame) -> str:
+    """What the grouping of a series means, where it is not all by month."""
+    if set(frame.get("level", ["month"])) <= {"month"}:
+        return ""
+    return (
+        " Periods too small to publish by month are shown by quarter or year (charted as "
+        "their monthly average); a period keeps the grouping it was first published at, "
+        "so no two reports can be set against each other."
+    )
+
+
 def uptake_chart(bundle: dict) -> None:
     """New opt-in requests, counselling and provisioning per period, each on its own scale."""
     if _default(bundle):
         return
-    frame, level = _rows(bundle, "uptake"), _level(bundle, "uptake")
+    frame = _rows(bundle, "uptake")
+    columns = ["requests", "counselled", "provisioned"]
+    if frame.empty:
+        _section("Opt-in uptake", _note("Nothing published yet: the months so far wait for "
+                                        "their quarter to be complete."))  # fmt: skip
+        return
     table = _people(
         frame,
-        {
-            "period": level.capitalize(),
-            "requests": "New requests",
-            "counselled": "Counselled",
-            "provisioned": "Provisioned",
-        },
-        ["requests", "counselled", "provisioned"],
-    )
-    if level == "whole period":
-        row = frame.iloc[0]
-        _section(
-            "Opt-in uptake",
-            _note(
-                f"Too few to chart by month or quarter without risk of identifying patients. From "
-                f"{row['period']}: {show(row['requests'])} new requests, {show(row['counselled'])} "
-                f"counselled, {show(row['provisioned'])} provisioned."
-            ),
-        )
-        return
-    series = [
-        ("requests", "New requests", 0),
-        ("counselled", "Counselled", 4),
-        ("provisioned", "Provisioned", 2),
-    ]
+        {"period": "Period", "requests": "New requests", "counselled": "Counselled",
+         "provisioned": "Provisioned"},
+        columns,
+    )  # fmt: skip
+    series = [("requests", "New requests", 0), ("counselled", "Counselled", 4),
+              ("provisioned", "Provisioned", 2)]  # fmt: skip
+    labelled = _with_labels(frame, columns)
     chart = charts.panels(
-        [charts.bars(frame, "period", c, t, charts.COLOURS[i], height=95) for c, t, i in series]
+        [
+            charts.period_bars(labelled, c, f"{t} a month", charts.COLOURS[i], 95, f"{c}_label")
+            for c, t, i in series
+        ]
     )
     message = (
-        f"By {level}: {_total_words(frame['requests'], level)} new requests and "
-        f"{_total_words(frame['provisioned'], level)} provisions from {frame['period'].iloc[0]} "
-        f"to {frame['period'].iloc[-1]}."
-    )
-    if level != "month":
-        message += f" Shown by {level} because many monthly figures would be suppressed."
+        f"{_total_words(frame['requests'], 'period')} new requests and "
+        f"{_total_words(frame['provisioned'], 'period')} provisions from "
+        f"{frame['period'].iloc[0]} to {frame['period'].iloc[-1]}."
+    ) + _grouping_note(frame)
     chart_block(
         chart,
         table,
         "Opt-in uptake",
         message,
-        f"Three bar charts by {level}: new opt-in requests, counselling and provisions. " + message,
+        "Three bar charts by period: new opt-in requests, counselling and provisions a "
+        "month. " + message,
     )
 
 
@@ -247,25 +261,19 @@ def backlog_chart(bundle: dict) -> None:
         f"{show(last['backlog'])} at the end of {last['period']}; projected to clear: "
         f"{_clear(h)}."
     )
-    chart = charts.panels(
-        [
-            charts.month_line(backlog, "backlog", "Backlog (patients)"),
-            charts.bars(
-                revoked,
-                "period",
-                "revocations",
-                f"Revocations per {level}",
-                charts.COLOURS[0],
-                height=100,
-            ),
-        ]
-    )
+    panels = [charts.month_line(backlog, "backlog", "Backlog (patients)")]
+    if not revoked.empty:
+        labelled = _with_labels(revoked, ["revocations"])
+        bars = charts.period_bars(labelled, "revocations", "Revocations a month",
+                                  charts.COLOURS[0], 100, "revocations_label")  # fmt: skip
+        panels.append(bars)
+    chart = charts.panels(panels)
     columns = {"period": "Month", "backlog": "Backlog"}
     if level == "month":
         backlog = backlog.merge(revoked[["period", "revocations"]], on="period", how="left")
         columns["revocations"] = "Revocations"
     else:
-        message += f" Revocations are shown by {level}: many monthly figures would be suppressed."
+        message += _grouping_note(revoked)
     people = _people(backlog, columns, [c for c in columns if c != "period"])
     chart_block(
         chart,
@@ -273,7 +281,7 @@ def backlog_chart(bundle: dict) -> None:
         "Revocation backlog",
         message,
         "A line chart of the backlog at each month end, and a bar chart of "
-        f"revocations of automatic access per {level}. {message}",
+        f"revocations of automatic access a month. {message}",
     )
 
 
@@ -336,45 +344,43 @@ def pending_16_chart(bundle: dict) -> None:
 
 
 def open_requests_chart(bundle: dict) -> None:
-    """Open opt-in requests by how long they have waited (and stage, where publishable)."""
+    """Open opt-in requests by stage, and how many have waited more than 7 ... 180 days."""
     if _default(bundle):
         return
-    frame = _rows(bundle, "open_requests")
     h = bundle["headline"]
     message = (
-        f"{show(h['open_requests'])} requests open, "
-        f"{show(h['open_requests_over_28_days'])} waiting more than 28 days; the "
-        f"longest {band_words(h.get('longest_wait_band'))}."
+        f"{show(h['open_requests'])} requests open; waiting more than 28 days: "
+        f"{show(h['open_requests_over_28_days'])}, more than 90: "
+        f"{show(h['open_requests_over_90_days'])}, more than 180: "
+        f"{show(h['open_requests_over_180_days'])}. The longest "
+        f"{band_words(h.get('longest_wait_band'))}."
     )
     if hidden(h["open_requests"]) or not int(h["open_requests"]):
-        _section("Open opt-in requests by days waited", _note(message))
+        _section("Open opt-in requests and how long they have waited", _note(message))
         return
-    frame = frame.assign(wait=frame["band"].map(band_words))
-    stages = list(dict.fromkeys(frame["stage"]))
+    stages = _rows(bundle, "open_requests").assign(label=lambda f: f["stage"].str.capitalize())
+    waits = _rows(bundle, "waits").assign(label=lambda f: "more than " + f["over_days"].astype(str))
     chart = charts.panels(
         [
-            charts.bars(
-                frame[frame["stage"] == s],
-                "wait",
-                "requests",
-                s.capitalize() if s != "all" else "Requests",
-                charts.COLOURS[i * 2],
-                95,
-                "Days waited",
-            )
-            for i, s in enumerate(stages)
+            charts.bars(stages, "label", "requests", "Open requests", charts.COLOURS[0], 80,
+                        "Stage"),
+            charts.bars(waits, "label", "requests", "Requests", charts.COLOURS[1], 100,
+                        "Days waited"),
+        ]
+    )  # fmt: skip
+    table = pd.concat(
+        [
+            stages.assign(what="Open, " + stages["stage"]),
+            waits.assign(what="Waiting " + waits["label"] + " days"),
         ]
     )
-    table = _people(
-        frame, {"stage": "Stage", "wait": "Days waited", "requests": "Requests"}, ["requests"]
-    )
-    table["Stage"] = table["Stage"].replace({"all": "all stages"})
     chart_block(
         chart,
-        table,
-        "Open opt-in requests by days waited",
+        _people(table, {"what": "Open requests", "requests": "Requests"}, ["requests"]),
+        "Open opt-in requests and how long they have waited",
         message,
-        "Bar charts of open opt-in requests by band of days waited. " + message,
+        "Two bar charts: open opt-in requests by stage, and the requests waiting more than "
+        "7, 14, 28, 56, 90 and 180 days (each counted on its own). " + message,
     )
 
 

@@ -46,6 +46,7 @@ from optin_analysis.config import ConfigError, Practice, RunConfig
 from optin_analysis.ingest.codelist import load_codelist, placeholder_event_types
 from optin_analysis.ingest.load import load_practice
 from optin_analysis.outgoing.history import History, HistoryError
+from optin_analysis.outgoing.releases import Released
 from optin_analysis.outgoing.summary import (
     HISTORY_MEASURES,
     ICB,
@@ -199,12 +200,13 @@ def run_practice(
     period: str,
     options: Options = Options(),
     codelist: pd.DataFrame | None = None,
-    earlier: pd.DataFrame | None = None,
+    earlier: Earlier | None = None,
 ) -> PracticeResult:
     """Everything for one practice-month; failures become a result, never an exception.
 
-    ``earlier`` holds the practice's figures from the history store (for trends). Its
-    files are staged, not published: the caller publishes ``result.staged``.
+    ``earlier`` holds the practice's figures from the history store (trends, and what its
+    earlier releases published). Its files are staged, not published: the caller
+    publishes ``result.staged``.
     """
     result = PracticeResult(profile.ods_code, profile.name)
     timings = Timings()
@@ -224,7 +226,8 @@ def run_practice(
                 generated=options.generated,
                 audience=options.audience,
                 placeholders=placeholders,
-                earlier=earlier,
+                earlier=earlier.series if earlier else None,
+                released=earlier.released if earlier else None,
             )
         result.headline, result.bundle = month.measures.headline, bundle
         if options.lists:
@@ -355,13 +358,25 @@ def stopping() -> contextlib.AbstractContextManager[_Signals]:
     return _signals.installed()
 
 
-def _earlier(cfg: RunConfig, period: str) -> dict[str, pd.DataFrame]:
+@dataclass(frozen=True)
+class Earlier:
+    """A practice's figures from the history store: trends, and its release ledger."""
+
+    series: pd.DataFrame
+    released: Released
+
+
+def _earlier(cfg: RunConfig, period: str) -> dict[str, Earlier]:
     try:
         with History(cfg.history_path, read_only=True) as history:
             series = history.series(None, period, HISTORY_MEASURES)
+            released = history.released(period)
     except HistoryError as exc:
         raise RunError(str(exc)) from None
-    return {code: rows for code, rows in series.groupby("practice_code")}
+    trends = {code: rows for code, rows in series.groupby("practice_code")}
+    codes = set(trends) | set(released)
+    empty = series.iloc[:0]
+    return {c: Earlier(trends.get(c, empty), released.get(c, Released())) for c in codes}
 
 
 def _resumed(cfg: RunConfig, profile: Practice, period: str, options: Options):
