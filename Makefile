@@ -12,7 +12,7 @@ CONFIG ?= data/sample/config.yaml
 PERIOD ?= 2026-10
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint mutate oracle sample lab clean lock
+.PHONY: help run test lint mutate oracle attack sample lab clean lock
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -39,6 +39,11 @@ oracle: $(STAMP) ## Compare every figure of a larger population with the indepen
 	$(BIN)/optin-analysis sample --out $(ORACLE_DIR) --practices 20 --patients 60000 \
 		--seed 11 --extract-date 2026-09-14
 	OPTIN_ORACLE_CONFIG=$(ORACLE_DIR)/config.yaml $(BIN)/pytest -q tests/oracle -k given
+
+# Not part of `make test` (3 practices there): six monthly releases of a 20-practice,
+# 40,000-patient ICB and its roll-ups, against the integer-programming attacker.
+attack: $(STAMP) ## Attack six months of everything a 20-practice ICB receives
+	OPTIN_ATTACK_PRACTICES=20 $(BIN)/pytest -q tests/disclosure -k "releases or republished"
 
 lint: $(STAMP) ## Check style with ruff
 	$(BIN)/ruff check .

@@ -6,9 +6,10 @@ is suppressed and shown as "[c]"; every other count is rounded to the nearest
 national level). In JSON a suppressed count is the string "[c]" too.
 
 **The guarantee.** No suppressed value can be pinned, and no rounded value narrowed to
-an exact count, by combining figures published together: one practice-month's report,
-``summary.json`` and its "last month" figures; the history store across months; the
-ICB roll-up against its practices. It rests on two rules:
+an exact count, by combining published figures: one practice-month's report,
+``summary.json`` and its "last month" figures; **every earlier release** of the
+practice (each monthly report and summary the ICB has kept); the ICB roll-ups against
+their practices. It rests on three rules:
 
 1. [rule sdc-base-cells] Base cells. A count is controlled and published on its own only
    when no exact identity links its true value to other published base cells. Of a
@@ -22,15 +23,26 @@ ICB roll-up against its practices. It rests on two rules:
    figure is a difference of two others: a difference of rounded counts can read 0
    where the true count is not.
 
+3. Releases ([rule sdc-releases], :mod:`optin_analysis.outgoing.releases`). A cell once
+   released is released again identically or not at all, and months are never grouped
+   again into another cell: the cells of every release of a series form one partition
+   of its months. "Last month" is last month's release.
+
 With no identity among them, published base cells bound the true values cell by cell
-only: a suppressed cell could be any of 1..k, a rounded cell any of its r values.
+only: a suppressed cell could be any of 1..k, a rounded cell any of its r values. Two
+kinds of figure are nested rather than summed, which bounds each by the next but pins
+none: the wait tail (open requests waiting more than 7 ... 180 days) and a figure beside
+its part (provisions counselled first beside provisions). Order statistics (the median
+and 90th percentile of waits) are whole days by nearest rank, an observed wait,
+published only over at least ten published provisions: nothing in them depends on the
+group's size.
 
 **Coarsening.** [rule sdc-coarsen-parts] Parts of a total are merged (finer bands into
 coarser, months into blocks) until none is suppressed (:func:`coarsen`, policy
 ``parts``); the coarsest grouping is a single cell, the total, which may then be "[c]".
 [rule sdc-coarsen-series] A series with no published total (months of requests) is
 merged months to quarters to years until at most a quarter of its non-zero cells are
-suppressed (policy ``series``), or reduced to one cell.
+suppressed (policy ``series``): each calendar year once, when first published (rule 3).
 
 **Roll-up.** [rule sdc-rollup-total] ICB totals are sums of the practices' published
 figures; a total with suppressed parts is shown "at least N (K practices suppressed)".
@@ -39,7 +51,8 @@ sum, controlled, but only where :func:`exact_total_is_safe` shows it cannot narr
 practice's cell.
 
 ``tests/disclosure/test_attack.py`` checks the guarantee with an integer-programming
-attacker on generated practices and on the roll-up.
+attacker given six consecutive monthly releases of a generated ICB and their roll-ups
+(``make attack``: 20 practices).
 """
 
 from __future__ import annotations

@@ -315,8 +315,8 @@ def _pending_totals(table: Table) -> dict:
 
 
 def _percentiles(exact: dict, provisioned: Published) -> dict:
-    """Median and 90th percentile of the month's waits to provision ([rule
-    sdc-percentiles]): whole days by nearest rank, published only where the month's
+    """[rule sdc-percentiles] Median and 90th percentile of the month's waits to
+    provision: whole days by nearest rank, published only where the month's
     published provision count is at least :data:`MIN_GROUP_FOR_PERCENTILES`; "[c]" where
     there were provisions but too few, None where there were none."""
     keep = not hidden(provisioned) and int(provisioned) >= MIN_GROUP_FOR_PERCENTILES

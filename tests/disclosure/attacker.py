@@ -70,36 +70,62 @@ class Attack:
     def same(self, a: str, b: str) -> None:
         self.sum_of(a, [b])
 
-    def _constraints(self) -> list[LinearConstraint]:
-        if not self.rows:
-            return []
-        matrix = np.zeros((len(self.rows), len(self.low)))
-        for i, row in enumerate(self.rows):
-            for j, coefficient in row.items():
-                matrix[i, j] = coefficient
-        return [LinearConstraint(matrix, 0, 0)]
+    def _components(self) -> list[int]:
+        """Each variable's connected component (variables linked by an identity)."""
+        parent = list(range(len(self.low)))
 
-    def range_of(self, name: str) -> tuple[int, int]:
-        """The lowest and highest true value of ``name`` consistent with everything."""
-        n = len(self.low)
-        bounds = Bounds(np.array(self.low, float), np.array(self.high, float))
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for row in self.rows:
+            first, *others = row
+            for j in others:
+                parent[root(j)] = root(first)
+        return [root(i) for i in range(len(self.low))]
+
+    def range_of(self, name: str, component: list[int] | None = None) -> tuple[int, int]:
+        """The lowest and highest true value of ``name`` consistent with everything (solved
+        over the variables an identity links it to: the others cannot matter)."""
+        i = self.names[name]
+        members = component if component is not None else list(range(len(self.low)))
+        if len(members) == 1:
+            return self.low[i], self.high[i]
+        index = {v: k for k, v in enumerate(members)}
+        rows = [r for r in self.rows if next(iter(r)) in index]
+        matrix = np.zeros((len(rows), len(members)))
+        for k, row in enumerate(rows):
+            for j, coefficient in row.items():
+                matrix[k, index[j]] = coefficient
+        constraints = [LinearConstraint(matrix, 0, 0)] if rows else []
+        bounds = Bounds(
+            np.array([self.low[v] for v in members], float),
+            np.array([self.high[v] for v in members], float),
+        )
         out = []
         for sign in (1, -1):
-            c = np.zeros(n)
-            c[self.names[name]] = sign
-            res = milp(c, integrality=np.ones(n), bounds=bounds, constraints=self._constraints())
+            c = np.zeros(len(members))
+            c[index[i]] = sign
+            res = milp(c, integrality=np.ones(len(members)), bounds=bounds,
+                       constraints=constraints)  # fmt: skip
             if not res.success:
                 raise AssertionError(f"published figures are inconsistent: {res.message}")
-            out.append(round(res.x[self.names[name]]))
+            out.append(round(res.x[index[i]]))
         return out[0], out[1]
 
     def recovered(self) -> list[tuple[str, object, tuple[int, int]]]:
         """Published cells pinned to one value (suppressed) or an exact count (rounded)."""
+        roots = self._components()
+        groups: dict[int, list[int]] = {}
+        for v, r in enumerate(roots):
+            groups.setdefault(r, []).append(v)
         found = []
         for name, value in self.published.items():
             if value != MARK and int(value) == 0:
                 continue  # an exact zero is published as such
-            low, high = self.range_of(name)
+            low, high = self.range_of(name, groups[roots[self.names[name]]])
             if low == high:
                 found.append((name, value, (low, high)))
         return found

@@ -27,6 +27,7 @@ from optin_analysis.outgoing.disclosure import (
     total,
 )
 from optin_analysis.outgoing.published import month_levels, publish
+from optin_analysis.outgoing.releases import Released
 
 C = "[c]"
 RULE = Disclosure()
@@ -208,16 +209,40 @@ def test_sdc_coarsen_parts_until_none_is_suppressed() -> None:
     assert (level.name, published) == ("total", [C])
 
 
-def test_sdc_coarsen_parts_open_requests_bands() -> None:
-    # Open requests: 10 waiting 0-7 days and 3 waiting 8-14 (none counselled). By stage
-    # and band, and by band, the 3 is suppressed; by three bands 0-28 = 13 -> 15.
+def test_sdc_wait_tail_and_stages_each_published_on_its_own() -> None:
+    # Open requests: 10 waiting 0-7 days and 3 waiting 8-14 (none counselled). By stage:
+    # awaiting counselling 13 -> 15, awaiting provisioning 0; open requests = 15 + 0.
+    # The tail, each count on its own: more than 7 days 3 -> [c]; more than 14, 28, 56,
+    # 90 and 180 days 0. The longest wait is in the band above the longest threshold
+    # some request waited beyond: more than 7 -> "8-14" (never shortened by merging).
     pub = publish(_measures(), RULE, Supplier.EMIS)
-    table = pub.tables["open_requests"]
-    assert table.level == "three bands"
-    assert [(r["band"], r["requests"]) for r in table.rows] == [
-        ("0-28", 15), ("29-90", 0), ("91+", 0),
-    ]  # fmt: skip
-    assert (pub.headline["open_requests"], pub.headline["open_requests_over_28_days"]) == (15, 0)
+    stages = [(r["stage"], r["requests"]) for r in pub.tables["open_requests"].rows]
+    assert stages == [("awaiting counselling", 15), ("awaiting provisioning", 0)]
+    tail = [(r["over_days"], r["requests"]) for r in pub.tables["waits"].rows]
+    assert tail == [(7, C), (14, 0), (28, 0), (56, 0), (90, 0), (180, 0)]
+    h = pub.headline
+    assert (h["open_requests"], h["open_requests_over_28_days"]) == (15, 0)
+    assert (h["open_requests_over_90_days"], h["open_requests_over_180_days"]) == (0, 0)
+    assert h["longest_wait_band"] == "8-14"
+
+
+@pytest.mark.parametrize(
+    ("provisioned", "median", "p90"),
+    [
+        ([20, 20, 20], 12, 30),  # March 20 -> 20 (at least 10): published, whole days
+        ([20, 20, 9], 12, 30),  # 9 -> 10: published (the published count decides)
+        ([20, 20, 5], C, C),  # 5 -> [c]: not published, [c] (a planted bug once showed it)
+        ([20, 20, 0], None, None),  # no provision in March: none to show
+    ],
+)
+def test_sdc_percentiles_only_over_ten_published_provisions(provisioned, median, p90) -> None:
+    measures = _measures(request_to_provision_median_days=12.0, request_to_provision_p90_days=30.0)
+    frame = measures.uptake_by_month.assign(provisioned=provisioned)
+    m = MonthMeasures(**{**measures.__dict__, "uptake_by_month": frame})
+    head = publish(m, RULE, Supplier.EMIS).headline
+    got = (head["request_to_provision_median_days"], head["request_to_provision_p90_days"])
+    assert got == (median, p90)
+    assert all(isinstance(v, int) for v in got if v not in (None, C))
 
 
 @pytest.mark.parametrize(
@@ -240,6 +265,92 @@ def test_sdc_coarsen_series_to_a_year() -> None:
     months = [f"2024-{k:02d}" for k in range(1, 13)]
     level, got = coarsen(np.full(12, 2.0), month_levels(months), RULE, "series")
     assert (level.name, got) == ("year", [25])
+
+
+# --------------------------------------------------------------------------- releases
+
+
+def _uptake(requests: list[int], provisioned: list[int], end: str) -> MonthMeasures:
+    """``_measures`` with its uptake months (from January 2024) and D at ``end``."""
+    measures = _measures(ref_date=end, period_start=end[:8] + "01")
+    months = [f"2024-{k:02d}" for k in range(1, len(requests) + 1)]
+    frame = pd.DataFrame({"month": months, "requests": requests, "counselled": requests,
+                          "provisioned": provisioned})  # fmt: skip
+    return MonthMeasures(**{**measures.__dict__, "uptake_by_month": frame})
+
+
+def _cell(label: str, first: str, last: str, level: str, **values: object) -> dict:
+    return {"period": label, "from": first, "to": last, "level": level, "complete": True,
+            **values}  # fmt: skip
+
+
+def test_sdc_releases_a_recorded_cell_is_republished_as_first_published() -> None:
+    # January 2024 was published as 15 requests (since corrected: the exact count is now
+    # 20). It is published again as 15, not 20; February 12 -> 10 and March 9 -> 10 are
+    # new, at January's level (months).
+    earlier = Released(
+        {
+            "uptake": [
+                _cell(
+                    "2024-01",
+                    "2024-01",
+                    "2024-01",
+                    "month",
+                    requests=15,
+                    counselled=15,
+                    provisioned=15,
+                )
+            ]
+        }
+    )
+    pub = publish(_uptake([20, 12, 9], [20, 20, 20], "2024-03-31"), RULE, Supplier.EMIS,
+                  released=earlier)  # fmt: skip
+    rows = [(r["period"], r["requests"]) for r in pub.tables["uptake"].rows]
+    assert rows == [("2024-01", 15), ("2024-02", 10), ("2024-03", 10)]
+
+
+def test_sdc_releases_a_year_keeps_the_level_it_was_first_published_at() -> None:
+    # 2024 Q1 was published by quarter. April-June would pass by month (20 each), but 2024
+    # keeps quarters: Q2 = 60, published once complete (D = 30 June).
+    earlier = Released(
+        {
+            "uptake": [
+                _cell(
+                    "2024 Q1",
+                    "2024-01",
+                    "2024-03",
+                    "quarter",
+                    requests=60,
+                    counselled=60,
+                    provisioned=60,
+                )
+            ]
+        }
+    )
+    pub = publish(_uptake([20] * 6, [20] * 6, "2024-06-30"), RULE, Supplier.EMIS,
+                  released=earlier)  # fmt: skip
+    rows = [(r["period"], r["requests"]) for r in pub.tables["uptake"].rows]
+    assert rows == [("2024 Q1", 60), ("2024 Q2", 60)]
+    assert pub.headline["requests_period"] == C  # June is shown only within Q2
+
+
+def test_sdc_releases_a_quarter_is_published_once_complete() -> None:
+    # Requests January-May 2024: 3, 2, 4, 3, 2 (every month [c]): the current year is
+    # published by quarter. Q1 = 9 -> 10; Q2 (April-May so far) waits for June: May's
+    # requests read [c], not a partial quarter that a later release would contradict.
+    pub = publish(_uptake([3, 2, 4, 3, 2], [3, 2, 4, 3, 2], "2024-05-31"), RULE, Supplier.EMIS)
+    rows = [(r["period"], r["requests"]) for r in pub.tables["uptake"].rows]
+    assert rows == [("2024 Q1", 10)]
+    assert pub.headline["requests_period"] == C
+
+
+def test_sdc_releases_one_level_for_every_column_the_coarsest_any_needs() -> None:
+    # Requests 20, 20, 20 pass by month; provisions 3, 3, 20 would be [c], [c], 20 (two
+    # of three hidden): the year takes quarters for both columns. Q1: requests 60,
+    # provisions 26 -> 25 (by month, the provisions would break the series policy).
+    pub = publish(_uptake([20, 20, 20], [3, 3, 20], "2024-03-31"), RULE, Supplier.EMIS)
+    rows = pub.tables["uptake"].rows
+    assert [(r["period"], r["requests"], r["provisioned"]) for r in rows] == [("2024 Q1", 60, 25)]
 
 
 # --------------------------------------------------------------------------- roll-up
