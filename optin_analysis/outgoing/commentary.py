@@ -97,9 +97,9 @@ def waits(h: dict) -> str:
     else:
         tail = f"{_n(late)} have waited more than 28 days"
         longer = [(d, h.get(f"open_requests_over_{d}_days")) for d in (90, 180)]
-        longer = [f"{_n(v)} more than {d}" for d, v in longer if v is not None and not _zero(v)]
+        longer = [f"{_n(v)} over {d} days" for d, v in longer if v is not None and not _zero(v)]
         if longer:
-            tail += f" ({', '.join(longer)})"
+            tail += f" ({' and '.join(longer)})"
         if longest not in (None, "none"):
             tail += f", the longest {band_words(longest)}"
     return f"{_n(h['open_requests'])} opt-in requests are waiting; {tail}."

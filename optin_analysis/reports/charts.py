@@ -153,7 +153,7 @@ def period_bars(
     )
     labels = (
         alt.Chart()
-        .mark_text(dy=-7, fontSize=FONT - 2)
+        .mark_text(dy=-7, fontSize=FONT - 1)
         .encode(x=alt.X("mid:T"), y=alt.Y("value:Q"), text=alt.Text("text:N"))
     )
     marks = _marks(data.assign(start=data["mid"]), alt.X("start:T"), frame[column].map(hidden))

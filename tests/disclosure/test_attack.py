@@ -272,7 +272,7 @@ def test_today_s_regrouping_is_caught() -> None:
     attack = Attack()
     months = [f"2025-{m:02d}" for m in range(1, 13)]
     for q, value in enumerate((15, 15, 15, 20)):
-        attack.sum_of(f"Q{q + 1}", [f"m|{m}" for m in months[3 * q: 3 * q + 3]])
+        attack.sum_of(f"Q{q + 1}", [f"m|{m}" for m in months[3 * q : 3 * q + 3]])
         attack.publish(f"Q{q + 1}", value)
     attack.sum_of("2025", [f"m|{m}" for m in months])
     attack.publish("2025", 55)
