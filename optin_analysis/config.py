@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -174,6 +175,41 @@ def _absolute(cfg: RunConfig, base: Path) -> RunConfig:
     return cfg.model_copy(update={**update, "practices": practices})
 
 
+def _inside(inner: Path, outer: Path) -> bool:
+    return inner == outer or outer in inner.parents
+
+
+def _shown(path: Path) -> str:
+    """A folder as configured, and where it leads when a symbolic link takes it elsewhere."""
+    real = path.resolve()
+    return str(path) if real == path else f"{path}, through a symbolic link {real}"
+
+
+def overlap(
+    reports: Path, worklists: Path, names: tuple[str, str] = ("reports_dir", "worklists_dir")
+) -> str | None:
+    """Why the reports folder (for the ICB) and the worklists folder (patient identifiers)
+    cannot be used together, or None when they are apart: neither may hold the other, as
+    written or once symbolic links are followed. ``names`` are the two settings' names."""
+    folders = dict(
+        zip(names, (Path(os.path.abspath(reports)), Path(os.path.abspath(worklists))), strict=True)
+    )
+    for follow in (False, True):
+        (r_name, r), (w_name, w) = ((n, p.resolve() if follow else p) for n, p in folders.items())
+        if _inside(w, r):
+            inner, outer, relation = w_name, r_name, "the same folder as" if r == w else "inside"
+        elif _inside(r, w):
+            inner, outer, relation = r_name, w_name, "inside"
+        else:
+            continue
+        return (
+            f"{inner} ({_shown(folders[inner])}) is {relation} {outer} "
+            f"({_shown(folders[outer])}): worklists carry patient identifiers and everything "
+            f"under {names[0]} is for the ICB; keep them in separate folders"
+        )
+    return None
+
+
 def _describe(err: ValidationError, raw: dict) -> list[str]:
     lines = []
     for e in err.errors():
@@ -207,7 +243,10 @@ def load_config(path: str | Path) -> RunConfig:
     except ValidationError as exc:
         problems = "\n".join(f"  - {line}" for line in _describe(exc, raw))
         raise ConfigError(f"{path}: invalid run configuration:\n{problems}") from None
-    return _absolute(cfg, path.resolve().parent)
+    base = path.resolve().parent
+    if problem := overlap(base / cfg.reports_dir, base / cfg.worklists_dir):
+        raise ConfigError(f"{path}: invalid run configuration:\n  - {problem}")
+    return _absolute(cfg, base)
 
 
 def dump_config(cfg_dict: dict, path: Path) -> None:

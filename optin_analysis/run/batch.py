@@ -56,9 +56,11 @@ from optin_analysis.outgoing.summary import (
     write_json,
 )
 from optin_analysis.practice.worklists import (
+    LinkedFolder,
     Pending,
     commit_worklists,
     discard_worklists,
+    private_folder,
     remove_stale_temporaries,
     stage_worklists,
     worklists,
@@ -235,6 +237,11 @@ def run_practice(
                                                period)  # fmt: skip
         if options.reports:
             final = report_folder(cfg, period, profile.ods_code, options.audience)
+            if options.audience == PRACTICE:  # exact figures: kept with the worklists
+                private_folder(cfg.worklists_dir, period, profile.ods_code)
+                private_folder(
+                    cfg.worklists_dir, period, profile.ods_code, final.name, create=False
+                )
             stage = stage_reports(session(), bundle, final, options.keep_notebooks, timings,
                                   options.pdf)  # fmt: skip
             staged.reports = (stage, final)
@@ -441,16 +448,32 @@ def _writes(options: Options) -> bool:
     return options.reports or options.lists
 
 
-def _prepare(cfg: RunConfig, period: str, options: Options) -> None:
-    """Take the run lock and check the folders this run writes (RunError if it cannot)."""
+def _private_parts(options: Options, ods_code: str) -> list[tuple[str, ...]]:
+    """The folders below ``<worklists>/<period>`` a practice's run writes, if any."""
+    parts = [(ods_code,)] if options.lists else []
+    if options.reports and options.audience == PRACTICE:
+        parts.append((ods_code, "reports"))
+    return parts
+
+
+def _prepare(
+    cfg: RunConfig, period: str, options: Options, practices: list[Practice] | None = None
+) -> None:
+    """Take the run lock and check the folders this run writes (RunError if it cannot):
+    none under the worklists folder may be a symbolic link."""
     try:
         lock.acquire(cfg.reports_dir)
+        for p in practices or []:
+            for parts in _private_parts(options, p.ods_code):
+                private_folder(cfg.worklists_dir, period, *parts, create=False)
         if options.reports:
             lock.writable(cfg.reports_dir / period, "reports folder")
         if options.lists:
             lock.writable(cfg.worklists_dir / period, "worklists folder")
     except lock.LockError as exc:
         raise RunError(str(exc)) from None
+    except LinkedFolder as exc:
+        raise RunError(_os_problem(exc)) from None
 
 
 def _clean(cfg: RunConfig, period: str) -> None:
@@ -489,7 +512,7 @@ def run_batch(
     writes = _writes(options)
     with _signals.installed() as signals:
         if writes:
-            _prepare(cfg, period, options)
+            _prepare(cfg, period, options, practices)
             _clean(cfg, period)
         skipped = [r for p in practices if resume and (r := _resumed(cfg, p, period, options))]
         todo = [p for p in practices if p.ods_code not in {r.ods_code for r in skipped}]

@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperArgument, TyperGroup
 
-from optin_analysis.config import ConfigError, RunConfig, load_config
+from optin_analysis.config import ConfigError, RunConfig, load_config, overlap
 from optin_analysis.problems import InputError, Problem, Severity
 from optin_analysis.run.console import err, fail, say, styled
 from optin_analysis.run.console import out as console
@@ -445,6 +445,9 @@ def worklists_command(
 
     cfg = _config(config)
     if out is not None:
+        if problem := overlap(cfg.reports_dir, out, ("reports_dir", "--out")):
+            fail(problem)
+            raise typer.Exit(2)
         cfg = cfg.model_copy(update={"worklists_dir": out.resolve()})
     with _command():
         results = _batch(cfg, _selected(cfg, practice), _period(period), Options(reports=False))
