@@ -59,6 +59,21 @@ class Disclosure(Strict):
     round_to: Annotated[int, Field(ge=1)] = 5
 
 
+class Limits(Strict):
+    """Bounds on an extract, checked as it is read, before its rows take memory.
+
+    No honest extract comes near them: two million patients are about 200 MB in lines of
+    about 100 bytes. A file over a limit is refused naming the file, the row and the
+    column. Lengths are in bytes of the file (UTF-8: a character is 1 to 4), identifiers'
+    in characters; a spreadsheet cell holds at most 32,767 characters.
+    """
+
+    file_size_mb: Annotated[int, Field(ge=1)] = 256  #: MB (2**20 bytes) of one extract
+    line_length: Annotated[int, Field(ge=256)] = 65_536  #: bytes of one line
+    field_length: Annotated[int, Field(ge=64, le=32_767)] = 4_096  #: bytes of one cell
+    identifier_length: Annotated[int, Field(ge=8, le=32_767)] = 64  #: patient ids and codes
+
+
 class Signer(Strict):
     """Who signed a part of the DPIA off, in which role, and when."""
 
@@ -108,6 +123,7 @@ class Practice(Strict):
     risk_register: Path | None = None
     dpia_narrative: Path | None = None
     dpia_sign_off: DpiaSignOff = DpiaSignOff()
+    limits: Limits = Limits()  #: the run's ``limits:`` unless the practice has its own
 
     @model_validator(mode="after")
     def _live_needs_date(self) -> Practice:
@@ -125,6 +141,7 @@ class RunConfig(Strict):
     history_db: Path | None = None
     codelist: Path | None = None
     disclosure: Disclosure = Disclosure()
+    limits: Limits = Limits()
     practices: list[Practice]
 
     @field_validator("practices")
@@ -160,9 +177,12 @@ def _absolute(cfg: RunConfig, base: Path) -> RunConfig:
     practices = [
         p.model_copy(
             update={
-                k: _resolve(base, getattr(p, k))
-                for k in ("patients", "events", "mapping", "risk_register", "dpia_narrative")
-                if getattr(p, k) is not None
+                **{
+                    k: _resolve(base, getattr(p, k))
+                    for k in ("patients", "events", "mapping", "risk_register", "dpia_narrative")
+                    if getattr(p, k) is not None
+                },
+                "limits": p.limits if "limits" in p.model_fields_set else cfg.limits,
             }
         )
         for p in cfg.practices
