@@ -242,12 +242,93 @@ class RawTable:
         return frame
 
 
+#: Byte-order marks of the wide encodings, UTF-32 first (its little-endian mark begins
+#: with UTF-16's).
+WIDE_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+#: Where each wide encoding puts the zero bytes of plain (ASCII) text, in each 4 bytes.
+WIDE_ZEROS = {
+    "utf-32-le": (False, True, True, True),
+    "utf-32-be": (True, True, True, False),
+    "utf-16-le": (False, True, False, True),
+    "utf-16-be": (True, False, True, False),
+}
+WIDE_SNIFF = 4096  #: bytes looked at for the pattern of zero bytes
+
+
+@dataclass(frozen=True)
+class Wide:
+    """A UTF-16 or UTF-32 file: its codec, the length of its mark, how it was told."""
+
+    codec: str
+    mark: int
+    how: str
+
+    @property
+    def label(self) -> str:
+        """E.g. "UTF-16 (little-endian, by its byte-order mark)"."""
+        name, order = self.codec[:6].upper(), self.codec[7:]
+        return f"{name} ({'little' if order == 'le' else 'big'}-endian, {self.how})"
+
+
+def wide_encoding(data: bytes) -> Wide | None:
+    """UTF-16 or UTF-32 text, told by its byte-order mark or, without one, by where its
+    zero bytes fall in the first few KB (every other byte, or three bytes in four)."""
+    for mark, codec in WIDE_MARKS:
+        if data.startswith(mark):
+            return Wide(codec, len(mark), "by its byte-order mark")
+    head = data[: WIDE_SNIFF - WIDE_SNIFF % 4]
+    head = head[: len(head) - len(head) % 4]
+    if not head or b"\x00" not in head:
+        return None
+    zeros = (np.frombuffer(head, dtype=np.uint8) == 0).reshape(-1, 4).mean(axis=0)
+    for codec, pattern in WIDE_ZEROS.items():
+        if all(z > 0.5 if zero else z < 0.05 for z, zero in zip(zeros, pattern, strict=True)):
+            return Wide(codec, 0, "by its zero bytes")
+    return None
+
+
+def _from_wide(path: Path, data: bytes, wide: Wide) -> tuple[bytes, list[Problem]]:
+    """UTF-16 or UTF-32 text as UTF-8, with a warning saying so; refused where it is not."""
+    body = data[wide.mark :]
+    try:
+        text = body.decode(wide.codec)
+    except UnicodeDecodeError as exc:
+        row = body[: exc.start].decode(wide.codec, "replace").count("\n") + 1
+        message = (
+            f"cannot read the text as {wide.label}: it is not valid {wide.label[:6]} on this "
+            "row; export the file again as CSV (UTF-8)"
+        )
+        raise InputError([Problem(path, message, row=row)]) from None
+    note = Problem(path, f"the text is {wide.label}: read as such", severity=Severity.WARNING)
+    return text.encode("utf-8"), [note]
+
+
+def _no_nul(path: Path, data: bytes, problems: list[Problem]) -> None:
+    """Refuse text with NUL bytes (a damaged or binary file), naming the row of the first."""
+    first = data.find(b"\x00")
+    if first >= 0:
+        message = (
+            "the file holds NUL bytes (zeros) from this row: it is not CSV text (a damaged "
+            "or binary file?); export it again"
+        )
+        row = data.count(b"\n", 0, first) + 1
+        raise InputError([*problems, Problem(path, message, row=row)])
+
+
 def to_utf8(path: Path, data: bytes, encoding: str) -> tuple[bytes, list[Problem]]:
-    """The file's bytes as UTF-8 (BOM removed): UTF-8 as is, else Windows-1252 when ``auto``.
+    """The file's bytes as UTF-8 (BOM removed): UTF-16 and UTF-32 read as such (by their
+    mark or their zero bytes), UTF-8 as is, else Windows-1252 when ``auto``.
 
     UTF-8 is checked in place, without decoding to a Python string; other text is converted
     piece by piece, keeping pieces that are plain ASCII as they are.
     """
+    if (wide := wide_encoding(data)) is not None:
+        return _from_wide(path, data, wide)
     if data.isascii():
         return data, []
     body = data.removeprefix(codecs.BOM_UTF8)
@@ -340,10 +421,42 @@ def _header(path: Path, lines: list[str], skip: int) -> list[str]:
         ) from None
 
 
+def column_letters(index: int) -> str:
+    """The spreadsheet's name of the column at ``index`` (from 0): A, ..., Z, AA, AB, ..."""
+    letters, index = "", index + 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _duplicate_headings(
+    path: Path, header: list[str], mapping: TableMapping, header_row: int
+) -> list[Problem]:
+    """A heading the mapping reads that is on more than one column, naming the columns."""
+    names = [h.strip() for h in header]
+    problems = []
+    for canonical, heading in mapping.columns.items():
+        where = [column_letters(i) for i, name in enumerate(names) if name == heading]
+        if len(where) < 2:
+            continue
+        both, other = ("both", "other") if len(where) == 2 else ("all", "others")
+        message = (
+            f"columns {', '.join(where[:-1])} and {where[-1]} {both} have this heading: which "
+            f"one holds {canonical} cannot be told; rename or remove the {other}"
+        )
+        problems.append(Problem(path, message, row=header_row, column=heading))
+    return problems
+
+
 def _check_headings(
     path: Path, header: list[str], mapping: TableMapping, table: str, header_row: int
 ) -> list[Problem]:
-    problems = []
+    if len(header) == 1 and (separator := next((c for c in "\t;" if c in header[0]), None)):
+        named = {"\t": "tabs", ";": "semicolons"}[separator]
+        message = f"the headings are separated by {named}, not commas: save the file as CSV"
+        return [Problem(path, message, row=header_row)]
+    problems = _duplicate_headings(path, header, mapping, header_row)
     for canonical, heading in mapping.columns.items():
         if heading in header:
             continue
@@ -485,6 +598,7 @@ def read_raw(
         raise InputError([Problem(path, "the file is empty")])
     _check_lines(path, data, limits)
     data, problems = to_utf8(path, data, encoding)
+    _no_nul(path, data, problems)
     head = _head(data, mapping.skip_rows)
     header = _header(path, head, mapping.skip_rows)
     header_row = mapping.skip_rows + 1

@@ -1,5 +1,6 @@
-"""The streaming checks of ingest: the block search for a long line against the plain
-definition (split into lines, measure each), and the size check before reading."""
+"""The checks of ingest before parsing: the block search for a long line against the plain
+definition (split into lines, measure each), the size check before reading, wide encodings
+and column letters."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from optin_analysis.config import Limits
-from optin_analysis.ingest.adapters import long_line, read_bounded
+from optin_analysis.ingest.adapters import column_letters, long_line, read_bounded, wide_encoding
 from optin_analysis.problems import InputError
 
 
@@ -64,3 +65,22 @@ def test_read_bounded_refuses_a_file_over_the_limit_before_reading_it(tmp_path):
     )
     path.write_bytes(b"x" * 3 * 2**20)
     assert len(read_bounded(path, Limits(file_size_mb=3))) == 3 * 2**20
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-be"])
+def test_wide_encodings_are_told_by_mark_or_zero_bytes(codec):
+    text = "Patient ID,Name\r\nSYN-1,Zoë Ødegård\r\n" * 20
+    found = wide_encoding(text.encode(codec))
+    assert found is not None and found.codec.startswith(codec[:6])
+    assert text.encode(codec)[found.mark :].decode(found.codec) == text
+
+
+@pytest.mark.parametrize("data", [b"Patient ID,NHS Number\r\n", "Zoë".encode("cp1252"), b""])
+def test_narrow_text_is_not_wide(data):
+    assert wide_encoding(data) is None
+
+
+@pytest.mark.parametrize(("index", "letters"), [(0, "A"), (25, "Z"), (26, "AA"), (701, "ZZ"),
+                                                (702, "AAA")])  # fmt: skip
+def test_column_letters_as_a_spreadsheet_names_them(index, letters):
+    assert column_letters(index) == letters
