@@ -577,15 +577,32 @@ history_app = typer.Typer(
 app.add_typer(history_app, name="history")
 
 
+@contextlib.contextmanager
+def _history_store(cfg: RunConfig, write: bool = False) -> Iterator:
+    """The history store for a history command; exit 2 naming why it cannot be had: a run
+    writing the reports folder (its pid, as a second run is told), or another program
+    holding the store. Changing it takes the run lock, so no run starts meanwhile."""
+    from optin_analysis.outgoing.history import History, HistoryError
+    from optin_analysis.run import lock
+
+    try:
+        lock.acquire(cfg.reports_dir) if write else lock.check_free(cfg.reports_dir)
+        with History(cfg.history_path, read_only=not write) as history:
+            yield history
+    except (lock.LockError, HistoryError) as exc:
+        fail(f"Cannot {'change' if write else 'read'} the history store: {exc}")
+        raise typer.Exit(2) from None
+    finally:
+        lock.release_all()
+
+
 @history_app.command("list")
 def history_list(config: ConfigOpt) -> None:
     """List the practice-months recorded in the history store."""
     from rich.table import Table
 
-    from optin_analysis.outgoing.history import History
-
     cfg = _config(config)
-    with History(cfg.history_path, read_only=True) as history:
+    with _history_store(cfg) as history:
         rows = history.recorded()
     if rows.empty:
         console.print(f"The history store {cfg.history_path} holds no month yet.", markup=False)
@@ -608,11 +625,10 @@ def history_remove(
     ] = None,
 ) -> None:
     """Take a mistaken run's month out of the history store (one practice, or all)."""
-    from optin_analysis.outgoing.history import History
-
     cfg = _config(config)
-    with History(cfg.history_path) as history:
-        removed = history.remove(_period(period), practice)
+    period = _period(period)
+    with _history_store(cfg, write=True) as history:
+        removed = history.remove(period, practice)
     who = f"practice {practice}" if practice else "every practice"
     console.print(
         f"Removed {removed} practice-month(s) of {period} ({who}) from {cfg.history_path}.",
