@@ -33,6 +33,7 @@ from optin_analysis.measures.definitions import (
     pending_16_mask,
 )
 from optin_analysis.measures.state import patient_state
+from optin_analysis.problems import naming
 
 REASON_NO_CODE = "16+, no access, not opted out, no opt-in request, no 104 code"
 REASON_TURNING_16 = "turns 16 on "
@@ -350,11 +351,13 @@ def stage_worklists(
     try:
         for name, frame in lists.items():
             final = folder / f"{_safe_part(name, 'worklist name')}.csv"
-            pending.append((_temp_beside(final), final))
-            _write_csv(frame, pending[-1][0])
+            with naming(final):
+                pending.append((_temp_beside(final), final))
+                _write_csv(frame, pending[-1][0])
         book = folder / "worklists.xlsx"
-        pending.append((_temp_beside(book), book))
-        _write_xlsx(lists, pending[-1][0])
+        with naming(book):
+            pending.append((_temp_beside(book), book))
+            _write_xlsx(lists, pending[-1][0])
     except BaseException:
         discard_worklists(pending)
         raise

@@ -65,7 +65,7 @@ from optin_analysis.practice.worklists import (
     stage_worklists,
     worklists,
 )
-from optin_analysis.problems import InputError, errors
+from optin_analysis.problems import InputError, errors, naming, os_error
 from optin_analysis.reports.notebooks import (
     ROLLUP,
     STAGING,
@@ -173,9 +173,17 @@ def _describe(exc: Exception) -> str:
         first = "; ".join(str(p) for p in errs[:3])
         more = f" (+{len(errs) - 3} more; run `optin-analysis validate`)" if len(errs) > 3 else ""
         return f"{len(errs)} input error(s): {first}{more}"
-    if isinstance(exc, OSError):
-        return _os_problem(exc)
+    if (cause := os_error(exc)) is not None:
+        return _os_problem(cause)
     return str(exc)
+
+
+def in_words(exc: Exception) -> str:
+    """A failure in words: input errors by file, row and column; a file-system error, even
+    one a library wrapped, by its file and cause; anything else by its type and message."""
+    if isinstance(exc, InputError) or os_error(exc) is not None:
+        return _describe(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _os_problem(exc: OSError) -> str:
@@ -249,7 +257,9 @@ def run_practice(
     except (InputError, ConfigError, PeriodError, ReportError, OSError) as exc:
         result.status, result.problem = FAILED, _describe(exc)
     except Exception as exc:  # noqa: BLE001 - one practice must never stop the batch
-        result.status, result.problem = FAILED, f"unexpected {type(exc).__name__}: {exc}"
+        words = in_words(exc)
+        result.status = FAILED
+        result.problem = words if os_error(exc) is not None else f"unexpected {words}"
     except BaseException:
         staged.discard()
         raise
@@ -602,7 +612,8 @@ def write_rollup(
             with tempfile.TemporaryDirectory(dir=folder, prefix=f".rollup{STAGING}") as tmp:
                 stage = Path(tmp)
                 bundle = build(cfg, period, generated, failures, exact if results else None)
-                write_json(bundle, stage / "rollup.json")
+                with naming(folder / "rollup.json"):
+                    write_json(bundle, stage / "rollup.json")
                 notebook, title = ROLLUP
                 parameters = {"period": period, "rollup_path": str(stage / "rollup.json")}
                 render(session(), notebook, f"{title} — {period}", parameters,

@@ -533,7 +533,7 @@ def run(
     """The monthly job: validate, measures, worklists, reports and the ICB roll-up."""
     import os
 
-    from optin_analysis.run.batch import Interrupted, Options, RunError, write_rollup
+    from optin_analysis.run.batch import Interrupted, Options, RunError, in_words, write_rollup
 
     cfg = _config(config)
     period = _period(period)
@@ -550,7 +550,7 @@ def run(
         except (Interrupted, RunError):
             raise
         except Exception as exc:  # noqa: BLE001 - reported, and the run fails
-            fail(f"ICB roll-up failed: {type(exc).__name__}: {exc}")
+            fail(f"ICB roll-up failed: {in_words(exc)}")
             raise typer.Exit(1) from None
     _warnings_summary(results, config)
     _finish(results)
