@@ -283,7 +283,20 @@ def _leave(signum: int = signal.SIGTERM, _frame=None) -> None:
     """
     if _session is not None:
         _session.kill()
+    _unlink_semaphores()
     os._exit(128 + signum)
+
+
+def _unlink_semaphores() -> None:
+    """Unlink this worker's named semaphores (its PDF helper's queues) as their finalizers
+    would at a normal exit, so the resource tracker it shares with the parent has none
+    left to warn about ("leaked semaphore objects") when the run ends."""
+    from multiprocessing import synchronize, util
+
+    with contextlib.suppress(Exception):  # internals of multiprocessing: best effort
+        for finalizer in list(util._finalizer_registry.values()):
+            if getattr(finalizer, "_callback", None) is synchronize.SemLock._cleanup:
+                finalizer()
 
 
 def _die_with(parent: int) -> None:

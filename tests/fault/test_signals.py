@@ -52,6 +52,8 @@ def test_a_stopped_run_publishes_nothing_after_the_signal(tmp_path, signum, to_g
     assert "Traceback" not in log and "Task exception" not in log, log
     assert f"Stopped by {signal.Signals(signum).name}" in log
     assert finish(processes) == []  # no worker or kernel left
+    log = stderr_of(logs)  # with what the resource tracker said at its end, if anything
+    assert "leaked semaphore" not in log and "resource_tracker" not in log, log
 
 
 def test_kill_9_of_the_parent_leaves_no_process_and_publishes_nothing_more(tmp_path):
