@@ -81,6 +81,7 @@ from optin_analysis.reports.notebooks import (
 from optin_analysis.run import lock
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
+ROLLUP_HTML = "icb-rollup.html"
 _session: KernelSession | None = None  # one per process, reused across practices
 
 
@@ -523,13 +524,16 @@ def run_batch(
     jobs: int = 1,
     resume: bool = False,
     progress: Progress = lambda _r: None,
+    stale: Callable[[list[str]], None] | None = None,
 ) -> list[PracticeResult]:
     """Run every practice (in ``jobs`` processes), publishing each and recording it in the
     history store as it finishes.
 
     A run that writes takes the reports folder's run lock first (kept until
-    :func:`close`). Raises :class:`RunError` when the run cannot start or go on, and
-    :class:`Interrupted` on SIGTERM or Ctrl-C, after cleaning up.
+    :func:`close`); then ``stale`` is told the practices whose reports are newer than the
+    period's ICB roll-up (:func:`stale_rollup`), if any. Raises :class:`RunError` when the
+    run cannot start or go on, and :class:`Interrupted` on SIGTERM or Ctrl-C, after
+    cleaning up.
     """
     codelist = load_codelist(cfg.codelist)
     writes = _writes(options)
@@ -537,6 +541,8 @@ def run_batch(
         if writes:
             _prepare(cfg, period, options, practices)
             _clean(cfg, period)
+            if stale is not None and (newer := stale_rollup(cfg, period)):
+                stale(newer)
         skipped = [r for p in practices if resume and (r := _resumed(cfg, p, period, options))]
         todo = [p for p in practices if p.ods_code not in {r.ods_code for r in skipped}]
         outgoing_run = options.reports and options.audience == ICB
@@ -602,6 +608,20 @@ def _publish(result: PracticeResult, history: History | None, options: Options) 
         ) from None
 
 
+def stale_rollup(cfg: RunConfig, period: str) -> list[str]:
+    """Practices whose published reports for ``period`` are newer than its ICB roll-up (all
+    that are published, when it has none): what a run stopped before its roll-up (even by
+    ``kill -9``), or ``report``, leaves until the next run rebuilds the roll-up."""
+    folder = cfg.reports_dir / period
+    rollup = folder / ROLLUP_HTML
+    built = rollup.stat().st_mtime_ns if rollup.is_file() else -1
+    return sorted(
+        summary.parent.name
+        for summary in folder.glob("[!.]*/summary.json")
+        if summary.stat().st_mtime_ns > built
+    )
+
+
 def write_rollup(
     cfg: RunConfig,
     period: str,
@@ -630,13 +650,13 @@ def write_rollup(
                 notebook, title = ROLLUP
                 parameters = {"period": period, "rollup_path": str(stage / "rollup.json")}
                 render(session(), notebook, f"{title} — {period}", parameters,
-                       stage / "icb-rollup.html")  # fmt: skip
+                       stage / ROLLUP_HTML)  # fmt: skip
                 with signals.atomic():
-                    for name in ("rollup.json", "icb-rollup.html"):
+                    for name in ("rollup.json", ROLLUP_HTML):
                         os.replace(stage / name, folder / name)
         except HistoryError as exc:
             raise RunError(str(exc)) from None
-    return folder / "icb-rollup.html"
+    return folder / ROLLUP_HTML
 
 
 def close() -> None:

@@ -324,7 +324,18 @@ def _command() -> Iterator[None]:
         close()
 
 
-def _batch(cfg, practices, period, options, jobs=1, resume=False):
+def _stale_rollup(period: str):
+    """What ``run`` says first when the roll-up it will rebuild is older than some reports."""
+
+    def say_stale(codes: list[str]) -> None:
+        say(f"The ICB roll-up of {period} does not include the latest reports of "
+            f"{', '.join(codes)} (a run stopped before it rebuilt the roll-up, or `report` "
+            "ran since): this run rebuilds it.", "yellow", stderr=True)  # fmt: skip
+
+    return say_stale
+
+
+def _batch(cfg, practices, period, options, jobs=1, resume=False, stale=None):
     """Run a batch with a progress bar (inside :func:`_command`); without PDFs, said once,
     where this machine cannot make them."""
     import dataclasses
@@ -344,7 +355,7 @@ def _batch(cfg, practices, period, options, jobs=1, resume=False):
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(f"{period}: practices", total=len(practices))
         return run_batch(cfg, practices, period, options, jobs, resume,
-                         progress=lambda _r: bar.advance(task))  # fmt: skip
+                         progress=lambda _r: bar.advance(task), stale=stale)  # fmt: skip
 
 
 @app.command()
@@ -539,8 +550,9 @@ def run(
     period = _period(period)
     options = Options(keep_notebooks=keep_notebooks, audience=_audience(audience), pdf=pdf)
     with _command():  # one run lock for the practices and the roll-up
+        stale = _stale_rollup(period) if options.audience == "icb" else None
         results = _batch(cfg, _selected(cfg, practice), period, options,
-                         jobs or os.cpu_count() or 1, resume)  # fmt: skip
+                         jobs or os.cpu_count() or 1, resume, stale)  # fmt: skip
         _print_headlines(results, controlled=options.audience == "icb")
         _results_table(results, f"Monthly run {period}: reports in {cfg.reports_dir / period}")
         try:
