@@ -251,8 +251,9 @@ def run_practice(
                 private_folder(
                     cfg.worklists_dir, period, profile.ods_code, final.name, create=False
                 )
-            stage = stage_reports(session(), bundle, final, options.keep_notebooks, timings,
-                                  options.pdf)  # fmt: skip
+            with naming(final):  # its files are staged under temporary names
+                stage = stage_reports(session(), bundle, final, options.keep_notebooks,
+                                      timings, options.pdf)  # fmt: skip
             staged.reports = (stage, final)
         result.staged = staged
     except (InputError, ConfigError, PeriodError, ReportError, OSError) as exc:
