@@ -7,6 +7,7 @@ tag below has a hand-worked test, listed in ``tests/README.md``) is in :func:`wo
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -32,6 +33,7 @@ from optin_analysis.measures.definitions import (
     pending_16_mask,
 )
 from optin_analysis.measures.state import patient_state
+from optin_analysis.problems import naming
 
 REASON_NO_CODE = "16+, no access, not opted out, no opt-in request, no 104 code"
 REASON_TURNING_16 = "turns 16 on "
@@ -156,6 +158,39 @@ def worklists(
         "requests": _requests(patients, state),
         "disagreements": _disagreements(patients, state),
     }
+
+
+class LinkedFolder(OSError):
+    """A folder for patient identifiers that is a symbolic link, or leads outside the
+    worklists folder; ``filename`` is the folder, ``strerror`` says why, in words."""
+
+
+def private_folder(root: Path | str, *parts: str, create: bool = True) -> Path:
+    """``root/parts...``, the folder for files with patient identifiers; made if needed
+    (when ``create``).
+
+    No part below ``root`` (the resolved worklists folder) may be a symbolic link, and the
+    folder must lie inside ``root`` once links are followed, so identifiers are never
+    written through a link to somewhere else. Raises :class:`LinkedFolder` naming the link.
+    """
+    root = Path(root)
+    if create:
+        root.mkdir(parents=True, exist_ok=True)
+    folder = root
+    for part in parts:
+        folder = folder / _safe_part(part, "folder")
+        if folder.is_symlink():
+            raise LinkedFolder(
+                errno.ELOOP,
+                f"a symbolic link (to {os.readlink(folder)}); worklists carry patient "
+                "identifiers and are never written through a link: put a folder in its place",
+                str(folder),
+            )
+        if create:
+            folder.mkdir(exist_ok=True)
+    if create and not folder.resolve().is_relative_to(root.resolve()):
+        raise LinkedFolder(errno.EXDEV, f"outside the worklists folder {root}", str(folder))
+    return folder
 
 
 def _safe_part(value: str, what: str) -> str:
@@ -310,17 +345,19 @@ def stage_worklists(
     Returns (temporary, final) pairs, all complete, for :func:`commit_worklists` (or
     :func:`discard_worklists`); on a failure nothing is left behind.
     """
-    folder = Path(out_dir) / _safe_part(period, "period") / _safe_part(practice_code, "practice")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_folder(out_dir, _safe_part(period, "period"),
+                            _safe_part(practice_code, "practice"))  # fmt: skip
     pending: Pending = []
     try:
         for name, frame in lists.items():
             final = folder / f"{_safe_part(name, 'worklist name')}.csv"
-            pending.append((_temp_beside(final), final))
-            _write_csv(frame, pending[-1][0])
+            with naming(final):
+                pending.append((_temp_beside(final), final))
+                _write_csv(frame, pending[-1][0])
         book = folder / "worklists.xlsx"
-        pending.append((_temp_beside(book), book))
-        _write_xlsx(lists, pending[-1][0])
+        with naming(book):
+            pending.append((_temp_beside(book), book))
+            _write_xlsx(lists, pending[-1][0])
     except BaseException:
         discard_worklists(pending)
         raise

@@ -270,14 +270,24 @@ def write_reports(
 
 
 def publish(stage: Path, final: Path) -> None:
-    """Replace ``final`` by the complete ``stage`` folder (renames only, same filesystem)."""
+    """Replace ``final`` by the complete ``stage`` folder (renames only, same filesystem).
+
+    A symbolic link at ``final`` is replaced too (the link, never what it points to)."""
     old = None
-    if final.exists():
+    if final.is_symlink() or final.exists():
         old = final.with_name(f".{final.name}{STAGING}old-{os.getpid()}")
         os.replace(final, old)
     os.replace(stage, final)
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        _remove(old)
+
+
+def _remove(path: Path) -> None:
+    """Remove a folder, or only the link when ``path`` is a symbolic link."""
+    if path.is_symlink():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def remove_stale_staging(folder: Path) -> list[Path]:
@@ -291,7 +301,7 @@ def remove_stale_staging(folder: Path) -> list[Path]:
         if kind.startswith("old-") and not (folder / name).exists():
             os.replace(path, folder / name)
             continue
-        shutil.rmtree(path, ignore_errors=True)
+        _remove(path)
         removed.append(path)
     return removed
 

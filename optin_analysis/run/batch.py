@@ -56,14 +56,16 @@ from optin_analysis.outgoing.summary import (
     write_json,
 )
 from optin_analysis.practice.worklists import (
+    LinkedFolder,
     Pending,
     commit_worklists,
     discard_worklists,
+    private_folder,
     remove_stale_temporaries,
     stage_worklists,
     worklists,
 )
-from optin_analysis.problems import InputError, errors
+from optin_analysis.problems import InputError, errors, naming, os_error
 from optin_analysis.reports.notebooks import (
     ROLLUP,
     STAGING,
@@ -79,6 +81,7 @@ from optin_analysis.reports.notebooks import (
 from optin_analysis.run import lock
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
+ROLLUP_HTML = "icb-rollup.html"
 _session: KernelSession | None = None  # one per process, reused across practices
 
 
@@ -171,9 +174,17 @@ def _describe(exc: Exception) -> str:
         first = "; ".join(str(p) for p in errs[:3])
         more = f" (+{len(errs) - 3} more; run `optin-analysis validate`)" if len(errs) > 3 else ""
         return f"{len(errs)} input error(s): {first}{more}"
-    if isinstance(exc, OSError):
-        return _os_problem(exc)
+    if (cause := os_error(exc)) is not None:
+        return _os_problem(cause)
     return str(exc)
+
+
+def in_words(exc: Exception) -> str:
+    """A failure in words: input errors by file, row and column; a file-system error, even
+    one a library wrapped, by its file and cause; anything else by its type and message."""
+    if isinstance(exc, InputError) or os_error(exc) is not None:
+        return _describe(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _os_problem(exc: OSError) -> str:
@@ -235,14 +246,22 @@ def run_practice(
                                                period)  # fmt: skip
         if options.reports:
             final = report_folder(cfg, period, profile.ods_code, options.audience)
-            stage = stage_reports(session(), bundle, final, options.keep_notebooks, timings,
-                                  options.pdf)  # fmt: skip
+            if options.audience == PRACTICE:  # exact figures: kept with the worklists
+                private_folder(cfg.worklists_dir, period, profile.ods_code)
+                private_folder(
+                    cfg.worklists_dir, period, profile.ods_code, final.name, create=False
+                )
+            with naming(final):  # its files are staged under temporary names
+                stage = stage_reports(session(), bundle, final, options.keep_notebooks,
+                                      timings, options.pdf)  # fmt: skip
             staged.reports = (stage, final)
         result.staged = staged
     except (InputError, ConfigError, PeriodError, ReportError, OSError) as exc:
         result.status, result.problem = FAILED, _describe(exc)
     except Exception as exc:  # noqa: BLE001 - one practice must never stop the batch
-        result.status, result.problem = FAILED, f"unexpected {type(exc).__name__}: {exc}"
+        words = in_words(exc)
+        result.status = FAILED
+        result.problem = words if os_error(exc) is not None else f"unexpected {words}"
     except BaseException:
         staged.discard()
         raise
@@ -266,7 +285,20 @@ def _leave(signum: int = signal.SIGTERM, _frame=None) -> None:
     """
     if _session is not None:
         _session.kill()
+    _unlink_semaphores()
     os._exit(128 + signum)
+
+
+def _unlink_semaphores() -> None:
+    """Unlink this worker's named semaphores (its PDF helper's queues) as their finalizers
+    would at a normal exit, so the resource tracker it shares with the parent has none
+    left to warn about ("leaked semaphore objects") when the run ends."""
+    from multiprocessing import synchronize, util
+
+    with contextlib.suppress(Exception):  # internals of multiprocessing: best effort
+        for finalizer in list(util._finalizer_registry.values()):
+            if getattr(finalizer, "_callback", None) is synchronize.SemLock._cleanup:
+                finalizer()
 
 
 def _die_with(parent: int) -> None:
@@ -441,16 +473,32 @@ def _writes(options: Options) -> bool:
     return options.reports or options.lists
 
 
-def _prepare(cfg: RunConfig, period: str, options: Options) -> None:
-    """Take the run lock and check the folders this run writes (RunError if it cannot)."""
+def _private_parts(options: Options, ods_code: str) -> list[tuple[str, ...]]:
+    """The folders below ``<worklists>/<period>`` a practice's run writes, if any."""
+    parts = [(ods_code,)] if options.lists else []
+    if options.reports and options.audience == PRACTICE:
+        parts.append((ods_code, "reports"))
+    return parts
+
+
+def _prepare(
+    cfg: RunConfig, period: str, options: Options, practices: list[Practice] | None = None
+) -> None:
+    """Take the run lock and check the folders this run writes (RunError if it cannot):
+    none under the worklists folder may be a symbolic link."""
     try:
         lock.acquire(cfg.reports_dir)
+        for p in practices or []:
+            for parts in _private_parts(options, p.ods_code):
+                private_folder(cfg.worklists_dir, period, *parts, create=False)
         if options.reports:
             lock.writable(cfg.reports_dir / period, "reports folder")
         if options.lists:
             lock.writable(cfg.worklists_dir / period, "worklists folder")
     except lock.LockError as exc:
         raise RunError(str(exc)) from None
+    except LinkedFolder as exc:
+        raise RunError(_os_problem(exc)) from None
 
 
 def _clean(cfg: RunConfig, period: str) -> None:
@@ -477,20 +525,25 @@ def run_batch(
     jobs: int = 1,
     resume: bool = False,
     progress: Progress = lambda _r: None,
+    stale: Callable[[list[str]], None] | None = None,
 ) -> list[PracticeResult]:
     """Run every practice (in ``jobs`` processes), publishing each and recording it in the
     history store as it finishes.
 
     A run that writes takes the reports folder's run lock first (kept until
-    :func:`close`). Raises :class:`RunError` when the run cannot start or go on, and
-    :class:`Interrupted` on SIGTERM or Ctrl-C, after cleaning up.
+    :func:`close`); then ``stale`` is told the practices whose reports are newer than the
+    period's ICB roll-up (:func:`stale_rollup`), if any. Raises :class:`RunError` when the
+    run cannot start or go on, and :class:`Interrupted` on SIGTERM or Ctrl-C, after
+    cleaning up.
     """
     codelist = load_codelist(cfg.codelist)
     writes = _writes(options)
     with _signals.installed() as signals:
         if writes:
-            _prepare(cfg, period, options)
+            _prepare(cfg, period, options, practices)
             _clean(cfg, period)
+            if stale is not None and (newer := stale_rollup(cfg, period)):
+                stale(newer)
         skipped = [r for p in practices if resume and (r := _resumed(cfg, p, period, options))]
         todo = [p for p in practices if p.ods_code not in {r.ods_code for r in skipped}]
         outgoing_run = options.reports and options.audience == ICB
@@ -556,6 +609,20 @@ def _publish(result: PracticeResult, history: History | None, options: Options) 
         ) from None
 
 
+def stale_rollup(cfg: RunConfig, period: str) -> list[str]:
+    """Practices whose published reports for ``period`` are newer than its ICB roll-up (all
+    that are published, when it has none): what a run stopped before its roll-up (even by
+    ``kill -9``), or ``report``, leaves until the next run rebuilds the roll-up."""
+    folder = cfg.reports_dir / period
+    rollup = folder / ROLLUP_HTML
+    built = rollup.stat().st_mtime_ns if rollup.is_file() else -1
+    return sorted(
+        summary.parent.name
+        for summary in folder.glob("[!.]*/summary.json")
+        if summary.stat().st_mtime_ns > built
+    )
+
+
 def write_rollup(
     cfg: RunConfig,
     period: str,
@@ -579,17 +646,18 @@ def write_rollup(
             with tempfile.TemporaryDirectory(dir=folder, prefix=f".rollup{STAGING}") as tmp:
                 stage = Path(tmp)
                 bundle = build(cfg, period, generated, failures, exact if results else None)
-                write_json(bundle, stage / "rollup.json")
+                with naming(folder / "rollup.json"):
+                    write_json(bundle, stage / "rollup.json")
                 notebook, title = ROLLUP
                 parameters = {"period": period, "rollup_path": str(stage / "rollup.json")}
                 render(session(), notebook, f"{title} — {period}", parameters,
-                       stage / "icb-rollup.html")  # fmt: skip
+                       stage / ROLLUP_HTML)  # fmt: skip
                 with signals.atomic():
-                    for name in ("rollup.json", "icb-rollup.html"):
+                    for name in ("rollup.json", ROLLUP_HTML):
                         os.replace(stage / name, folder / name)
         except HistoryError as exc:
             raise RunError(str(exc)) from None
-    return folder / "icb-rollup.html"
+    return folder / ROLLUP_HTML
 
 
 def close() -> None:

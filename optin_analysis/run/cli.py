@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperArgument, TyperGroup
 
-from optin_analysis.config import ConfigError, RunConfig, load_config
+from optin_analysis.config import ConfigError, RunConfig, load_config, overlap
 from optin_analysis.problems import InputError, Problem, Severity
 from optin_analysis.run.console import err, fail, say, styled
 from optin_analysis.run.console import out as console
@@ -364,7 +364,18 @@ def _say_earlier_list(practices, period: str) -> None:
             "counted.", "yellow", stderr=True)  # fmt: skip
 
 
-def _batch(cfg, practices, period, options, jobs=1, resume=False):
+def _stale_rollup(period: str):
+    """What ``run`` says first when the roll-up it will rebuild is older than some reports."""
+
+    def say_stale(codes: list[str]) -> None:
+        say(f"The ICB roll-up of {period} does not include the latest reports of "
+            f"{', '.join(codes)} (a run stopped before it rebuilt the roll-up, or `report` "
+            "ran since): this run rebuilds it.", "yellow", stderr=True)  # fmt: skip
+
+    return say_stale
+
+
+def _batch(cfg, practices, period, options, jobs=1, resume=False, stale=None):
     """Run a batch with a progress bar (inside :func:`_command`); without PDFs, said once,
     where this machine cannot make them."""
     import dataclasses
@@ -385,7 +396,7 @@ def _batch(cfg, practices, period, options, jobs=1, resume=False):
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(f"{period}: practices", total=len(practices))
         return run_batch(cfg, practices, period, options, jobs, resume,
-                         progress=lambda _r: bar.advance(task))  # fmt: skip
+                         progress=lambda _r: bar.advance(task), stale=stale)  # fmt: skip
 
 
 @app.command()
@@ -486,6 +497,9 @@ def worklists_command(
 
     cfg = _config(config)
     if out is not None:
+        if problem := overlap(cfg.reports_dir, out, ("reports_dir", "--out")):
+            fail(problem)
+            raise typer.Exit(2)
         cfg = cfg.model_copy(update={"worklists_dir": out.resolve()})
     with _command():
         results = _batch(cfg, _selected(cfg, practice), _period(period), Options(reports=False))
@@ -571,14 +585,15 @@ def run(
     """The monthly job: validate, measures, worklists, reports and the ICB roll-up."""
     import os
 
-    from optin_analysis.run.batch import Interrupted, Options, RunError, write_rollup
+    from optin_analysis.run.batch import Interrupted, Options, RunError, in_words, write_rollup
 
     cfg = _config(config)
     period = _period(period)
     options = Options(keep_notebooks=keep_notebooks, audience=_audience(audience), pdf=pdf)
     with _command():  # one run lock for the practices and the roll-up
+        stale = _stale_rollup(period) if options.audience == "icb" else None
         results = _batch(cfg, _selected(cfg, practice), period, options,
-                         jobs or os.cpu_count() or 1, resume)  # fmt: skip
+                         jobs or os.cpu_count() or 1, resume, stale)  # fmt: skip
         _print_headlines(results, controlled=options.audience == "icb")
         _results_table(results, f"Monthly run {period}: reports in {cfg.reports_dir / period}")
         try:
@@ -588,7 +603,7 @@ def run(
         except (Interrupted, RunError):
             raise
         except Exception as exc:  # noqa: BLE001 - reported, and the run fails
-            fail(f"ICB roll-up failed: {type(exc).__name__}: {exc}")
+            fail(f"ICB roll-up failed: {in_words(exc)}")
             raise typer.Exit(1) from None
     _warnings_summary(results, config)
     _finish(results)
@@ -615,15 +630,32 @@ history_app = typer.Typer(
 app.add_typer(history_app, name="history")
 
 
+@contextlib.contextmanager
+def _history_store(cfg: RunConfig, write: bool = False) -> Iterator:
+    """The history store for a history command; exit 2 naming why it cannot be had: a run
+    writing the reports folder (its pid, as a second run is told), or another program
+    holding the store. Changing it takes the run lock, so no run starts meanwhile."""
+    from optin_analysis.outgoing.history import History, HistoryError
+    from optin_analysis.run import lock
+
+    try:
+        lock.acquire(cfg.reports_dir) if write else lock.check_free(cfg.reports_dir)
+        with History(cfg.history_path, read_only=not write) as history:
+            yield history
+    except (lock.LockError, HistoryError) as exc:
+        fail(f"Cannot {'change' if write else 'read'} the history store: {exc}")
+        raise typer.Exit(2) from None
+    finally:
+        lock.release_all()
+
+
 @history_app.command("list")
 def history_list(config: ConfigOpt) -> None:
     """List the practice-months recorded in the history store."""
     from rich.table import Table
 
-    from optin_analysis.outgoing.history import History
-
     cfg = _config(config)
-    with History(cfg.history_path, read_only=True) as history:
+    with _history_store(cfg) as history:
         rows = history.recorded()
     if rows.empty:
         console.print(f"The history store {cfg.history_path} holds no month yet.", markup=False)
@@ -646,11 +678,10 @@ def history_remove(
     ] = None,
 ) -> None:
     """Take a mistaken run's month out of the history store (one practice, or all)."""
-    from optin_analysis.outgoing.history import History
-
     cfg = _config(config)
-    with History(cfg.history_path) as history:
-        removed = history.remove(_period(period), practice)
+    period = _period(period)
+    with _history_store(cfg, write=True) as history:
+        removed = history.remove(period, practice)
     who = f"practice {practice}" if practice else "every practice"
     console.print(
         f"Removed {removed} practice-month(s) of {period} ({who}) from {cfg.history_path}.",
