@@ -89,7 +89,7 @@ def in_band(patients: pd.DataFrame, ref: dt.date, band: str) -> pd.DataFrame:
 
 def headline_table(headline: dict, previous: dict | None = None) -> pd.DataFrame:
     """The headline figures as a table: Measure, At reference date, Month before."""
-    rows = headline_rows(headline, previous)
+    rows = headline_rows(headline, previous, reasons=True)
     return pd.DataFrame(rows, columns=["Measure", "At reference date", "Month before"])
 
 
