@@ -9,11 +9,11 @@ the list's sheet in ``worklists.xlsx``.
 The lists follow the practice's model and branch of the guidance:
 
 * opt-in model: ``revoke``, ``protect-16``, ``protect-adults``, ``requests``,
-  ``codes-104``, ``disagreements``;
+  ``disagreements``;
 * default model (``model: default``, which is also how a practice leaving the opt-in
-  model is configured): ``give-access``, ``codes-104`` (bulk-added ones first, to be
-  cancelled), ``disagreements``; nothing about opting in, revoking or protecting from
-  automatic access;
+  model is configured): ``give-access``, ``codes-104`` (the active 104s, bulk-added ones
+  first, to be cancelled; the others for a clinician to review), ``disagreements``;
+  nothing about opting in, revoking or protecting from automatic access;
 * a weekly review (``since`` given) adds ``review``, first: what is new since the
   previous review.
 """
@@ -59,7 +59,7 @@ from optin_analysis.measures.timeline import (
 REVIEW, REVOKE, PROTECT_16, PROTECT_ADULTS = "review", "revoke", "protect-16", "protect-adults"
 REQUESTS, CODES_104, DISAGREEMENTS_LIST = "requests", "codes-104", "disagreements"
 GIVE_ACCESS = "give-access"
-OPT_IN_LISTS = (REVOKE, PROTECT_16, PROTECT_ADULTS, REQUESTS, CODES_104, DISAGREEMENTS_LIST)
+OPT_IN_LISTS = (REVOKE, PROTECT_16, PROTECT_ADULTS, REQUESTS, DISAGREEMENTS_LIST)
 DEFAULT_LISTS = (GIVE_ACCESS, CODES_104, DISAGREEMENTS_LIST)
 #: Turning 16 within this many weeks is on the weekly review, unless told otherwise.
 REVIEW_WEEKS = 4
@@ -87,9 +87,7 @@ DISAGREEMENT_COLUMNS = [
 GIVE_ACCESS_COLUMNS = [
     "patient_id", "nhs_number", "age", "online_account", "online_account_date", "reason",
 ]  # fmt: skip
-CODES_104_COLUMNS = [
-    "patient_id", "nhs_number", "age", "code_date", "origin", "cancelled_on", "what_to_do",
-]  # fmt: skip
+CODES_104_COLUMNS = ["patient_id", "nhs_number", "age", "code_date", "origin", "what_to_do"]
 REVIEW_COLUMNS = ["patient_id", "nhs_number", "age", "item", "date", "detail", "what_to_do"]
 
 #: Where an active 104 came from ([rule code-104-origin]), in the order listed.
@@ -232,14 +230,16 @@ def _disagreements(patients: pd.DataFrame, state: pd.DataFrame, profile: Practic
 
 
 def _positions(patients: pd.DataFrame, events: pd.DataFrame) -> np.ndarray:
-    """Row position in ``patients`` of each event's patient, -1 for none ([rule linking])."""
-    keys = ["patient_id"]
-    if "practice_code" in patients.columns and "practice_code" in events.columns:
-        keys = ["practice_code", "patient_id"]
-    if len(keys) == 1:
-        return pd.Index(patients["patient_id"]).get_indexer(events["patient_id"])
-    own = pd.MultiIndex.from_frame(patients[keys])
-    return own.get_indexer(pd.MultiIndex.from_frame(events[keys]))
+    """Row position in ``patients`` of each event's patient, -1 for none ([rule linking]):
+    on practice_code and patient_id (on patient_id alone where a frame has no practice)."""
+    pos = np.full(len(events), -1, dtype=np.int64)
+    keyed = "practice_code" in patients.columns and "practice_code" in events.columns
+    for code, rows in (patients.groupby("practice_code", sort=False).indices.items()
+                       if keyed else [(None, np.arange(len(patients)))]):  # fmt: skip
+        mine = (events["practice_code"] == code).to_numpy() if keyed else slice(None)
+        found = pd.Index(patients["patient_id"].take(rows)).get_indexer(events["patient_id"][mine])
+        pos[mine] = np.where(found >= 0, rows[found], -1)
+    return pos
 
 
 def _day_dates(days: np.ndarray, none: int) -> np.ndarray:
@@ -266,6 +266,8 @@ def code_104_history(
     """
     n = len(patients)
     ref = np.datetime64(as_timestamp(ref_date).date(), "D").astype(np.int64)
+    codes = (EventType.ENHANCED_REVIEW_ADDED.value, EventType.ENHANCED_REVIEW_REMOVED.value)
+    events = events[events["event_type"].isin(codes).to_numpy()]  # few: matched alone
     dates = events["event_date"]
     known = dates.notna().to_numpy()
     day = np.where(known, dates.to_numpy(dtype="datetime64[us]").astype("datetime64[D]")
@@ -275,8 +277,8 @@ def code_104_history(
     keep = known & (pos >= 0) & (day <= ref)
     keep[keep] = registered[pos[keep]]
     kind = events["event_type"].to_numpy(dtype=object)
-    added = keep & (kind == EventType.ENHANCED_REVIEW_ADDED.value)
-    removed = keep & (kind == EventType.ENHANCED_REVIEW_REMOVED.value)
+    added = keep & (kind == codes[0])
+    removed = keep & (kind == codes[1])
 
     last = group_max(pos[added], day[added], n)
     r_pos, r_day = pos[removed], day[removed]
@@ -302,28 +304,14 @@ def code_104_history(
     )
 
 
-def _codes_104(
-    patients: pd.DataFrame, state: pd.DataFrame, codes: pd.DataFrame, profile: Practice
-) -> pd.DataFrame:
-    coded = codes["origin"].to_numpy(dtype=object) != ""
+def _codes_104(patients: pd.DataFrame, state: pd.DataFrame, codes: pd.DataFrame) -> pd.DataFrame:
+    active = (codes["origin"] != "").to_numpy() & codes["cancelled_on"].isna().to_numpy()
     merged = pd.concat([state[["patient_id", "age"]], codes], axis=1)
-    out = _rows(patients, merged, coded, CODES_104_COLUMNS[:-1])
-    active = out["cancelled_on"].isna().to_numpy()
-    rank = np.where(active, pd.Index(ORIGINS).get_indexer(out["origin"]), len(ORIGINS))
-    out = out.assign(_rank=rank)
+    out = _rows(patients, merged, active, CODES_104_COLUMNS[:-1])
+    out = out.assign(_rank=pd.Index(ORIGINS).get_indexer(out["origin"]))
     out = _ordered(out, ["_rank", "code_date", "patient_id"]).drop(columns="_rank")
-    active = out["cancelled_on"].isna().to_numpy()
-    origin = out["origin"].to_numpy(dtype=object)
-    if profile.model is Model.DEFAULT:
-        what = np.select(
-            [~active, origin == BULK],
-            ["none: cancelled by a 106", CANCEL_BULK],
-            CLINICIAN_104,
-        )  # fmt: skip
-    else:
-        what = np.where(active, "keep: it protects from automatic access",
-                        "none: cancelled by a 106")  # fmt: skip
-    return out.assign(what_to_do=_text(what, len(out)))
+    bulk = (out["origin"] == BULK).to_numpy()
+    return out.assign(what_to_do=_text(np.where(bulk, CANCEL_BULK, CLINICIAN_104), len(out)))
 
 
 # --------------------------------------------------------------------------- default model
@@ -342,16 +330,13 @@ def _give_access(patients: pd.DataFrame, state: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class _Item:
-    """One item of the review: who, with the date of what happened, detail and action."""
+    """The rows of one item of the review: who (positions), the date of what happened,
+    and a detail and action for each (or one for all)."""
 
-    mask: np.ndarray
+    at: np.ndarray
     date: np.ndarray
     detail: np.ndarray | str
     what: np.ndarray | str
-
-
-def _pick(values: np.ndarray | str, at: np.ndarray) -> np.ndarray | str:
-    return values if isinstance(values, str) else np.asarray(values, dtype=object)[at]
 
 
 def _review(
@@ -369,43 +354,50 @@ def _review(
     f = {name: _flag(state, name) for name in (
         "registered", "eligible", "account", "has_access", "automatic", "protected",
         "protected_104", "opted_out", "open_request")}  # fmt: skip
-    code_date = _dates(codes, "code_date")
+    f["exposed"] = ~f["has_access"] & ~f["opted_out"] & ~f["protected"]
+    fix = "add a 104 now" if by_code else "make the supplier setting (step 1 of the guidance)"
     items: dict[str, _Item] = {}
 
     def new(dates: np.ndarray) -> np.ndarray:
         return ~np.isnat(dates) & (dates > s) & (dates <= d)
 
-    exposed = ~f["has_access"] & ~f["opted_out"] & ~f["protected"]
-    fix = "add a 104 now" if by_code else "make the supplier setting (step 1 of the guidance)"
+    def rows(mask: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Positions of ``mask`` and the flags of those rows only (texts are made for the
+        rows listed, not for every patient)."""
+        at = np.flatnonzero(mask)
+        return at, {name: flag[at] for name, flag in f.items()}
 
     acct_date = _dates(patients, "online_account_date")
     account = new(acct_date) & f["account"] & f["eligible"]
     if default:
-        holds = f["has_access"]
         would = ~f["has_access"] & ~f["opted_out"] & ~f["protected_104"]
-        detail = np.where(holds, "holds full access", "no access yet: gets it automatically")
-        items[NEW_ACCOUNT] = _Item(account & (holds | would), acct_date, detail, EXCEPTION_CHECK)
+        at, g = rows(account & (f["has_access"] | would))
+        detail = np.where(
+            g["has_access"], "holds full access", "no access yet: gets it automatically"
+        )
+        items[NEW_ACCOUNT] = _Item(at, acct_date[at], detail, EXCEPTION_CHECK)
     else:
-        holds = f["automatic"]
-        detail = np.where(holds, "holds automatic full access",
+        at, g = rows(account & (f["automatic"] | f["exposed"]))
+        detail = np.where(g["automatic"], "holds automatic full access",
                           "not protected: would get automatic access")  # fmt: skip
-        what = np.where(holds, "revoke until the patient opts in (also on revoke)", fix)
-        items[NEW_ACCOUNT] = _Item(account & (holds | exposed), acct_date, detail, what)
+        what = np.where(g["automatic"], "revoke until the patient opts in (also on revoke)", fix)
+        items[NEW_ACCOUNT] = _Item(at, acct_date[at], detail, what)
 
     reg_date = _dates(patients, "registration_date")
-    registrant = new(reg_date) & f["registered"] & f["eligible"]
-    arrived = f["protected_104"] & ~np.isnat(code_date) & (code_date < reg_date)
+    at, g = rows(new(reg_date) & f["registered"] & f["eligible"])
+    code_date = _dates(codes, "code_date")[at]
+    arrived = g["protected_104"] & ~np.isnat(code_date) & (code_date < reg_date[at])
     came = "arrived with a 104 dated " + _iso(code_date) + " (from another practice)"
-    own_104 = f["protected_104"] & ~arrived
+    own_104 = g["protected_104"] & ~arrived
     if default:
-        conditions = [arrived, f["has_access"], f["opted_out"], own_104]
+        conditions = [arrived, g["has_access"], g["opted_out"], own_104]
         detail = np.select(conditions, [came, "holds full access", "opted out",
                                         "has a 104 coded here"],
                            "no access yet: gets it automatically")  # fmt: skip
         what = np.select(conditions, [CLINICIAN_104, EXCEPTION_CHECK, "none", CLINICIAN_104],
                          EXCEPTION_CHECK)  # fmt: skip
     else:
-        conditions = [arrived, f["automatic"], exposed, f["has_access"], f["opted_out"],
+        conditions = [arrived, g["automatic"], g["exposed"], g["has_access"], g["opted_out"],
                       own_104]  # fmt: skip
         detail = np.select(conditions, [
             came, "holds automatic full access", "no 104: not protected from automatic access",
@@ -416,42 +408,44 @@ def _review(
             "revoke until the patient opts in (also on revoke)", fix, "none",
             "none: opted out", "none: its 104 protects",
         ], "none: the supplier setting protects")  # fmt: skip
-    items[NEW_REGISTRANT] = _Item(registrant, reg_date, detail, what)
+    items[NEW_REGISTRANT] = _Item(at, reg_date[at], detail, what)
 
     if not default:
         request_date = _dates(state, "request_date")
         waiting = f["registered"] & f["open_request"] & np.isnat(_dates(state, "counselled_date"))
-        days = np.asarray(state["wait_days"].fillna(0), dtype=np.int64)
+        at, _ = rows(waiting & new(request_date))
+        days = np.asarray(state["wait_days"].take(at).fillna(0), dtype=np.int64)
         detail = "asked " + days.astype(str) + " day(s) ago"
         items[NOT_COUNSELLED] = _Item(
-            waiting & new(request_date),
-            request_date,
-            detail,
-            "counsel the patient, then code it (also on requests)",
+            at, request_date[at], detail, "counsel the patient, then code it (also on requests)"
         )
 
     b16 = _dates(state, "sixteenth_birthday")
     horizon = d + np.timedelta64(7 * weeks, "D")
     turning = f["registered"] & ~np.isnat(b16) & (b16 > d) & (b16 <= horizon)
-    birthday = "turns 16 on " + _iso(b16)
     if default:
-        items[TURNING_16] = _Item(turning, b16, birthday, "before the birthday: " + EXCEPTION_CHECK)
+        at, _ = rows(turning)
+        birthday = "turns 16 on " + _iso(b16[at])
+        items[TURNING_16] = _Item(at, b16[at], birthday, "before the birthday: " + EXCEPTION_CHECK)
     else:
+        at, _ = rows(turning & f["exposed"])
         before = "add a 104 before the birthday" if by_code else (
             "make the supplier setting before the birthday")  # fmt: skip
-        items[TURNING_16] = _Item(turning & ~f["protected"] & ~f["has_access"] & ~f["opted_out"],
-                                  b16, birthday + ", not protected", before)  # fmt: skip
+        birthday = "turns 16 on " + _iso(b16[at]) + ", not protected"
+        items[TURNING_16] = _Item(at, b16[at], birthday, before)
 
     parts = []
     merged = state[["patient_id", "age"]]
     for item, it in items.items():
-        at = np.flatnonzero(it.mask)
-        part = _rows(patients, merged, it.mask, ["patient_id", "nhs_number", "age"])
+        n = len(it.at)
+        mask = np.zeros(len(patients), dtype=bool)
+        mask[it.at] = True
+        part = _rows(patients, merged, mask, ["patient_id", "nhs_number", "age"])
         parts.append(part.assign(
-            item=_text(item, len(at)),
-            date=it.date[at].astype("datetime64[us]"),
-            detail=_text(_pick(it.detail, at), len(at)),
-            what_to_do=_text(_pick(it.what, at), len(at)),
+            item=_text(item, n),
+            date=it.date.astype("datetime64[us]"),
+            detail=_text(it.detail, n),
+            what_to_do=_text(it.what, n),
             _order=REVIEW_ITEMS.index(item),
         ))  # fmt: skip
     out = pd.concat(parts, ignore_index=True)
@@ -506,16 +500,16 @@ def worklists(
       ``codes-104``): account holders first by account date, then the others, each by
       patient_id: patient_id, nhs_number, age, online_account, online_account_date,
       reason.
+    * ``codes-104``: [rule worklist-codes-104] registered patients with an active 104 at
+      D (not cancelled by a 106), with where it came from ([rule code-104-origin]): bulk
+      ones first, then those that came at registration, then individual ones, each by
+      code date and patient_id: patient_id, nhs_number, age, code_date, origin,
+      what_to_do. A bulk 104 is to be cancelled (a 106, in bulk; a 104 again only where a
+      safeguarding reason is recorded), the others reviewed by a clinician (NHS
+      England's advice).
 
     On both:
 
-    * ``codes-104``: [rule worklist-codes-104] registered patients with a 104 code on or
-      before D, where it came from ([rule code-104-origin]): active ones first, bulk, then
-      at registration, then individual; then cancelled ones; each by code date and
-      patient_id: patient_id, nhs_number, age, code_date, origin, cancelled_on,
-      what_to_do. On the default model a bulk 104 is to be cancelled (a 106, in bulk;
-      reapplied only where a safeguarding reason is recorded) and the others reviewed by
-      a clinician; on the opt-in model an active 104 is kept (it protects).
     * ``disagreements``: [rule worklist-disagreements] record disagreements, registered
       patients whose coded grants or revocations disagree with the extract (the extract
       was used), by disagreement then patient_id, with [rule disagreement-action] what to
@@ -542,19 +536,22 @@ def worklists(
     if state is None:
         state = patient_state(patients, events, profile, ref_date)
     ref = as_timestamp(ref_date)
-    codes = code_104_history(patients, events, state, ref)
+    default = profile.model is Model.DEFAULT
+    codes = None
+    if default or since is not None:
+        codes = code_104_history(patients, events, state, ref)
     lists: dict[str, pd.DataFrame] = {}
     if since is not None:
         lists[REVIEW] = _review(patients, state, codes, profile, ref, as_timestamp(since),
                                 review_weeks)  # fmt: skip
-    if profile.model is Model.DEFAULT:
+    if default:
         lists[GIVE_ACCESS] = _give_access(patients, state)
+        lists[CODES_104] = _codes_104(patients, state, codes)
     else:
         lists[REVOKE] = _revoke(patients, state, profile)
         lists[PROTECT_16] = _protect_16(patients, state, ref, horizon_months)
         lists[PROTECT_ADULTS] = _protect_adults(patients, state, profile)
         lists[REQUESTS] = _requests(patients, state)
-    lists[CODES_104] = _codes_104(patients, state, codes, profile)
     lists[DISAGREEMENTS_LIST] = _disagreements(patients, state, profile)
     since_ts = None if since is None else as_timestamp(since)
     return Worklists(lists, notes(profile, ref, since_ts, review_weeks, since_why))
@@ -646,13 +643,6 @@ def notes(
             "Who: the staff who counsel and provision. How: oldest request first: counsel "
             "each patient awaiting counselling (explain what access shows) and code it; for "
             "each patient awaiting provisioning, switch access on and code the grant."
-        )
-        out[CODES_104] = (
-            "For the record: no action while the practice runs the opt-in model (an active "
-            "104 protects from automatic access). Shows where each 104 came from (bulk: 50+ "
-            "patients coded that day; individual; or with the record from another practice) "
-            "and whether a 106 cancelled it. Leaving the opt-in model? Set model: default in "
-            "the configuration: this list then says which 104s to cancel and which to review."
         )
     out[DISAGREEMENTS_LIST] = (
         "Who: the online-access lead. How: the account settings in the extract were used "
@@ -836,8 +826,8 @@ def _column(sheet: Worksheet, formats: dict, column: pd.Series) -> _Column:
         days = (column.to_numpy().astype("datetime64[D]") - EXCEL_EPOCH).astype("int64")
         values, cell_formats, write = days.astype(object), [formats["date"]] * n, None
     elif pd.api.types.is_bool_dtype(column):
-        flags = column.to_numpy(dtype=object)
-        values = np.array([BOOL_TEXT.get(v) for v in flags], dtype=object)
+        flags = column.fillna(False).to_numpy(dtype=bool)
+        values = np.where(flags, BOOL_TEXT[True], BOOL_TEXT[False]).astype(object)
         cell_formats, write = [None] * n, sheet.write_string
     elif pd.api.types.is_numeric_dtype(column):
         values = column.to_numpy(dtype=object, na_value=None)

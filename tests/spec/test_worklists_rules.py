@@ -248,27 +248,24 @@ def test_code_104_origin_not_bulk_at_49_patients() -> None:
     assert set(got.loc[BULK_IDS[:49], "origin"]) == {"individual"}
 
 
-def test_worklist_codes_104_active_by_origin_then_cancelled() -> None:
-    got = _lists(*_codes_practice(), "2024-06-01")["codes-104"]
-    # active: the 50 bulk (one date, by id), then t (at registration), then i (02-01)
-    # and s (02-20) by code date; then the cancelled c
-    assert got["patient_id"].tolist() == [*BULK_IDS, "t", "i", "s", "c"]
-    assert got["origin"].tolist()[-4:] == ["at registration", "individual", "individual",
-                                           "individual"]  # fmt: skip
-    assert got["what_to_do"].tolist()[-2:] == [
-        "keep: it protects from automatic access", "none: cancelled by a 106",
-    ]  # fmt: skip
-
-
-def test_worklist_codes_104_on_the_default_model_cancel_bulk_then_review() -> None:
+def test_worklist_codes_104_bulk_ones_first_to_cancel_then_a_clinician_reviews() -> None:
     got = _lists(*_codes_practice(), "2024-06-01", model=Model.DEFAULT)["codes-104"]
+    # active 104s: the 50 bulk (one date, by id), then t (at registration), then i
+    # (02-01) and s (02-20) by code date; c's was cancelled by a 106: not listed
+    assert got["patient_id"].tolist() == [*BULK_IDS, "t", "i", "s"]
+    assert got["origin"].tolist()[-4:] == ["bulk", "at registration", "individual",
+                                           "individual"]  # fmt: skip
     what = dict(zip(got["patient_id"], got["what_to_do"], strict=True))
     assert what["b00"] == (
         "add a 106 (in bulk); a 104 again only if a safeguarding reason is recorded"
     )
     review = "clinician: keep the 104 only if a reason is recorded, else add a 106"
     assert what["t"] == what["i"] == what["s"] == review
-    assert what["c"] == "none: cancelled by a 106"
+
+
+def test_worklist_codes_104_only_on_the_default_model() -> None:
+    # on the opt-in model a 104 protects from automatic access: nothing to do about it
+    assert "codes-104" not in _lists(*_codes_practice(), "2024-06-01")
 
 
 # --------------------------------------------------------------------------- default model

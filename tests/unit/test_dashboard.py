@@ -74,7 +74,7 @@ def test_band_filters_the_16_plus_figures(sample, views) -> None:
     assert all(parts) and sum(parts) == eligible("16+") == eligible("all ages")
     for band in ("18-24", "65+"):
         low, high = db.AGE_BANDS[band]
-        for name in ("revoke", "protect-adults", "codes-104"):
+        for name in ("revoke", "protect-adults"):
             ages = views[band].worklists[name]["age"].dropna()
             assert len(ages) and ages.between(low, high).all(), (band, name)
     requests = views["18-24"].worklists["requests"]

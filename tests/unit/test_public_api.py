@@ -44,5 +44,4 @@ def test_the_readme_walk_through() -> None:
     lists = oa.worklists(
         data.patients, data.events, data.profile, month.ref_date, state=month.measures.state
     )
-    assert list(lists) == ["revoke", "protect-16", "protect-adults", "requests", "codes-104",
-                           "disagreements"]  # fmt: skip
+    assert list(lists) == ["revoke", "protect-16", "protect-adults", "requests", "disagreements"]
