@@ -208,10 +208,14 @@ def validate(
     """Check extracts: every problem with its file, row and column. Exit 1 if any error."""
     from optin_analysis.ingest.load import load_practice
     from optin_analysis.run.checks import practice_warnings
+    from optin_analysis.run.onboard.config import clear_ready_note
 
     failed = 0
     for path in paths:
         cfg, practices = _config_for(path)
+        if clear_ready_note(cfg.source):
+            console.print(f"{cfg.source}: every TODO is filled in; its NOT READY note is "
+                          "removed.", markup=False)  # fmt: skip
         for profile in _selected(cfg, practice) if practice else practices:
             label = f"{profile.ods_code} {profile.name}"
             try:
