@@ -156,3 +156,19 @@ def test_empty_practice_worklists(tmp_path: Path) -> None:
     assert list(lists["requests"].columns) == wl.REQUEST_COLUMNS
     wl.write_worklists(lists, tmp_path, "A81001", "2025-03")
     assert (tmp_path / "2025-03" / "A81001" / "worklists.xlsx").exists()
+
+
+def test_the_samples_default_model_practice_gets_no_opt_in_list(tmp_path: Path) -> None:
+    from optin_analysis.config import load_config
+    from optin_analysis.ingest.load import load_practice
+
+    sample = Path(__file__).resolve().parents[2] / "data" / "sample" / "config.yaml"
+    profile = load_config(sample).practice("Y90005")  # model: default
+    data = load_practice(profile)
+    lists = wl.worklists(data.patients, data.events, profile, "2026-10-31")
+    wl.write_worklists(lists, tmp_path, "Y90005", "2026-10")
+    written = sorted(p.name for p in (tmp_path / "2026-10" / "Y90005").iterdir())
+    assert written == ["codes-104.csv", "disagreements.csv", "give-access.csv", "worklists.xlsx"]
+    assert len(lists["give-access"]) > 1000  # 16+ without access and not opted out
+    text = " ".join(lists.notes.values()).lower()
+    assert "opt" not in text.replace("opted out", "") and "revoke" not in text
