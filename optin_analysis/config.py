@@ -230,7 +230,36 @@ def overlap(
     return None
 
 
-def _describe(err: ValidationError, raw: dict) -> list[str]:
+def setting_line(root: yaml.Node | None, loc: tuple | list) -> int | None:
+    """The line (from 1) of the setting at ``loc`` (keys and list positions) in a composed
+    YAML file; for a setting that is missing, the line of the nearest enclosing one."""
+    node, line = root, None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            pairs = (p for p in node.value if isinstance(p[0], yaml.ScalarNode))
+            pair = next((p for p in pairs if p[0].value == part), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def compose(text: str) -> yaml.Node | None:
+    """The YAML text as nodes (with their lines), or None when it cannot be read."""
+    try:
+        return yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+
+
+def _describe(err: ValidationError, raw: dict, root: yaml.Node | None = None) -> list[str]:
     lines = []
     for e in err.errors():
         loc = list(e["loc"])
@@ -243,7 +272,8 @@ def _describe(err: ValidationError, raw: dict) -> list[str]:
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "unknown setting (misspelt?)"
-        lines.append(f"{where}: {msg}")
+        line = setting_line(root, loc)
+        lines.append(f"{f'line {line}: ' if line else ''}{where}: {msg}")
     return lines
 
 
@@ -251,7 +281,8 @@ def load_config(path: str | Path) -> RunConfig:
     """Read and validate a run configuration; relative paths become absolute."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        raw = yaml.safe_load(text)
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -261,7 +292,8 @@ def load_config(path: str | Path) -> RunConfig:
     try:
         cfg = RunConfig.model_validate({**raw, "source": path})
     except ValidationError as exc:
-        problems = "\n".join(f"  - {line}" for line in _describe(exc, raw))
+        lines = _describe(exc, raw, compose(text))
+        problems = "\n".join(f"  - {line}" for line in lines)
         raise ConfigError(f"{path}: invalid run configuration:\n{problems}") from None
     base = path.resolve().parent
     if problem := overlap(base / cfg.reports_dir, base / cfg.worklists_dir):

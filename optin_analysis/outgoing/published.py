@@ -441,8 +441,8 @@ def _previous_headline(
         "pending_16_at_risk",
     ):
         out[key] = control_count(exact.get(key), rule)
-    # last month's bands are not published (nor worked out for the practice's own copy)
-    out["longest_wait_band"] = MARK if rule.enabled else None
+    # last month's bands are not published; the practice's own copy shows the exact band
+    out["longest_wait_band"] = MARK if rule.enabled else exact.get("longest_wait_band")
     out["pending_16_cohort"] = total([out["pending_16_protected"], out["pending_16_at_risk"]])
     out |= _waits(exact, out["provisioned_period"])
     out = _derived(out, supplier)

@@ -56,6 +56,8 @@ from optin_analysis.outgoing.summary import (
     write_json,
 )
 from optin_analysis.practice.worklists import (
+    FIRST_REVIEW_DAYS,
+    REVIEW_WEEKS,
     LinkedFolder,
     Pending,
     commit_worklists,
@@ -79,6 +81,7 @@ from optin_analysis.reports.notebooks import (
     stage_reports,
 )
 from optin_analysis.run import lock
+from optin_analysis.run.checks import practice_warnings
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
 ROLLUP_HTML = "icb-rollup.html"
@@ -158,6 +161,10 @@ class Options:
     generated: dt.datetime | None = None
     audience: str = ICB  #: "icb" (outgoing) or "practice" (exact, under the worklists)
     pdf: bool = True  #: also write the DPIA as PDF
+    as_of: dt.date | None = None  #: a weekly review as of this day (worklists only)
+    #: per practice, the day its review lists what is new after, and where that day came from
+    since: dict[str, tuple[dt.date, str]] | None = None
+    review_weeks: int = REVIEW_WEEKS  #: the review lists who turns 16 within this many weeks
 
 
 def report_folder(cfg: RunConfig, period: str, ods_code: str, audience: str = ICB) -> Path:
@@ -217,6 +224,8 @@ def run_practice(
     ``earlier`` holds the practice's figures from the history store (for trends). Its
     files are staged, not published: the caller publishes ``result.staged``.
     """
+    if options.as_of is not None:
+        return run_review(cfg, profile, period, options, codelist)
     result = PracticeResult(profile.ods_code, profile.name)
     timings = Timings()
     start = time.perf_counter()
@@ -224,7 +233,7 @@ def run_practice(
     try:
         with timings.stage("load+validate"):
             data = load_practice(profile, codelist)
-            result.warnings = [p.message for p in data.warnings]
+            result.warnings = [p.message for p in practice_warnings(data, cfg.source)]
         with timings.stage("measures"):
             month = compute(data, period)
             used = codelist if codelist is not None else load_codelist(cfg.codelist)
@@ -262,6 +271,59 @@ def run_practice(
         words = in_words(exc)
         result.status = FAILED
         result.problem = words if os_error(exc) is not None else f"unexpected {words}"
+    except BaseException:
+        staged.discard()
+        raise
+    if result.status == FAILED:
+        staged.discard()
+    result.seconds = time.perf_counter() - start
+    result.timings = timings.stages
+    return result
+
+
+def review_since(options: Options, ods_code: str) -> tuple[dt.date, str]:
+    """The day a practice's weekly review lists what is new after, and why that day."""
+    given = (options.since or {}).get(ods_code)
+    if given is not None:
+        return given
+    start = options.as_of - dt.timedelta(days=FIRST_REVIEW_DAYS)
+    return start, f"no earlier review recorded: the last {FIRST_REVIEW_DAYS} days"
+
+
+def run_review(
+    cfg: RunConfig,
+    profile: Practice,
+    period: str,
+    options: Options,
+    codelist: pd.DataFrame | None = None,
+) -> PracticeResult:
+    """A practice's weekly review: every worklist as of ``options.as_of``, with the
+    ``review`` list first (what is new since its previous review), staged under
+    ``<worklists>/<period>`` (``period`` is the day, YYYY-MM-DD). Failures become a result.
+    """
+    result = PracticeResult(profile.ods_code, profile.name)
+    timings = Timings()
+    start = time.perf_counter()
+    staged = Staged()
+    try:
+        with timings.stage("load+validate"):
+            data = load_practice(profile, codelist)
+            result.warnings = [p.message for p in practice_warnings(data, cfg.source)]
+        if options.as_of > profile.extract_date:
+            raise PeriodError(
+                f"{profile.ods_code}: --as-of {options.as_of} is after the extract date "
+                f"{profile.extract_date}; use an extract taken on or after that day"
+            )
+        since, why = review_since(options, profile.ods_code)
+        with timings.stage("worklists"):
+            frames = worklists(data.patients, data.events, profile, options.as_of, since=since,
+                               review_weeks=options.review_weeks, since_why=why)  # fmt: skip
+            staged.lists = stage_worklists(frames, cfg.worklists_dir, profile.ods_code, period)
+        result.staged = staged
+    except (InputError, ConfigError, PeriodError, OSError) as exc:
+        result.status, result.problem = FAILED, _describe(exc)
+    except Exception as exc:  # noqa: BLE001 - one practice must never stop the batch
+        result.status, result.problem = FAILED, f"unexpected {type(exc).__name__}: {exc}"
     except BaseException:
         staged.discard()
         raise
@@ -667,3 +729,40 @@ def close() -> None:
             _session.close()
     finally:
         lock.release_all()
+
+
+def review_starts(
+    cfg: RunConfig, practices: list[Practice], as_of: dt.date, since: dt.date | None = None
+) -> dict[str, tuple[dt.date, str]]:
+    """For each practice, the day its weekly review as of ``as_of`` lists what is new
+    after: ``since`` when given, else its latest review recorded before ``as_of`` in the
+    history store (practices with none are left out: they look back
+    :data:`FIRST_REVIEW_DAYS`). Raises :class:`RunError` when the store cannot be read."""
+    if since is not None:
+        return {p.ods_code: (since, "as asked with --since") for p in practices}
+    try:
+        with History(cfg.history_path, read_only=True) as history:
+            last = {p.ods_code: history.last_review(p.ods_code, as_of) for p in practices}
+    except HistoryError as exc:
+        raise RunError(str(exc)) from None
+    return {code: (day, f"the previous review, as of {day}")
+            for code, day in last.items() if day is not None}  # fmt: skip
+
+
+def record_reviews(
+    cfg: RunConfig, results: list[PracticeResult], options: Options, when: dt.datetime
+) -> None:
+    """Record in the history store the weekly review of each practice whose lists were
+    published, so that its next review starts from this one."""
+    done = [r for r in results if r.status == OK and r.written]
+    if not done or options.as_of is None:
+        return
+    try:
+        with History(cfg.history_path) as history:
+            for r in done:
+                since, _ = review_since(options, r.ods_code)
+                history.record_review(r.ods_code, options.as_of, since, when)
+    except HistoryError as exc:
+        raise RunError(
+            f"{exc}. The worklists were written, but the next review will not know of this one"
+        ) from None

@@ -207,10 +207,15 @@ def validate(
 ) -> None:
     """Check extracts: every problem with its file, row and column. Exit 1 if any error."""
     from optin_analysis.ingest.load import load_practice
+    from optin_analysis.run.checks import practice_warnings
+    from optin_analysis.run.onboard.config import clear_ready_note
 
     failed = 0
     for path in paths:
         cfg, practices = _config_for(path)
+        if clear_ready_note(cfg.source):
+            console.print(f"{cfg.source}: every TODO is filled in; its NOT READY note is "
+                          "removed.", markup=False)  # fmt: skip
         for profile in _selected(cfg, practice) if practice else practices:
             label = f"{profile.ods_code} {profile.name}"
             try:
@@ -221,7 +226,7 @@ def validate(
                 fail(f"✗ {label}: {n} error(s)")
                 print_problems(exc.problems)
                 continue
-            warnings = data.warnings + _disagreement_warning(data)
+            warnings = practice_warnings(data, cfg.source)
             line = styled(f"✓ {label}", "green")
             line.append(
                 f": {len(data.patients):,} patients, {len(data.events):,} events, "
@@ -232,20 +237,6 @@ def validate(
     if failed:
         fail(f"{failed} practice(s) have errors.")
         raise typer.Exit(1)
-
-
-def _disagreement_warning(data) -> list[Problem]:
-    """A warning counting patients whose coded grants/revocations disagree with the extract."""
-    from optin_analysis.measures.definitions import disagreement_count
-
-    n = disagreement_count(data)
-    if not n:
-        return []
-    message = (
-        f"{n} patient(s) have coded grants or revocations that disagree with the access "
-        "level in this extract; the extract is used (see the 'disagreements' worklist)"
-    )
-    return [Problem(data.profile.events, message, severity=Severity.WARNING)]
 
 
 def _config_for(path: Path):
@@ -265,6 +256,7 @@ def _config_for(path: Path):
             if mine:
                 return cfg, mine
     fail(f"{path}: no config.yaml in or above this folder lists its extracts")
+    fail(f"To write one for a folder of exports: optin-analysis init {path}")
     raise typer.Exit(2)
 
 
@@ -471,7 +463,10 @@ def _print_headlines(results, controlled: bool = False) -> None:
             ]
             table.add_row(code, *cells)
         console.print(table)
-        console.print("Every measure of every practice: the ICB roll-up and each report.")
+        console.print(
+            "Key measures only: every measure is in each practice's report and the roll-up.",
+            markup=False,
+        )
         return
     table.add_column("Measure")
     rows = {code: headline_rows(h) for code, h in figures.items()}
@@ -482,29 +477,98 @@ def _print_headlines(results, controlled: bool = False) -> None:
     console.print(table)
 
 
+DayOpt = {"formats": ["%Y-%m-%d"], "metavar": "YYYY-MM-DD"}
+
+
 @app.command("worklists")
 def worklists_command(
     config: ConfigOpt,
-    period: PeriodOpt,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            "-p",
+            metavar="YYYY-MM",
+            help="Month: the worklists as of its last day (or the extract date).",
+        ),
+    ] = None,
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--as-of",
+            **DayOpt,
+            help="Weekly review: the worklists as of this day (up to the extract date), "
+            "with a review list of what is new since the practice's previous review.",
+        ),
+    ] = None,
+    since: Annotated[
+        dt.datetime | None,
+        typer.Option(**DayOpt, help="With --as-of: review what is new after this day instead."),
+    ] = None,
+    weeks: Annotated[
+        int,
+        typer.Option(
+            min=1, max=52, metavar="N", help="With --as-of: list who turns 16 within N weeks."
+        ),
+    ] = 4,
     out: Annotated[
         Path | None,
         typer.Option(metavar="PATH", help="Folder (default: worklists_dir of the configuration)."),
     ] = None,
     practice: PracticeOpt = None,
 ) -> None:
-    """Write practice-internal worklists (CSV, XLSX): revoke, protect, requests, disagreements."""
-    from optin_analysis.run.batch import Options
+    """Write practice-internal worklists (CSV, XLSX), each saying who acts and how.
+
+    Monthly with --period; weekly with --as-of, which also writes a review list of what is
+    new since the previous review (recorded in the history store).
+    """  # fmt: skip
+    from optin_analysis.run.batch import Options, record_reviews, review_starts
 
     cfg = _config(config)
+    if (period is None) == (as_of is None):
+        fail("Give either --period YYYY-MM (the month) or --as-of YYYY-MM-DD (a weekly review).")
+        raise typer.Exit(2)
+    if since is not None and (as_of is None or since >= as_of):
+        fail("--since goes with --as-of, and must be a day before it.")
+        raise typer.Exit(2)
     if out is not None:
         if problem := overlap(cfg.reports_dir, out, ("reports_dir", "--out")):
             fail(problem)
             raise typer.Exit(2)
         cfg = cfg.model_copy(update={"worklists_dir": out.resolve()})
+    selected = _selected(cfg, practice)
+    day = as_of.date() if as_of is not None else None
     with _command():
-        results = _batch(cfg, _selected(cfg, practice), _period(period), Options(reports=False))
-    _results_table(results, f"Worklists for {period} in {cfg.worklists_dir}")
+        if day is None:
+            label, options = _period(period), Options(reports=False)
+        else:
+            starts = review_starts(cfg, selected, day, since.date() if since else None)
+            label = day.isoformat()
+            options = Options(reports=False, as_of=day, since=starts, review_weeks=weeks)
+        results = _batch(cfg, selected, label, options)
+        if day is not None:
+            record_reviews(cfg, results, options, dt.datetime.now())
+    _results_table(results, f"Worklists for {label} in {cfg.worklists_dir}")
+    if day is not None:
+        _review_summary(results, options)
     _finish(results)
+
+
+def _review_summary(results, options) -> None:
+    """What each practice's review list covers, a line per starting day."""
+    from optin_analysis.run.batch import review_since
+
+    groups: dict[tuple, list[str]] = {}
+    for r in results:
+        if r.status == "ok":
+            groups.setdefault(review_since(options, r.ods_code), []).append(r.ods_code)
+    for (since, why), codes in sorted(groups.items()):
+        who = ", ".join(codes) if len(codes) <= 5 else f"{len(codes)} practices"
+        console.print(
+            f"Review as of {options.as_of} ({who}): what is new since {since} ({why}), and "
+            f"who turns 16 within {options.review_weeks} weeks. Recorded for the next review.",
+            markup=False,
+        )
 
 
 JobsOpt = Annotated[
@@ -514,7 +578,10 @@ JobsOpt = Annotated[
     ),
 ]
 KeepOpt = Annotated[
-    bool, typer.Option(help="Keep the executed notebooks beside the HTML.", **FlagOpt)
+    bool,
+    typer.Option(
+        "--keep-notebooks", help="Keep the executed notebooks beside the HTML.", **FlagOpt
+    ),
 ]
 
 
@@ -576,7 +643,9 @@ def run(
     jobs: JobsOpt = None,
     resume: Annotated[
         bool,
-        typer.Option(help="Skip practices whose reports for the period are complete.", **FlagOpt),
+        typer.Option(
+            "--resume", help="Skip practices whose reports for the period are complete.", **FlagOpt
+        ),
     ] = False,
     keep_notebooks: KeepOpt = False,
     audience: AudienceOpt = "icb",
