@@ -50,17 +50,21 @@ lint: $(STAMP) ## Check style with ruff
 	$(BIN)/ruff format --check optin_analysis tests benchmarks
 
 # JupyterLab for the data lead: loopback only, a fresh token, and nothing fetched from the
-# network (no news feed, no update check, no PyPI extension manager). LAB_PORT=8888,
-# LAB_DIR=notebooks, LAB_TOKEN=<random>, LAB_ARGS=<more jupyter lab options>.
+# network (no news feed nor the question about it, no update check, no PyPI extension
+# manager: lab/overrides.json). Rooted at the repository so that notebooks/, reports/
+# (kept report notebooks) and worklists/ are all reachable; it opens on notebooks/.
+# LAB_PORT=8888, LAB_DIR=., LAB_TOKEN=<random>, LAB_ARGS=<more jupyter lab options>.
 LAB_PORT ?= 8888
-LAB_DIR ?= notebooks
+LAB_DIR ?= .
 LAB_OFFLINE := --LabApp.news_url=None --LabApp.extension_manager=readonly \
-	--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate
+	--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate \
+	--LabApp.app_settings_dir='$(CURDIR)/lab'
 
-lab: $(STAMP) ## Start JupyterLab on notebooks/ at 127.0.0.1 and print its URL (LAB_PORT=8888)
+lab: $(STAMP) ## Start JupyterLab (notebooks/, reports/) at 127.0.0.1 and print its URL
 	@token='$(LAB_TOKEN)'; [ -n "$$token" ] || token=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(24))'); \
 	root=$$( [ "$$(id -u)" = 0 ] && echo --allow-root ); \
-	echo "JupyterLab on $(LAB_DIR)/ -- open http://127.0.0.1:$(LAB_PORT)/lab?token=$$token (Ctrl-C twice to stop)"; \
+	open=$$( [ -d '$(LAB_DIR)/notebooks' ] && echo tree/notebooks ); \
+	echo "JupyterLab on $(LAB_DIR)/ -- open http://127.0.0.1:$(LAB_PORT)/lab/$$open?token=$$token (Ctrl-C twice to stop)"; \
 	export JUPYTER_TOKEN="$$token"; \
 	exec $(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) --ServerApp.port_retries=0 \
 		--ServerApp.root_dir='$(LAB_DIR)' $(LAB_OFFLINE) $$root $(LAB_ARGS)

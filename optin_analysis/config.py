@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -56,6 +57,21 @@ class Disclosure(Strict):
     enabled: bool = True
     redact_at_or_below: Annotated[int, Field(ge=0)] = 7
     round_to: Annotated[int, Field(ge=1)] = 5
+
+
+class Limits(Strict):
+    """Bounds on an extract, checked as it is read, before its rows take memory.
+
+    No honest extract comes near them: two million patients are about 200 MB in lines of
+    about 100 bytes. A file over a limit is refused naming the file, the row and the
+    column. Lengths are in bytes of the file (UTF-8: a character is 1 to 4), identifiers'
+    in characters; a spreadsheet cell holds at most 32,767 characters.
+    """
+
+    file_size_mb: Annotated[int, Field(ge=1)] = 256  #: MB (2**20 bytes) of one extract
+    line_length: Annotated[int, Field(ge=256)] = 65_536  #: bytes of one line
+    field_length: Annotated[int, Field(ge=64, le=32_767)] = 4_096  #: bytes of one cell
+    identifier_length: Annotated[int, Field(ge=8, le=32_767)] = 64  #: patient ids and codes
 
 
 class Signer(Strict):
@@ -107,6 +123,7 @@ class Practice(Strict):
     risk_register: Path | None = None
     dpia_narrative: Path | None = None
     dpia_sign_off: DpiaSignOff = DpiaSignOff()
+    limits: Limits = Limits()  #: the run's ``limits:`` unless the practice has its own
 
     @model_validator(mode="after")
     def _live_needs_date(self) -> Practice:
@@ -124,6 +141,7 @@ class RunConfig(Strict):
     history_db: Path | None = None
     codelist: Path | None = None
     disclosure: Disclosure = Disclosure()
+    limits: Limits = Limits()
     practices: list[Practice]
 
     @field_validator("practices")
@@ -159,9 +177,12 @@ def _absolute(cfg: RunConfig, base: Path) -> RunConfig:
     practices = [
         p.model_copy(
             update={
-                k: _resolve(base, getattr(p, k))
-                for k in ("patients", "events", "mapping", "risk_register", "dpia_narrative")
-                if getattr(p, k) is not None
+                **{
+                    k: _resolve(base, getattr(p, k))
+                    for k in ("patients", "events", "mapping", "risk_register", "dpia_narrative")
+                    if getattr(p, k) is not None
+                },
+                "limits": p.limits if "limits" in p.model_fields_set else cfg.limits,
             }
         )
         for p in cfg.practices
@@ -174,7 +195,71 @@ def _absolute(cfg: RunConfig, base: Path) -> RunConfig:
     return cfg.model_copy(update={**update, "practices": practices})
 
 
-def _describe(err: ValidationError, raw: dict) -> list[str]:
+def _inside(inner: Path, outer: Path) -> bool:
+    return inner == outer or outer in inner.parents
+
+
+def _shown(path: Path) -> str:
+    """A folder as configured, and where it leads when a symbolic link takes it elsewhere."""
+    real = path.resolve()
+    return str(path) if real == path else f"{path}, through a symbolic link {real}"
+
+
+def overlap(
+    reports: Path, worklists: Path, names: tuple[str, str] = ("reports_dir", "worklists_dir")
+) -> str | None:
+    """Why the reports folder (for the ICB) and the worklists folder (patient identifiers)
+    cannot be used together, or None when they are apart: neither may hold the other, as
+    written or once symbolic links are followed. ``names`` are the two settings' names."""
+    folders = dict(
+        zip(names, (Path(os.path.abspath(reports)), Path(os.path.abspath(worklists))), strict=True)
+    )
+    for follow in (False, True):
+        (r_name, r), (w_name, w) = ((n, p.resolve() if follow else p) for n, p in folders.items())
+        if _inside(w, r):
+            inner, outer, relation = w_name, r_name, "the same folder as" if r == w else "inside"
+        elif _inside(r, w):
+            inner, outer, relation = r_name, w_name, "inside"
+        else:
+            continue
+        return (
+            f"{inner} ({_shown(folders[inner])}) is {relation} {outer} "
+            f"({_shown(folders[outer])}): worklists carry patient identifiers and everything "
+            f"under {names[0]} is for the ICB; keep them in separate folders"
+        )
+    return None
+
+
+def setting_line(root: yaml.Node | None, loc: tuple | list) -> int | None:
+    """The line (from 1) of the setting at ``loc`` (keys and list positions) in a composed
+    YAML file; for a setting that is missing, the line of the nearest enclosing one."""
+    node, line = root, None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            pairs = (p for p in node.value if isinstance(p[0], yaml.ScalarNode))
+            pair = next((p for p in pairs if p[0].value == part), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def compose(text: str) -> yaml.Node | None:
+    """The YAML text as nodes (with their lines), or None when it cannot be read."""
+    try:
+        return yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+
+
+def _describe(err: ValidationError, raw: dict, root: yaml.Node | None = None) -> list[str]:
     lines = []
     for e in err.errors():
         loc = list(e["loc"])
@@ -187,7 +272,8 @@ def _describe(err: ValidationError, raw: dict) -> list[str]:
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "unknown setting (misspelt?)"
-        lines.append(f"{where}: {msg}")
+        line = setting_line(root, loc)
+        lines.append(f"{f'line {line}: ' if line else ''}{where}: {msg}")
     return lines
 
 
@@ -195,7 +281,8 @@ def load_config(path: str | Path) -> RunConfig:
     """Read and validate a run configuration; relative paths become absolute."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        raw = yaml.safe_load(text)
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -205,9 +292,13 @@ def load_config(path: str | Path) -> RunConfig:
     try:
         cfg = RunConfig.model_validate({**raw, "source": path})
     except ValidationError as exc:
-        problems = "\n".join(f"  - {line}" for line in _describe(exc, raw))
+        lines = _describe(exc, raw, compose(text))
+        problems = "\n".join(f"  - {line}" for line in lines)
         raise ConfigError(f"{path}: invalid run configuration:\n{problems}") from None
-    return _absolute(cfg, path.resolve().parent)
+    base = path.resolve().parent
+    if problem := overlap(base / cfg.reports_dir, base / cfg.worklists_dir):
+        raise ConfigError(f"{path}: invalid run configuration:\n  - {problem}")
+    return _absolute(cfg, base)
 
 
 def dump_config(cfg_dict: dict, path: Path) -> None:

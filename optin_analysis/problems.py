@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -50,3 +52,28 @@ class InputError(Exception):
 def errors(problems: list[Problem]) -> list[Problem]:
     """Only the problems that stop a run."""
     return [p for p in problems if p.severity is Severity.ERROR]
+
+
+def os_error(exc: BaseException | None) -> OSError | None:
+    """The file-system error ``exc`` is, or was raised from (a library may wrap one in its
+    own exception, as xlsxwriter's ``FileCreateError`` does), if any."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, OSError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    return None
+
+
+@contextlib.contextmanager
+def naming(final: Path) -> Iterator[None]:
+    """A file-system error in the block names ``final``, the file the user knows, rather
+    than a temporary file or no file at all (pandas and xlsxwriter give none)."""
+    try:
+        yield
+    except Exception as exc:
+        cause = os_error(exc)
+        if cause is None:
+            raise
+        raise OSError(cause.errno, cause.strerror or str(cause), str(final)) from exc

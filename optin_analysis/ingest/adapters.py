@@ -17,6 +17,8 @@ import datetime as dt
 import difflib
 import functools
 import io
+import os
+import stat
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -29,7 +31,7 @@ import pyarrow.csv as pacsv
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from optin_analysis.config import Supplier
+from optin_analysis.config import Limits, Supplier
 from optin_analysis.ingest.schema import EVENT_COLUMNS, PATIENT_COLUMNS, AccessLevel
 from optin_analysis.problems import InputError, Problem, Severity
 
@@ -46,6 +48,7 @@ REQUIRED = {
 }
 ARROW_BLOCK = 1 << 18  # bytes: Arrow parses blocks in parallel, so mid-size files use all cores
 TRANSCODE_PIECE = 1 << 20  # bytes: non-UTF-8 text is converted in pieces about this long
+MB = 1 << 20  # bytes: the unit of ``limits.file_size_mb``
 STR = pd.StringDtype(na_value=np.nan)  # pandas' default ``str`` dtype
 TEXT = pa.large_string()  # Arrow type of all text read (what pandas' ``str`` holds)
 #: What a mapping's ``values`` may turn each coded column's text into.
@@ -239,12 +242,93 @@ class RawTable:
         return frame
 
 
+#: Byte-order marks of the wide encodings, UTF-32 first (its little-endian mark begins
+#: with UTF-16's).
+WIDE_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+#: Where each wide encoding puts the zero bytes of plain (ASCII) text, in each 4 bytes.
+WIDE_ZEROS = {
+    "utf-32-le": (False, True, True, True),
+    "utf-32-be": (True, True, True, False),
+    "utf-16-le": (False, True, False, True),
+    "utf-16-be": (True, False, True, False),
+}
+WIDE_SNIFF = 4096  #: bytes looked at for the pattern of zero bytes
+
+
+@dataclass(frozen=True)
+class Wide:
+    """A UTF-16 or UTF-32 file: its codec, the length of its mark, how it was told."""
+
+    codec: str
+    mark: int
+    how: str
+
+    @property
+    def label(self) -> str:
+        """E.g. "UTF-16 (little-endian, by its byte-order mark)"."""
+        name, order = self.codec[:6].upper(), self.codec[7:]
+        return f"{name} ({'little' if order == 'le' else 'big'}-endian, {self.how})"
+
+
+def wide_encoding(data: bytes) -> Wide | None:
+    """UTF-16 or UTF-32 text, told by its byte-order mark or, without one, by where its
+    zero bytes fall in the first few KB (every other byte, or three bytes in four)."""
+    for mark, codec in WIDE_MARKS:
+        if data.startswith(mark):
+            return Wide(codec, len(mark), "by its byte-order mark")
+    head = data[: WIDE_SNIFF - WIDE_SNIFF % 4]
+    head = head[: len(head) - len(head) % 4]
+    if not head or b"\x00" not in head:
+        return None
+    zeros = (np.frombuffer(head, dtype=np.uint8) == 0).reshape(-1, 4).mean(axis=0)
+    for codec, pattern in WIDE_ZEROS.items():
+        if all(z > 0.5 if zero else z < 0.05 for z, zero in zip(zeros, pattern, strict=True)):
+            return Wide(codec, 0, "by its zero bytes")
+    return None
+
+
+def _from_wide(path: Path, data: bytes, wide: Wide) -> tuple[bytes, list[Problem]]:
+    """UTF-16 or UTF-32 text as UTF-8, with a warning saying so; refused where it is not."""
+    body = data[wide.mark :]
+    try:
+        text = body.decode(wide.codec)
+    except UnicodeDecodeError as exc:
+        row = body[: exc.start].decode(wide.codec, "replace").count("\n") + 1
+        message = (
+            f"cannot read the text as {wide.label}: it is not valid {wide.label[:6]} on this "
+            "row; export the file again as CSV (UTF-8)"
+        )
+        raise InputError([Problem(path, message, row=row)]) from None
+    note = Problem(path, f"the text is {wide.label}: read as such", severity=Severity.WARNING)
+    return text.encode("utf-8"), [note]
+
+
+def _no_nul(path: Path, data: bytes, problems: list[Problem]) -> None:
+    """Refuse text with NUL bytes (a damaged or binary file), naming the row of the first."""
+    first = data.find(b"\x00")
+    if first >= 0:
+        message = (
+            "the file holds NUL bytes (zeros) from this row: it is not CSV text (a damaged "
+            "or binary file?); export it again"
+        )
+        row = data.count(b"\n", 0, first) + 1
+        raise InputError([*problems, Problem(path, message, row=row)])
+
+
 def to_utf8(path: Path, data: bytes, encoding: str) -> tuple[bytes, list[Problem]]:
-    """The file's bytes as UTF-8 (BOM removed): UTF-8 as is, else Windows-1252 when ``auto``.
+    """The file's bytes as UTF-8 (BOM removed): UTF-16 and UTF-32 read as such (by their
+    mark or their zero bytes), UTF-8 as is, else Windows-1252 when ``auto``.
 
     UTF-8 is checked in place, without decoding to a Python string; other text is converted
     piece by piece, keeping pieces that are plain ASCII as they are.
     """
+    if (wide := wide_encoding(data)) is not None:
+        return _from_wide(path, data, wide)
     if data.isascii():
         return data, []
     body = data.removeprefix(codecs.BOM_UTF8)
@@ -329,13 +413,50 @@ def _head(data: bytes, skip: int) -> list[str]:
 def _header(path: Path, lines: list[str], skip: int) -> list[str]:
     if len(lines) <= skip or not lines[skip].strip():
         raise InputError([Problem(path, "no header row where one was expected", row=skip + 1)])
-    return next(csv.reader(lines[skip].splitlines()))
+    try:
+        return next(csv.reader(lines[skip].splitlines()))
+    except csv.Error as exc:
+        raise InputError(
+            [Problem(path, f"cannot read the header row: {exc}", row=skip + 1)]
+        ) from None
+
+
+def column_letters(index: int) -> str:
+    """The spreadsheet's name of the column at ``index`` (from 0): A, ..., Z, AA, AB, ..."""
+    letters, index = "", index + 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _duplicate_headings(
+    path: Path, header: list[str], mapping: TableMapping, header_row: int
+) -> list[Problem]:
+    """A heading the mapping reads that is on more than one column, naming the columns."""
+    names = [h.strip() for h in header]
+    problems = []
+    for canonical, heading in mapping.columns.items():
+        where = [column_letters(i) for i, name in enumerate(names) if name == heading]
+        if len(where) < 2:
+            continue
+        both, other = ("both", "other") if len(where) == 2 else ("all", "others")
+        message = (
+            f"columns {', '.join(where[:-1])} and {where[-1]} {both} have this heading: which "
+            f"one holds {canonical} cannot be told; rename or remove the {other}"
+        )
+        problems.append(Problem(path, message, row=header_row, column=heading))
+    return problems
 
 
 def _check_headings(
     path: Path, header: list[str], mapping: TableMapping, table: str, header_row: int
 ) -> list[Problem]:
-    problems = []
+    if len(header) == 1 and (separator := next((c for c in "\t;" if c in header[0]), None)):
+        named = {"\t": "tabs", ";": "semicolons"}[separator]
+        message = f"the headings are separated by {named}, not commas: save the file as CSV"
+        return [Problem(path, message, row=header_row)]
+    problems = _duplicate_headings(path, header, mapping, header_row)
     for canonical, heading in mapping.columns.items():
         if heading in header:
             continue
@@ -353,7 +474,10 @@ def _truncation(path: Path, data: bytes, header: list[str], last_row: int) -> li
     if data.endswith((b"\n", b"\r")):
         return []
     last = data.rsplit(b"\n", 1)[-1].decode("utf-8")
-    fields = next(csv.reader([last]), [])
+    try:
+        fields = next(csv.reader([last]), [])
+    except csv.Error:
+        fields = []
     if len(fields) < len(header):
         return [
             Problem(
@@ -370,20 +494,111 @@ def _truncation(path: Path, data: bytes, header: list[str], last_row: int) -> li
     ]
 
 
-def read_raw(path: Path, mapping: TableMapping, table: str, encoding: str = "auto") -> RawTable:
+# --- bounded input: what no honest extract reaches, refused before it takes memory -----
+
+
+def _limit_words(name: str) -> str:
+    return f"(limits: {name} in the run configuration)"
+
+
+def read_bounded(path: Path, limits: Limits) -> bytes:
+    """The file's bytes; refused (:class:`InputError`) without reading it when it is larger
+    than ``limits.file_size_mb``, or while reading when it grows past it (a device, a pipe).
+    """
+    limit = limits.file_size_mb * MB
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            size = info.st_size if stat.S_ISREG(info.st_mode) else limit
+            data = handle.read(size + 1) if size <= limit else b""
+    except OSError as exc:
+        raise InputError([Problem(path, f"cannot open the file: {exc.strerror}")]) from None
+    if size <= limit and len(data) <= limit:
+        return data
+    shown = f"{-(-size // MB):,} MB" if size > limit else f"over {limits.file_size_mb:,} MB"
+    message = f"the file is {shown}; the limit is {limits.file_size_mb:,} MB"
+    raise InputError([Problem(path, f"{message} {_limit_words('file_size_mb')}")])
+
+
+def long_line(data: bytes, limit: int) -> tuple[int, int] | None:
+    """The row (from 1) and length in bytes of the first line longer than ``limit``, or None.
+
+    A line longer than ``limit`` holds a whole block of ``limit // 2`` bytes without a line
+    end, so only each block is searched (one ``find`` per block: a few thousand for the
+    largest extract) and only the line around a block without one is measured. Lines end
+    at ``\n`` (``\r`` in a file with none); a ``\r`` before the ``\n`` is not counted.
+    """
+    end = b"\n" if b"\n" in data else b"\r"
+    block = max(limit // 2, 1)
+    for pos in range(0, len(data) - block + 1, block):
+        if data.find(end, pos, pos + block) >= 0:
+            continue
+        start = data.rfind(end, 0, pos) + 1
+        stop = data.find(end, pos + block)
+        if stop < 0:
+            stop = len(data)
+        elif end == b"\n" and data[stop - 1 : stop] == b"\r":
+            stop -= 1
+        if stop - start > limit:
+            return data.count(end, 0, start) + 1, stop - start
+    return None
+
+
+def _check_lines(path: Path, data: bytes, limits: Limits) -> None:
+    found = long_line(data, limits.line_length)
+    if found is not None:
+        row, length = found
+        message = (
+            f"the line is {length:,} bytes long; the limit is {limits.line_length:,} "
+            f"{_limit_words('line_length')}"
+        )
+        raise InputError([Problem(path, message, row=row)])
+
+
+def _long_cells(
+    path: Path, text: pa.Table, labels: np.ndarray, first_row: int, limit: int
+) -> list[Problem]:
+    """Every cell longer than ``limit`` bytes, by row and column heading."""
+    problems = []
+    for heading, column in zip(text.column_names, text.columns, strict=True):
+        sizes = pc.binary_length(column)
+        if (pc.max(sizes).as_py() or 0) <= limit:
+            continue
+        sizes = sizes.to_numpy()
+        problems += [
+            Problem(
+                path,
+                f"the cell is {int(sizes[i]):,} bytes long; the limit is {limit:,} "
+                f"{_limit_words('field_length')}",
+                row=first_row + int(labels[i]),
+                column=heading,
+            )
+            for i in np.flatnonzero(sizes > limit)
+        ]
+    return sorted(problems, key=lambda p: p.row or 0)
+
+
+def read_raw(
+    path: Path,
+    mapping: TableMapping,
+    table: str,
+    encoding: str = "auto",
+    limits: Limits | None = None,
+) -> RawTable:
     """Read one export as text with canonical column names; raise on unreadable files.
 
+    The file's size and its lines are checked against ``limits`` (default: ``Limits()``)
+    before it is decoded or parsed, its cells once parsed, before anything else is done.
     A header with no data rows is an error for ``patients``; for ``events`` it is a
     practice with no coded events yet (a warning).
     """
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError([Problem(path, f"cannot open the file: {exc.strerror}")]) from None
+    path, limits = Path(path), limits or Limits()
+    data = read_bounded(path, limits)
     if not data or data.isspace():
         raise InputError([Problem(path, "the file is empty")])
+    _check_lines(path, data, limits)
     data, problems = to_utf8(path, data, encoding)
+    _no_nul(path, data, problems)
     head = _head(data, mapping.skip_rows)
     header = _header(path, head, mapping.skip_rows)
     header_row = mapping.skip_rows + 1
@@ -400,6 +615,8 @@ def read_raw(path: Path, mapping: TableMapping, table: str, encoding: str = "aut
         return RawTable(path, _canonical(text, mapping), labels, header_row + 1,
                         dict(mapping.columns), [*problems, Problem(path, empty,
                         severity=Severity.WARNING)])  # fmt: skip
+    if long := _long_cells(path, text, labels, header_row + 1, limits.field_length):
+        raise InputError(problems + long)
     truncated = _truncation(path, data, header, header_row + 1 + int(labels[-1]))
     if any(p.severity is Severity.ERROR for p in truncated):
         text, labels = text.slice(0, len(labels) - 1), labels[:-1]  # the cut row: reported once

@@ -31,16 +31,18 @@ def load_practice(profile: Practice, codelist: pd.DataFrame | None = None) -> Pr
     """Read, map and validate one practice's extracts; raise :class:`InputError` on errors.
 
     All problems in both files are collected before raising, so one run lists them all.
+    The practice's ``limits`` (the run's, by default) bound what is read.
     """
     codelist = load_codelist() if codelist is None else codelist
     mapping = load_mapping(profile.supplier, profile.mapping)
-    raw_p = read_raw(profile.patients, mapping.patients, "patients", mapping.encoding)
+    limits = profile.limits
+    raw_p = read_raw(profile.patients, mapping.patients, "patients", mapping.encoding, limits)
     patients, problems = validate.patients(
-        raw_p, mapping.patients, profile.ods_code, profile.extract_date
+        raw_p, mapping.patients, profile.ods_code, profile.extract_date, limits
     )
     problems = raw_p.problems + problems
     try:
-        raw_e = read_raw(profile.events, mapping.events, "events", mapping.encoding)
+        raw_e = read_raw(profile.events, mapping.events, "events", mapping.encoding, limits)
     except InputError as exc:
         raise InputError(problems + exc.problems) from None
     events, event_problems = validate.events(
@@ -50,6 +52,7 @@ def load_practice(profile: Practice, codelist: pd.DataFrame | None = None) -> Pr
         profile.extract_date,
         patients["patient_id"],
         codelist,
+        limits,
     )
     problems += raw_e.problems + event_problems
     if errors(problems):

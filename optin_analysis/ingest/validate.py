@@ -22,6 +22,7 @@ import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
 
+from optin_analysis.config import Limits
 from optin_analysis.ingest import nhs_number
 from optin_analysis.ingest.adapters import STR, TEXT, RawTable, TableMapping
 from optin_analysis.ingest.schema import AccessLevel
@@ -318,6 +319,26 @@ def _valid_nhs(nhs: pyarrow.Array) -> np.ndarray:
     return ok
 
 
+def _short(text: pyarrow.Array, limit: int) -> np.ndarray:
+    """True where ``text`` is at most ``limit`` characters (bytes first: they are free)."""
+    ok = _lengths(text) <= limit
+    if not ok.all():
+        rows = np.flatnonzero(~ok)
+        ok[rows] = _numpy(pc.less_equal(pc.utf8_length(pc.take(text, rows)), limit))
+    return ok
+
+
+def _identifier_rule(column: str, text: pyarrow.Array, limits: Limits) -> Rule:
+    """An identifier (patient id, code) no longer than ``limits.identifier_length``."""
+    n = limits.identifier_length
+    return Rule(
+        column,
+        f"longer than {n} characters: not an identifier "
+        "(limits: identifier_length in the run configuration)",
+        _short(text, n),
+    )
+
+
 def _value_rule(column: str, text: pyarrow.Array, mapping: dict) -> Rule:
     allowed = ", ".join(f"'{k}'" for k in mapping if k)
     ok = _numpy(pc.is_in(text, value_set=pyarrow.array(list(mapping), TEXT)))
@@ -412,13 +433,18 @@ PATIENT_TEXT = ("patient_id", "sex", "online_account", "access_level")
 
 
 def patients(
-    raw: RawTable, mapping: TableMapping, practice_code: str, extract_date: dt.date
+    raw: RawTable,
+    mapping: TableMapping,
+    practice_code: str,
+    extract_date: dt.date,
+    limits: Limits | None = None,
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Check and convert a patients export; returns the canonical table and all problems."""
     text = _stripped(raw, PATIENT_TEXT)
     dates = {c: _dates(raw, c, mapping.date_format) for c in PATIENT_DATES}
     nhs = pc.replace_substring(_arrow(raw.table.column("nhs_number")), " ", "")
     rules = _patient_rules(text, dates, nhs, mapping, extract_date)
+    rules.insert(1, _identifier_rule("patient_id", text["patient_id"], limits or Limits()))
     ids = ("patient_id", _duplicated(text["patient_id"]))
     problems = _failures(raw, rules, unique=ids) + midnight_warning(raw, dates)
     values = mapping.values
@@ -483,17 +509,23 @@ def events(
     extract_date: dt.date,
     patient_ids: pd.Series,
     codelist: pd.DataFrame,
+    limits: Limits | None = None,
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Check and convert an events export against the practice's patients and the codelist.
 
-    Unknown codes are warnings (listed once per code with a count), not errors.
+    Unknown codes are warnings (listed once per code with a count), not errors; a code
+    too long to be one is an error only.
     """
+    limits = limits or Limits()
     text = _stripped(raw, ("patient_id", "code"))
     dates = _dates(raw, "event_date", mapping.date_format)
     known = pc.is_in(text["patient_id"], value_set=_arrow(patient_ids))
+    code_rule = _identifier_rule("code", text["code"], limits)
     rules = [
+        _identifier_rule("patient_id", text["patient_id"], limits),
         Rule("patient_id", "no patient with this id in the patients extract", _numpy(known)),
         Rule("code", "empty code", ~_numpy(pc.equal(text["code"], ""))),
+        code_rule,
         *_date_rules(
             DateColumn("event_date", dates, "event"),
             mapping.date_format,
@@ -507,7 +539,7 @@ def events(
         _arrow(codelist["event_type"]),
         pc.index_in(codes, value_set=_arrow(codelist["code"])),
     )
-    unknown = _numpy(pc.and_(pc.is_null(event_type), pc.not_equal(codes, "")))
+    unknown = _numpy(pc.and_(pc.is_null(event_type), pc.not_equal(codes, ""))) & code_rule.ok
     problems += _unknown_codes(raw, codes, unknown)
     problems += midnight_warning(raw, {"event_date": dates})
     table = _frame(

@@ -52,6 +52,8 @@ def _headline(ctx: d._Ctx, period_start: DateLike) -> dict[str, object]:
     coverage = d._protection_coverage(ctx)
     codes = d._active_104(ctx)
     wait = ctx.state["wait_days"][d._open_mask(ctx)]
+    flows = _period_counts(ctx, period_start)
+    counselled = d._counselled_provisions(ctx, period_start)
     return {
         "ref_date": ctx.ref,
         "period_start": pd.Timestamp(period_start),
@@ -61,10 +63,12 @@ def _headline(ctx: d._Ctx, period_start: DateLike) -> dict[str, object]:
         "opt_in_share_of_eligible": share.share_of_eligible,
         "opt_in_holders_with_account": share.opt_in_holders_with_account,
         "opt_in_share_of_account_holders": share.share_of_account_holders,
-        **_period_counts(ctx, period_start),
-        "provisioned_counselled_period": d._counselled_provisions(ctx, period_start),
+        **flows,
+        "provisioned_counselled_period": counselled,
+        "counselled_before_provision_share": d._share(counselled, flows["provisioned_period"]),
         "open_requests": len(wait),
         **{f"open_requests_over_{t}_days": int((wait > t).sum()) for t in d.WAIT_TAIL_DAYS},
+        "longest_wait_band": d.AGE_BANDS[int(d.band_of(wait.max()))] if len(wait) else "none",
         "request_to_provision_n": times.n,
         "request_to_provision_median_days": times.median_days,
         "request_to_provision_p90_days": times.p90_days,
@@ -114,11 +118,13 @@ def headline(
     counselled_, provisioned_ and revocations_ ``period`` (dated in [period_start, D]) and
     ``cumulative`` (dated on or before D) as in :func:`~definitions.uptake_by_month` and
     :func:`~definitions.backlog_by_month`; provisioned_counselled_period
-    (:func:`~definitions.counselled_before_provision`); open_requests and
-    open_requests_over_28_days, _90_days and _180_days (waiting more than that many days:
-    the tail [rule wait-tail]); request_to_provision_n,
-    _median_days, _p90_days for provisions in the period; revocation_backlog,
-    revocation_rate_per_month, projected_clear_status, projected_clear_date
+    (:func:`~definitions.counselled_before_provision`) and
+    counselled_before_provision_share (of provisioned_period; NaN without one);
+    open_requests and open_requests_over_28_days, _90_days and _180_days (waiting more than
+    that many days: the tail [rule wait-tail]); longest_wait_band (the band of the longest
+    wait, ``"none"`` without an open request); request_to_provision_n, _median_days,
+    _p90_days for provisions in the period; revocation_backlog, revocation_rate_per_month,
+    projected_clear_status, projected_clear_date
     (:func:`~definitions.projected_clear_date`); automatic_with_account and dormant_exposure
     (eligible holders of automatic access with and without an account); pending_16_cohort,
     _protected, _at_risk over the default 6-month horizon; turned_16_automatic in the

@@ -13,6 +13,9 @@ Table ``releases``, the release ledger (:mod:`optin_analysis.outgoing.releases`)
 practice_code, period, the published headline and the recorded series cells (JSON, as
 published), recorded_at. A new release of a practice republishes what its other releases
 published (:meth:`History.released`).
+Table ``reviews``: practice_code, reviewed_on, since, recorded_at: the weekly reviews
+(``optin-analysis worklists --as-of``), so that the next review lists what is new since
+the previous one. Dates only, no figure and nothing about a patient.
 
 A store that cannot be opened or written (another program has it open, a read-only
 folder, a full disk, not a DuckDB file) raises :class:`HistoryError`, whose message
@@ -43,6 +46,10 @@ CREATE TABLE IF NOT EXISTS releases (
     practice_code VARCHAR NOT NULL, period VARCHAR NOT NULL, headline VARCHAR NOT NULL,
     cells VARCHAR NOT NULL, recorded_at TIMESTAMP NOT NULL,
     PRIMARY KEY (practice_code, period)
+);
+CREATE TABLE IF NOT EXISTS reviews (
+    practice_code VARCHAR NOT NULL, reviewed_on DATE NOT NULL, since DATE NOT NULL,
+    recorded_at TIMESTAMP NOT NULL, PRIMARY KEY (practice_code, reviewed_on)
 );
 """
 MARK = "[c]"
@@ -204,3 +211,30 @@ class History:
         self.con.execute(f"DELETE FROM headline WHERE {where}", params)
         self.con.execute(f"DELETE FROM releases WHERE {where}", params)
         return int(count)
+
+    def record_review(
+        self, practice_code: str, reviewed_on: dt.date, since: dt.date, recorded: dt.datetime
+    ) -> None:
+        """Record a practice's weekly review as of ``reviewed_on`` (listing what was new
+        after ``since``), replacing one recorded for the same day."""
+        key = [practice_code, reviewed_on]
+        try:
+            self.con.execute(
+                "INSERT OR REPLACE INTO reviews VALUES (?, ?, ?, ?)", [*key, since, recorded]
+            )
+        except (OSError, duckdb.Error) as exc:
+            raise HistoryError(
+                _explain(self.path, exc, f"record {practice_code}'s review in")
+            ) from None
+
+    def last_review(self, practice_code: str, before: dt.date) -> dt.date | None:
+        """The latest review of a practice recorded as of a day before ``before``, or None
+        (also for a store written before reviews were recorded)."""
+        try:
+            row = self.con.execute(
+                "SELECT max(reviewed_on) FROM reviews WHERE practice_code = ? AND reviewed_on < ?",
+                [practice_code, before],
+            ).fetchone()
+        except duckdb.CatalogException:  # a store opened read-only, from before reviews
+            return None
+        return row[0] if row else None

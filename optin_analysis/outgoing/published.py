@@ -438,8 +438,8 @@ def _previous_headline(
     tail = [f"open_requests_over_{t}_days" for t in WAIT_TAIL_DAYS]
     for key in ("open_requests", *tail, "pending_16_protected", "pending_16_at_risk"):
         out[key] = control_count(exact.get(key), rule)
-    # last month's bands are not published (nor worked out for the practice's own copy)
-    out["longest_wait_band"] = MARK if rule.enabled else None
+    # last month's bands are not published; the practice's own copy shows the exact band
+    out["longest_wait_band"] = MARK if rule.enabled else exact.get("longest_wait_band")
     out["pending_16_cohort"] = total([out["pending_16_protected"], out["pending_16_at_risk"]])
     out |= _percentiles(exact, out["provisioned_period"])
     out = _derived(out, supplier)

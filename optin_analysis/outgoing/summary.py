@@ -249,6 +249,20 @@ DEFAULT_MODEL_LABELS = {
 }
 
 
+#: Why a figure reads n/a (a share or a time of nobody), said inside the practice.
+NOT_APPLICABLE = {
+    "opt_in_share_of_eligible": "no patients aged 16+",
+    "opt_in_share_of_account_holders": "no 16+ account holders",
+    "counselled_before_provision_share": "no provisions this month",
+    "request_to_provision_median_days": "no provisions this month",
+    "request_to_provision_p90_days": "no provisions this month",
+    "protection_coverage_share": "nobody without access, an opt-out or a request",
+    "access_share_of_eligible": "no patients aged 16+",
+    "access_share_of_account_holders": "no 16+ account holders",
+    "active_104_share": "no patients aged 16+",
+}
+
+
 def clear_words(h: dict) -> str:
     """The projected clear date (or range, or status) in words."""
     status = h.get("projected_clear_status")
@@ -259,10 +273,13 @@ def clear_words(h: dict) -> str:
     return str(h["projected_clear_date"])
 
 
-def figure_text(key: str, h: dict | None) -> str:
-    """One headline figure as display text ("[c]" where suppressed)."""
+def figure_text(key: str, h: dict | None, reasons: bool = False) -> str:
+    """One headline figure as display text ("[c]" where suppressed); with ``reasons``, an
+    n/a says why (:data:`NOT_APPLICABLE`)."""
     if h is None:
         return ""
+    if reasons and key in NOT_APPLICABLE and h.get(key) is None:
+        return f"n/a ({NOT_APPLICABLE[key]})"
     if key == "projected_clear_date":
         return clear_words(h)
     if key == "longest_wait_band":
@@ -272,11 +289,15 @@ def figure_text(key: str, h: dict | None) -> str:
 
 
 def headline_rows(
-    headline: dict, previous: dict | None = None, labels: dict[str, str] = LABELS
+    headline: dict,
+    previous: dict | None = None,
+    labels: dict[str, str] = LABELS,
+    reasons: bool = False,
 ) -> list[tuple[str, str, str]]:
-    """(label, this month, last month) as display text, for tables in reports and the CLI."""
+    """(label, this month, last month) as display text, for tables in reports and the CLI;
+    with ``reasons`` (practice-internal), each n/a says why."""
     return [
-        (label, figure_text(key, headline), figure_text(key, previous))
+        (label, figure_text(key, headline, reasons), figure_text(key, previous, reasons))
         for key, label in labels.items()
     ]
 

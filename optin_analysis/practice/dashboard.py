@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ipywidgets as widgets
+import numpy as np
 import pandas as pd
 from IPython.display import display
 
@@ -45,11 +46,11 @@ WHOLE_PRACTICE = "(whole practice)"
 BAND_NOTE = (
     "<b>Age band</b> (age on the <i>As of</i> date) filters the figures about patients in "
     "the band: the headline table, both trend charts, the open requests, and the "
-    "<i>revoke</i> and <i>requests</i> worklists and the 16+ part of <i>protect</i>. "
+    "worklists of 16+ patients. "
     "<b>Not filtered</b>, always the whole practice: everything about patients turning 16 "
-    "(the chart, the <i>Turning 16</i> row and the turning-16 part of <i>protect</i>: "
-    "they are under 16, so a band would hide them) and <i>Active 104 codes added in "
-    "bulk</i> (bulk means 50+ patients of the practice coded on one day)."
+    "(the chart, the <i>Turning 16</i> row and the <i>protect-16</i> worklist: they are "
+    "under 16, so a band would hide them) and <i>Active 104 codes added in bulk</i> (bulk "
+    "means 50+ patients of the practice coded on one day)."
 )
 PREVIEW_ROWS = 10
 #: Scoped CSS: readable line height, tables left-aligned with their labels on the left.
@@ -88,7 +89,7 @@ def in_band(patients: pd.DataFrame, ref: dt.date, band: str) -> pd.DataFrame:
 
 def headline_table(headline: dict, previous: dict | None = None) -> pd.DataFrame:
     """The headline figures as a table: Measure, At reference date, Month before."""
-    rows = headline_rows(headline, previous)
+    rows = headline_rows(headline, previous, reasons=True)
     return pd.DataFrame(rows, columns=["Measure", "At reference date", "Month before"])
 
 
@@ -180,14 +181,18 @@ def _headline(
     return table.assign(Measure=list(labels.values()))
 
 
+#: Worklists about patients under 16, never filtered by the age band.
+UNDER_16_LISTS = ("protect-16",)
+
+
 def _banded_lists(lists: dict[str, pd.DataFrame], banded_ids: pd.Series) -> dict[str, pd.DataFrame]:
-    """Worklists restricted to the band, keeping every turning-16 row of ``protect``."""
+    """Worklists restricted to the band, keeping every list about patients turning 16."""
     out = {}
     for name, frame in lists.items():
-        keep = frame["patient_id"].isin(banded_ids)
-        if name == "protect":
-            keep |= frame["sixteenth_birthday"].notna()
-        out[name] = frame[keep.to_numpy()].reset_index(drop=True)
+        keep = np.ones(len(frame), dtype=bool)
+        if name not in UNDER_16_LISTS:
+            keep = frame["patient_id"].isin(banded_ids).to_numpy()
+        out[name] = frame[keep].reset_index(drop=True)
     return out
 
 

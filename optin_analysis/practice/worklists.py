@@ -1,12 +1,26 @@
-"""Practice-internal worklists: whom to revoke, whom to protect, whose request is waiting.
+"""Practice-internal worklists: who needs what done, each list saying who acts and how.
 
 These carry patient identifiers and exact figures. They are for practice staff only and
-must never be attached to anything that leaves the practice. Who is on each list (each rule
-tag below has a hand-worked test, listed in ``tests/README.md``) is in :func:`worklists`.
+must never be attached to anything that leaves the practice. Who is on each list is in
+:func:`worklists` (each rule tag there has a hand-worked test, listed in
+``tests/README.md``); who acts on each list, and how, is :func:`notes`: the first row of
+the list's sheet in ``worklists.xlsx``.
+
+The lists follow the practice's model and branch of the guidance:
+
+* opt-in model: ``revoke``, ``protect-16``, ``protect-adults``, ``requests``,
+  ``disagreements``;
+* default model (``model: default``, which is also how a practice leaving the opt-in
+  model is configured): ``give-access``, ``codes-104`` (the active 104s, bulk-added ones
+  first, to be cancelled; the others for a clinician to review), ``disagreements``;
+  nothing about opting in, revoking or protecting from automatic access;
+* a weekly review (``since`` given) adds ``review``, first: what is new since the
+  previous review.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -21,32 +35,97 @@ import pyarrow.compute as pc
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from optin_analysis.config import Practice
+from optin_analysis.config import GoLiveStatus, Model, Practice, Supplier
 from optin_analysis.dates import as_timestamp
-from optin_analysis.measures.days import DateLike
+from optin_analysis.ingest.schema import EventType
+from optin_analysis.measures.days import MISSING, NEVER, DateLike, group_max, group_min
 from optin_analysis.measures.definitions import (
+    BULK_104_THRESHOLD,
     DEFAULT_HORIZON_MONTHS,
     backlog_mask,
     coverage_base_mask,
     dormant_mask,
     pending_16_mask,
+    withheld_mask,
 )
 from optin_analysis.measures.state import patient_state
+from optin_analysis.measures.timeline import (
+    DISAGREEMENTS,
+    GIVEN_AGAIN_UNCODED,
+    GRANT_NOT_IN_ACCOUNT,
+    REVOKE_NOT_IN_ACCOUNT,
+)
+from optin_analysis.problems import naming
+
+#: The lists, by the name of their CSV file and sheet.
+REVIEW, REVOKE, PROTECT_16, PROTECT_ADULTS = "review", "revoke", "protect-16", "protect-adults"
+REQUESTS, CODES_104, DISAGREEMENTS_LIST = "requests", "codes-104", "disagreements"
+GIVE_ACCESS = "give-access"
+OPT_IN_LISTS = (REVOKE, PROTECT_16, PROTECT_ADULTS, REQUESTS, DISAGREEMENTS_LIST)
+DEFAULT_LISTS = (GIVE_ACCESS, CODES_104, DISAGREEMENTS_LIST)
+#: Turning 16 within this many weeks is on the weekly review, unless told otherwise.
+REVIEW_WEEKS = 4
+#: Without an earlier review (nor ``--since``), the review looks back this many days.
+FIRST_REVIEW_DAYS = 7
 
 REASON_NO_CODE = "16+, no access, not opted out, no opt-in request, no 104 code"
+REASON_NO_SETTING = "16+, no access, not opted out, no opt-in request; setting not made yet"
 REASON_TURNING_16 = "turns 16 on "
 REASON_BACKLOG = "automatic full access: revoke until the patient opts in"
 REASON_DORMANT = "automatic full access, no usable online account: revoke before it is used"
+REASON_GIVE = "16+, no full access, not opted out, no active 104 code"
 
 REVOKE_COLUMNS = [
     "patient_id", "nhs_number", "age", "online_account", "online_account_date",
     "access_start_date", "reason",
 ]  # fmt: skip
-PROTECT_COLUMNS = ["patient_id", "nhs_number", "age", "sixteenth_birthday", "reason"]
+PROTECT_16_COLUMNS = ["patient_id", "nhs_number", "age", "sixteenth_birthday", "reason"]
+PROTECT_ADULTS_COLUMNS = ["patient_id", "nhs_number", "age", "online_account", "reason"]
 REQUEST_COLUMNS = ["patient_id", "nhs_number", "request_date", "stage", "wait_days"]
 DISAGREEMENT_COLUMNS = [
     "patient_id", "nhs_number", "access_level", "access_start_date", "disagreement",
+    "what_to_do",
 ]  # fmt: skip
+GIVE_ACCESS_COLUMNS = [
+    "patient_id", "nhs_number", "age", "online_account", "online_account_date", "reason",
+]  # fmt: skip
+CODES_104_COLUMNS = ["patient_id", "nhs_number", "age", "code_date", "origin", "what_to_do"]
+REVIEW_COLUMNS = ["patient_id", "nhs_number", "age", "item", "date", "detail", "what_to_do"]
+
+#: Where an active 104 came from ([rule code-104-origin]), in the order listed.
+BULK, AT_REGISTRATION, INDIVIDUAL = "bulk", "at registration", "individual"
+ORIGINS = (BULK, AT_REGISTRATION, INDIVIDUAL)
+
+#: What to do about each kind of record disagreement ([rule disagreement-action]).
+DISAGREEMENT_ACTIONS = {
+    GRANT_NOT_IN_ACCOUNT: "switch full access on if it was meant; else mark the grant in error",
+    REVOKE_NOT_IN_ACCOUNT: "switch full access off if the revocation stands; else mark it in error",
+    GIVEN_AGAIN_UNCODED: "if the patient asked, code the grant; if not, switch full access off",
+}
+#: The same on the default model, where access is the norm.
+DEFAULT_DISAGREEMENT_ACTIONS = {
+    **DISAGREEMENT_ACTIONS,
+    REVOKE_NOT_IN_ACCOUNT: "switch access off if withdrawn for a reason; else mark it in error",
+    GIVEN_AGAIN_UNCODED: "if access was given again on purpose, code the grant; else switch it off",
+}
+#: What to do about a 104 on the default model (and when leaving the opt-in model).
+CANCEL_BULK = "add a 106 (in bulk); a 104 again only if a safeguarding reason is recorded"
+CLINICIAN_104 = "clinician: keep the 104 only if a reason is recorded, else add a 106"
+
+#: Items of the weekly review, in the order listed ([rule worklist-review]).
+NEW_ACCOUNT, NEW_REGISTRANT = "new online account", "new registrant"
+NOT_COUNSELLED, TURNING_16 = "request not yet counselled", "turning 16"
+REVIEW_ITEMS = (NEW_ACCOUNT, NEW_REGISTRANT, NOT_COUNSELLED, TURNING_16)
+EXCEPTION_CHECK = "check for an exception (serious harm, third-party information)"
+
+
+class Worklists(dict):
+    """The lists by name (each a frame), with ``notes``: for each list, who acts and how,
+    in a sentence or two (the first row of its sheet in the workbook)."""
+
+    def __init__(self, lists: Mapping[str, pd.DataFrame], notes: Mapping[str, str]):
+        super().__init__(lists)
+        self.notes = dict(notes)
 
 
 #: Worklist columns taken from the extract; the others come from the patient state.
@@ -69,6 +148,36 @@ def _ordered(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return frame.sort_values(by, kind="stable").reset_index(drop=True)
 
 
+def _text(values: object, n: int) -> pd.api.extensions.ExtensionArray:
+    """A text column of ``n`` rows: one value repeated, or one per row."""
+    if isinstance(values, str):
+        values = [values] * n
+    return pd.array(np.asarray(values, dtype=object), dtype="str")
+
+
+def _flag(state: pd.DataFrame, name: str) -> np.ndarray:
+    return np.asarray(state[name], dtype=bool)
+
+
+def _dates(frame: pd.DataFrame, name: str) -> np.ndarray:
+    return np.asarray(frame[name], dtype="datetime64[us]")
+
+
+def _iso(dates: np.ndarray) -> np.ndarray:
+    return np.datetime_as_string(dates.astype("datetime64[D]"), unit="D")
+
+
+def codes_protect(profile: Practice) -> bool:
+    """Whether 104 codes are what protects at this practice (EMIS live or due to go live);
+    elsewhere the supplier setting protects everybody once made ([rule protection-setting])."""
+    return profile.supplier is Supplier.EMIS and (
+        profile.go_live_status is not GoLiveStatus.NOT_PLANNED
+    )
+
+
+# --------------------------------------------------------------------------- opt-in lists
+
+
 def _revoke(patients: pd.DataFrame, state: pd.DataFrame, profile: Practice) -> pd.DataFrame:
     backlog = backlog_mask(state, profile.supplier)
     dormant = dormant_mask(state) & ~backlog
@@ -82,27 +191,23 @@ def _revoke(patients: pd.DataFrame, state: pd.DataFrame, profile: Practice) -> p
     return out.assign(reason=pd.array(reasons, dtype="str"))
 
 
-def _disagreements(patients: pd.DataFrame, state: pd.DataFrame) -> pd.DataFrame:
-    found = state["registered"].to_numpy(dtype=bool) & (state["disagreement"] != "").to_numpy()
-    return _ordered(
-        _rows(patients, state, found, DISAGREEMENT_COLUMNS), ["disagreement", "patient_id"]
-    )
-
-
-def _protect(
+def _protect_16(
     patients: pd.DataFrame, state: pd.DataFrame, ref: pd.Timestamp, horizon_months: int
 ) -> pd.DataFrame:
-    unprotected = ~state["protected"].to_numpy(dtype=bool)
-    columns = PROTECT_COLUMNS[:-1]
-    soon = _rows(patients, state, pending_16_mask(state, ref, horizon_months) & unprotected,
-                 columns)  # fmt: skip
-    soon = _ordered(soon, ["sixteenth_birthday", "patient_id"])
-    adults = _rows(patients, state, coverage_base_mask(state) & unprotected, columns)
-    adults = _ordered(adults.assign(sixteenth_birthday=pd.NaT), ["patient_id"])
-    reasons = (REASON_TURNING_16 + soon["sixteenth_birthday"].dt.strftime("%Y-%m-%d")).tolist()
-    out = pd.concat([soon, adults], ignore_index=True)
+    unprotected = ~_flag(state, "protected")
+    soon = pending_16_mask(state, ref, horizon_months) & unprotected
+    out = _ordered(_rows(patients, state, soon, PROTECT_16_COLUMNS[:-1]),
+                   ["sixteenth_birthday", "patient_id"])  # fmt: skip
     out["sixteenth_birthday"] = out["sixteenth_birthday"].astype("datetime64[us]")
-    return out.assign(reason=pd.array(reasons + [REASON_NO_CODE] * len(adults), dtype="str"))
+    reasons = REASON_TURNING_16 + out["sixteenth_birthday"].dt.strftime("%Y-%m-%d")
+    return out.assign(reason=pd.array(reasons.tolist(), dtype="str"))
+
+
+def _protect_adults(patients: pd.DataFrame, state: pd.DataFrame, profile: Practice) -> pd.DataFrame:
+    adults = coverage_base_mask(state) & ~_flag(state, "protected")
+    out = _ordered(_rows(patients, state, adults, PROTECT_ADULTS_COLUMNS[:-1]), ["patient_id"])
+    why = REASON_NO_CODE if codes_protect(profile) else REASON_NO_SETTING
+    return out.assign(reason=_text(why, len(out)))
 
 
 def _requests(patients: pd.DataFrame, state: pd.DataFrame) -> pd.DataFrame:
@@ -112,6 +217,248 @@ def _requests(patients: pd.DataFrame, state: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _disagreements(patients: pd.DataFrame, state: pd.DataFrame, profile: Practice) -> pd.DataFrame:
+    found = _flag(state, "registered") & (state["disagreement"] != "").to_numpy()
+    out = _ordered(
+        _rows(patients, state, found, DISAGREEMENT_COLUMNS[:-1]), ["disagreement", "patient_id"]
+    )
+    default = profile.model is Model.DEFAULT
+    actions = DEFAULT_DISAGREEMENT_ACTIONS if default else DISAGREEMENT_ACTIONS
+    by_words = {DISAGREEMENTS[k]: v for k, v in actions.items()}
+    return out.assign(what_to_do=_text(out["disagreement"].map(by_words).to_numpy(), len(out)))
+
+
+# --------------------------------------------------------------------------- 104 codes
+
+
+def _positions(patients: pd.DataFrame, events: pd.DataFrame) -> np.ndarray:
+    """Row position in ``patients`` of each event's patient, -1 for none ([rule linking]):
+    on practice_code and patient_id (on patient_id alone where a frame has no practice)."""
+    pos = np.full(len(events), -1, dtype=np.int64)
+    keyed = "practice_code" in patients.columns and "practice_code" in events.columns
+    for code, rows in (patients.groupby("practice_code", sort=False).indices.items()
+                       if keyed else [(None, np.arange(len(patients)))]):  # fmt: skip
+        mine = (events["practice_code"] == code).to_numpy() if keyed else slice(None)
+        found = pd.Index(patients["patient_id"].take(rows)).get_indexer(events["patient_id"][mine])
+        pos[mine] = np.where(found >= 0, rows[found], -1)
+    return pos
+
+
+def _day_dates(days: np.ndarray, none: int) -> np.ndarray:
+    """Day numbers as dates (``datetime64[us]``), NaT where ``none``."""
+    return np.where(days == none, np.datetime64("NaT"), days.astype("datetime64[D]")).astype(
+        "datetime64[us]"
+    )
+
+
+def code_104_history(
+    patients: pd.DataFrame, events: pd.DataFrame, state: pd.DataFrame, ref_date: DateLike
+) -> pd.DataFrame:
+    """Each patient's latest 104 code on or before D, where it came from, and the 106 that
+    cancelled it; one row per row of ``patients`` (same index).
+
+    [rule code-104-origin] For registered patients, from events dated on or before D:
+    ``code_date`` is the latest enhanced_review_added (NaT: none). ``origin``: ``bulk``
+    when at least 50 registered patients have an enhanced_review_added on that date (as
+    [rule bulk-104] counts them); else ``at registration`` when it is dated before the
+    registration date (it came with the record from another practice); else
+    ``individual``; empty without a 104. ``cancelled_on``: the first
+    enhanced_review_removed (106) after it, NaT while it is active (a 106 on the same day
+    does not cancel it: on one day the 104 counts as later).
+    """
+    n = len(patients)
+    ref = np.datetime64(as_timestamp(ref_date).date(), "D").astype(np.int64)
+    codes = (EventType.ENHANCED_REVIEW_ADDED.value, EventType.ENHANCED_REVIEW_REMOVED.value)
+    events = events[events["event_type"].isin(codes).to_numpy()]  # few: matched alone
+    dates = events["event_date"]
+    known = dates.notna().to_numpy()
+    day = np.where(known, dates.to_numpy(dtype="datetime64[us]").astype("datetime64[D]")
+                   .astype(np.int64), MISSING)  # fmt: skip
+    pos = _positions(patients, events)
+    registered = _flag(state, "registered")
+    keep = known & (pos >= 0) & (day <= ref)
+    keep[keep] = registered[pos[keep]]
+    kind = events["event_type"].to_numpy(dtype=object)
+    added = keep & (kind == codes[0])
+    removed = keep & (kind == codes[1])
+
+    last = group_max(pos[added], day[added], n)
+    r_pos, r_day = pos[removed], day[removed]
+    after = (last[r_pos] != MISSING) & (r_day > last[r_pos])
+    cancelled = group_min(r_pos[after], r_day[after], n)
+
+    pairs = np.unique(day[added] * max(n, 1) + pos[added])  # one per (day, patient)
+    days, counts = np.unique(pairs // max(n, 1), return_counts=True)
+    bulk_days = days[counts >= BULK_104_THRESHOLD]
+    reg = _dates(patients, "registration_date").astype("datetime64[D]").astype(np.int64)
+    has = last != MISSING
+    before_reg = has & ~np.isnat(_dates(patients, "registration_date")) & (last < reg)
+    origin = np.select(
+        [~has, np.isin(last, bulk_days), before_reg], ["", BULK, AT_REGISTRATION], INDIVIDUAL
+    )
+    return pd.DataFrame(
+        {
+            "code_date": _day_dates(last, MISSING),
+            "origin": pd.array(origin.astype(object), dtype="str"),
+            "cancelled_on": _day_dates(cancelled, NEVER),
+        },
+        index=patients.index,
+    )
+
+
+def _codes_104(patients: pd.DataFrame, state: pd.DataFrame, codes: pd.DataFrame) -> pd.DataFrame:
+    active = (codes["origin"] != "").to_numpy() & codes["cancelled_on"].isna().to_numpy()
+    merged = pd.concat([state[["patient_id", "age"]], codes], axis=1)
+    out = _rows(patients, merged, active, CODES_104_COLUMNS[:-1])
+    out = out.assign(_rank=pd.Index(ORIGINS).get_indexer(out["origin"]))
+    out = _ordered(out, ["_rank", "code_date", "patient_id"]).drop(columns="_rank")
+    bulk = (out["origin"] == BULK).to_numpy()
+    return out.assign(what_to_do=_text(np.where(bulk, CANCEL_BULK, CLINICIAN_104), len(out)))
+
+
+# --------------------------------------------------------------------------- default model
+
+
+def _give_access(patients: pd.DataFrame, state: pd.DataFrame) -> pd.DataFrame:
+    give = withheld_mask(state) & ~_flag(state, "protected_104")
+    out = _rows(patients, state, give, GIVE_ACCESS_COLUMNS[:-1])
+    out = out.assign(_no_account=~out["online_account"].to_numpy(dtype=bool))
+    out = _ordered(out, ["_no_account", "online_account_date", "patient_id"])
+    return out.drop(columns="_no_account").assign(reason=_text(REASON_GIVE, len(out)))
+
+
+# --------------------------------------------------------------------------- weekly review
+
+
+@dataclass(frozen=True)
+class _Item:
+    """The rows of one item of the review: who (positions), the date of what happened,
+    and a detail and action for each (or one for all)."""
+
+    at: np.ndarray
+    date: np.ndarray
+    detail: np.ndarray | str
+    what: np.ndarray | str
+
+
+def _review(
+    patients: pd.DataFrame,
+    state: pd.DataFrame,
+    codes: pd.DataFrame,
+    profile: Practice,
+    ref: pd.Timestamp,
+    since: pd.Timestamp,
+    weeks: int,
+) -> pd.DataFrame:
+    d, s = ref.to_datetime64(), since.to_datetime64()
+    default = profile.model is Model.DEFAULT
+    by_code = codes_protect(profile)
+    f = {name: _flag(state, name) for name in (
+        "registered", "eligible", "account", "has_access", "automatic", "protected",
+        "protected_104", "opted_out", "open_request")}  # fmt: skip
+    f["exposed"] = ~f["has_access"] & ~f["opted_out"] & ~f["protected"]
+    fix = "add a 104 now" if by_code else "make the supplier setting (step 1 of the guidance)"
+    items: dict[str, _Item] = {}
+
+    def new(dates: np.ndarray) -> np.ndarray:
+        return ~np.isnat(dates) & (dates > s) & (dates <= d)
+
+    def rows(mask: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Positions of ``mask`` and the flags of those rows only (texts are made for the
+        rows listed, not for every patient)."""
+        at = np.flatnonzero(mask)
+        return at, {name: flag[at] for name, flag in f.items()}
+
+    acct_date = _dates(patients, "online_account_date")
+    account = new(acct_date) & f["account"] & f["eligible"]
+    if default:
+        would = ~f["has_access"] & ~f["opted_out"] & ~f["protected_104"]
+        at, g = rows(account & (f["has_access"] | would))
+        detail = np.where(
+            g["has_access"], "holds full access", "no access yet: gets it automatically"
+        )
+        items[NEW_ACCOUNT] = _Item(at, acct_date[at], detail, EXCEPTION_CHECK)
+    else:
+        at, g = rows(account & (f["automatic"] | f["exposed"]))
+        detail = np.where(g["automatic"], "holds automatic full access",
+                          "not protected: would get automatic access")  # fmt: skip
+        what = np.where(g["automatic"], "revoke until the patient opts in (also on revoke)", fix)
+        items[NEW_ACCOUNT] = _Item(at, acct_date[at], detail, what)
+
+    reg_date = _dates(patients, "registration_date")
+    at, g = rows(new(reg_date) & f["registered"] & f["eligible"])
+    code_date = _dates(codes, "code_date")[at]
+    arrived = g["protected_104"] & ~np.isnat(code_date) & (code_date < reg_date[at])
+    came = "arrived with a 104 dated " + _iso(code_date) + " (from another practice)"
+    own_104 = g["protected_104"] & ~arrived
+    if default:
+        conditions = [arrived, g["has_access"], g["opted_out"], own_104]
+        detail = np.select(conditions, [came, "holds full access", "opted out",
+                                        "has a 104 coded here"],
+                           "no access yet: gets it automatically")  # fmt: skip
+        what = np.select(conditions, [CLINICIAN_104, EXCEPTION_CHECK, "none", CLINICIAN_104],
+                         EXCEPTION_CHECK)  # fmt: skip
+    else:
+        conditions = [arrived, g["automatic"], g["exposed"], g["has_access"], g["opted_out"],
+                      own_104]  # fmt: skip
+        detail = np.select(conditions, [
+            came, "holds automatic full access", "no 104: not protected from automatic access",
+            "holds access through opt-in", "opted out", "has a 104 coded here",
+        ], "protected by the supplier setting")  # fmt: skip
+        what = np.select(conditions, [
+            "keep it (it protects); a clinician checks its reason",
+            "revoke until the patient opts in (also on revoke)", fix, "none",
+            "none: opted out", "none: its 104 protects",
+        ], "none: the supplier setting protects")  # fmt: skip
+    items[NEW_REGISTRANT] = _Item(at, reg_date[at], detail, what)
+
+    if not default:
+        request_date = _dates(state, "request_date")
+        waiting = f["registered"] & f["open_request"] & np.isnat(_dates(state, "counselled_date"))
+        at, _ = rows(waiting & new(request_date))
+        days = np.asarray(state["wait_days"].take(at).fillna(0), dtype=np.int64)
+        detail = "asked " + days.astype(str) + " day(s) ago"
+        items[NOT_COUNSELLED] = _Item(
+            at, request_date[at], detail, "counsel the patient, then code it (also on requests)"
+        )
+
+    b16 = _dates(state, "sixteenth_birthday")
+    horizon = d + np.timedelta64(7 * weeks, "D")
+    turning = f["registered"] & ~np.isnat(b16) & (b16 > d) & (b16 <= horizon)
+    if default:
+        at, _ = rows(turning)
+        birthday = "turns 16 on " + _iso(b16[at])
+        items[TURNING_16] = _Item(at, b16[at], birthday, "before the birthday: " + EXCEPTION_CHECK)
+    else:
+        at, _ = rows(turning & f["exposed"])
+        before = "add a 104 before the birthday" if by_code else (
+            "make the supplier setting before the birthday")  # fmt: skip
+        birthday = "turns 16 on " + _iso(b16[at]) + ", not protected"
+        items[TURNING_16] = _Item(at, b16[at], birthday, before)
+
+    parts = []
+    merged = state[["patient_id", "age"]]
+    for item, it in items.items():
+        n = len(it.at)
+        mask = np.zeros(len(patients), dtype=bool)
+        mask[it.at] = True
+        part = _rows(patients, merged, mask, ["patient_id", "nhs_number", "age"])
+        parts.append(part.assign(
+            item=_text(item, n),
+            date=it.date.astype("datetime64[us]"),
+            detail=_text(it.detail, n),
+            what_to_do=_text(it.what, n),
+            _order=REVIEW_ITEMS.index(item),
+        ))  # fmt: skip
+    out = pd.concat(parts, ignore_index=True)
+    out = _ordered(out, ["_order", "date", "patient_id"]).drop(columns="_order")
+    out["date"] = out["date"].astype("datetime64[us]")
+    return out[REVIEW_COLUMNS]
+
+
+# --------------------------------------------------------------------------- the lists
+
+
 def worklists(
     patients: pd.DataFrame,
     events: pd.DataFrame,
@@ -119,8 +466,13 @@ def worklists(
     ref_date: DateLike,
     horizon_months: int = DEFAULT_HORIZON_MONTHS,
     state: pd.DataFrame | None = None,
-) -> dict[str, pd.DataFrame]:
+    since: DateLike | None = None,
+    review_weeks: int = REVIEW_WEEKS,
+    since_why: str = "",
+) -> Worklists:
     """The practice's worklists at D, each a frame with exact figures and identifiers.
+
+    On the opt-in model:
 
     * ``revoke``: [rule worklist-revoke] the revocation backlog for the practice's
       supplier ([rule backlog-emis], [rule backlog-tpp]), by online account date, then
@@ -128,34 +480,211 @@ def worklists(
       without a usable account (dormant exposure), by patient_id; with a ``reason``:
       patient_id, nhs_number, age, online_account, online_account_date, access_start_date,
       reason.
-    * ``protect``: patients to code with a 104, with a ``reason``: first
-      [rule worklist-protect-16] the pending-16 cohort not protected (16th birthday after
-      D and by the end of the ``horizon_months``-th calendar month after D's month,
-      [rule pending-16-window]), by birthday; then
-      [rule worklist-protect-16plus] 16+ patients without access, not opted out, with no
-      opt-in request and not protected (the protection-coverage gap). Columns patient_id,
-      nhs_number, age, sixteenth_birthday (pending-16 only), reason. Empty where the
-      supplier setting protects everybody ([rule protection-setting]).
+    * ``protect-16``: [rule worklist-protect-16] the pending-16 cohort not protected (16th
+      birthday after D and by the end of the ``horizon_months``-th calendar month after
+      D's month, [rule pending-16-window]), by birthday: patient_id, nhs_number, age,
+      sixteenth_birthday, reason.
+    * ``protect-adults``: [rule worklist-protect-adults] 16+ patients without access, not
+      opted out, with no opt-in request and not protected (the protection-coverage gap),
+      by patient_id: patient_id, nhs_number, age, online_account, reason (no 104 code
+      where 104s protect, EMIS live or due; the setting not made yet elsewhere).
+
+      Both protect lists are empty where the supplier setting protects everybody
+      ([rule protection-setting]).
     * ``requests``: [rule worklist-requests] open opt-in requests of registered patients,
       oldest first (request_date, then patient_id): patient_id, nhs_number, request_date
       (the episode's first request), stage, wait_days.
+
+    On the default model ([rule worklist-default-model]) instead of those four:
+
+    * ``give-access``: eligible patients without full access, not opted out and without
+      an active 104 (the withheld of [rule withheld] less the 104-coded, who are on
+      ``codes-104``): account holders first by account date, then the others, each by
+      patient_id: patient_id, nhs_number, age, online_account, online_account_date,
+      reason.
+    * ``codes-104``: [rule worklist-codes-104] registered patients with an active 104 at
+      D (not cancelled by a 106), with where it came from ([rule code-104-origin]): bulk
+      ones first, then those that came at registration, then individual ones, each by
+      code date and patient_id: patient_id, nhs_number, age, code_date, origin,
+      what_to_do. A bulk 104 is to be cancelled (a 106, in bulk; a 104 again only where a
+      safeguarding reason is recorded), the others reviewed by a clinician (NHS
+      England's advice).
+
+    On both:
+
     * ``disagreements``: [rule worklist-disagreements] record disagreements, registered
       patients whose coded grants or revocations disagree with the extract (the extract
-      was used), by disagreement then patient_id: patient_id, nhs_number, access_level,
-      access_start_date, disagreement.
+      was used), by disagreement then patient_id, with [rule disagreement-action] what to
+      do about each kind: patient_id, nhs_number, access_level, access_start_date,
+      disagreement, what_to_do.
+    * ``review`` (only when ``since`` is given, and then first): [rule worklist-review]
+      what is new after ``since`` up to D, and what falls due soon, a row per item:
+      *new online account*: eligible account holders at D whose account date is in
+      (since, D] and who hold automatic access or, not protected and not opted out, would
+      get it (default model: who hold access, or would get it: not opted out, no active
+      104); *new registrant*: eligible patients registered in (since, D], each said with
+      the 104 it came with (dated before registering, [rule code-104-origin]) or what
+      protects it; *request not yet counselled* (opt-in model): open requests whose
+      episode began in (since, D], with no counselling by D; *turning 16*: a 16th birthday
+      after D and at most ``review_weeks`` weeks after it, not protected, without access
+      and not opted out (default model: all of them). By item in that order, then date,
+      then patient_id: patient_id, nhs_number, age, item, date, detail, what_to_do.
 
     ``state`` is :func:`patient_state` at D when the caller already has it (the batch takes
     it from :func:`~optin_analysis.measures.month.month_measures`), so it is not
-    computed twice.
+    computed twice. The result's ``notes`` say who acts on each list and how
+    (``since_why``: where ``since`` came from, said in the review's note).
     """
     if state is None:
         state = patient_state(patients, events, profile, ref_date)
-    return {
-        "revoke": _revoke(patients, state, profile),
-        "protect": _protect(patients, state, as_timestamp(ref_date), horizon_months),
-        "requests": _requests(patients, state),
-        "disagreements": _disagreements(patients, state),
-    }
+    ref = as_timestamp(ref_date)
+    default = profile.model is Model.DEFAULT
+    codes = None
+    if default or since is not None:
+        codes = code_104_history(patients, events, state, ref)
+    lists: dict[str, pd.DataFrame] = {}
+    if since is not None:
+        lists[REVIEW] = _review(patients, state, codes, profile, ref, as_timestamp(since),
+                                review_weeks)  # fmt: skip
+    if default:
+        lists[GIVE_ACCESS] = _give_access(patients, state)
+        lists[CODES_104] = _codes_104(patients, state, codes)
+    else:
+        lists[REVOKE] = _revoke(patients, state, profile)
+        lists[PROTECT_16] = _protect_16(patients, state, ref, horizon_months)
+        lists[PROTECT_ADULTS] = _protect_adults(patients, state, profile)
+        lists[REQUESTS] = _requests(patients, state)
+    lists[DISAGREEMENTS_LIST] = _disagreements(patients, state, profile)
+    since_ts = None if since is None else as_timestamp(since)
+    return Worklists(lists, notes(profile, ref, since_ts, review_weeks, since_why))
+
+
+# --------------------------------------------------------------------------- who acts, how
+
+
+def _setting_words(profile: Practice) -> str:
+    if profile.supplier is Supplier.TPP:
+        return ('untick "By default give prospective access to the full clinical record" '
+                "in the organisation preferences")  # fmt: skip
+    return "set EMIS's global setting so that full prospective access is given per patient"
+
+
+def _day(value: object) -> str:
+    return as_timestamp(value).date().isoformat()
+
+
+def notes(
+    profile: Practice,
+    ref_date: DateLike,
+    since: DateLike | None = None,
+    review_weeks: int = REVIEW_WEEKS,
+    since_why: str = "",
+) -> dict[str, str]:
+    """For each list the practice gets: who acts on it and how, in a sentence or two (the
+    first row of its sheet). Worded for the practice's model and branch of the guidance:
+    on the default model nothing about opting in, revoking or protection."""
+    setting = profile.supplier_setting_date
+    made = setting is not None and as_timestamp(setting) <= as_timestamp(ref_date)
+    out: dict[str, str] = {}
+    if since is not None:
+        why = f" ({since_why})" if since_why else ""
+        out[REVIEW] = (
+            f"WEEKLY REVIEW as of {_day(ref_date)}: what is new since {_day(since)}{why}, "
+            f"and who turns 16 in the next {review_weeks} weeks. "
+            "Who: the online-access lead, with a clinician where a row says so. How: work "
+            "down the list; each row says what to do (the other sheets list the same patients "
+            "where they belong)."
+        )
+    if profile.model is Model.DEFAULT:
+        out[GIVE_ACCESS] = (
+            "Who: the online-access lead, with a clinician for exceptions. How: the default "
+            "model gives each of these patients full prospective access (GMS contract reg "
+            "71ZA) unless an exception applies: information that could cause serious harm, or "
+            "third-party information. A clinician decides; where an exception applies, "
+            "record why and add a 104. Account holders first: they can use access at once."
+        )
+        out[CODES_104] = (
+            "Who: the practice manager, then a clinician. How (NHS England's advice on bulk "
+            "104 codes): add a 106 in bulk to every patient whose 104 was added in bulk, and "
+            "reapply a 104 only where a safeguarding reason is recorded; a clinician then "
+            "reviews each individual or transferred-in 104, keeping it only where a reason "
+            "is recorded, else adding a 106."
+        )
+    else:
+        out[REVOKE] = (
+            "Who: the online-access lead. How: for each patient, oldest online account "
+            "first, switch full prospective access off in the online account settings and "
+            "code the revocation with your local code; then the patients without a usable "
+            "account (dormant), before they use it. Each can opt in afterwards."
+        )
+        if made and not codes_protect(profile):
+            nobody = (f"Nobody: the supplier setting made on {_day(setting)} protects every "
+                      "patient from automatic access, so no one needs a 104.")  # fmt: skip
+            out[PROTECT_16] = out[PROTECT_ADULTS] = nobody
+        elif codes_protect(profile):
+            out[PROTECT_16] = (
+                "Who: the online-access lead or a clinician. How: add the 104 code "
+                "(1364731000000104) before each patient's 16th birthday, so that EMIS does "
+                "not give access automatically at 16; the patient can opt in from 16."
+            )
+            out[PROTECT_ADULTS] = (
+                "Who: the online-access lead. How: NHS England's opt-in guidance (step 1 for "
+                "EMIS practices) says to add the 104 code in bulk to every patient without "
+                "access: add it to these patients. A bulk 104 is not an individual assessment "
+                "and goes with the patient to a new practice as a false risk flag (DPIA risk "
+                "R5): where a clinician can review a patient individually, prefer that."
+            )
+        else:
+            out[PROTECT_16] = out[PROTECT_ADULTS] = (
+                f"Who: the practice manager. How: make the supplier setting (step 1 of the "
+                f"guidance): {_setting_words(profile)}. It protects everybody at once, so "
+                "no bulk 104: until it is made, a clinician reviews a patient individually "
+                "and adds a 104 only where a reason is recorded."
+            )
+        out[REQUESTS] = (
+            "Who: the staff who counsel and provision. How: oldest request first: counsel "
+            "each patient awaiting counselling (explain what access shows) and code it; for "
+            "each patient awaiting provisioning, switch access on and code the grant."
+        )
+    out[DISAGREEMENTS_LIST] = (
+        "Who: the online-access lead. How: the account settings in the extract were used "
+        "for every figure; for each patient check the account and correct either the "
+        "setting or the code, as what_to_do says."
+    )
+    return out
+
+
+class LinkedFolder(OSError):
+    """A folder for patient identifiers that is a symbolic link, or leads outside the
+    worklists folder; ``filename`` is the folder, ``strerror`` says why, in words."""
+
+
+def private_folder(root: Path | str, *parts: str, create: bool = True) -> Path:
+    """``root/parts...``, the folder for files with patient identifiers; made if needed
+    (when ``create``).
+
+    No part below ``root`` (the resolved worklists folder) may be a symbolic link, and the
+    folder must lie inside ``root`` once links are followed, so identifiers are never
+    written through a link to somewhere else. Raises :class:`LinkedFolder` naming the link.
+    """
+    root = Path(root)
+    if create:
+        root.mkdir(parents=True, exist_ok=True)
+    folder = root
+    for part in parts:
+        folder = folder / _safe_part(part, "folder")
+        if folder.is_symlink():
+            raise LinkedFolder(
+                errno.ELOOP,
+                f"a symbolic link (to {os.readlink(folder)}); worklists carry patient "
+                "identifiers and are never written through a link: put a folder in its place",
+                str(folder),
+            )
+        if create:
+            folder.mkdir(exist_ok=True)
+    if create and not folder.resolve().is_relative_to(root.resolve()):
+        raise LinkedFolder(errno.EXDEV, f"outside the worklists folder {root}", str(folder))
+    return folder
 
 
 def _safe_part(value: str, what: str) -> str:
@@ -212,6 +741,107 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     safe.to_csv(path, index=False, date_format="%Y-%m-%d", lineterminator="\r\n")
 
 
+# --- how a worklist sheet looks: everything besides its cells, in one place -------------
+#
+# A later writer (e.g. a faster one) needs only :class:`SheetLayout` and
+# :func:`_apply_layout`: the layout itself does not depend on xlsxwriter.
+
+NOTE_ROW, HEADER_ROW, FIRST_DATA_ROW = 0, 1, 2  #: rows of a worklist sheet (from 0)
+MIN_WIDTH, MAX_WIDTH = 6, 80  #: column widths, in characters; longer text is cut off
+DATE_WIDTH = len("YYYY-MM-DD")
+NOTE_LINE_POINTS = 15.0  #: height of one line of the note, in points
+BOOL_TEXT = {True: "yes", False: "no"}  #: how flags read in the workbook
+FOOTER = "&LPractice internal: patient identifiers, do not send&R&A, page &P of &N"
+
+
+@dataclass(frozen=True)
+class SheetLayout:
+    """How one worklist sheet is laid out, whoever writes it.
+
+    * row 1: ``note``, who acts on the list and how, across all columns, wrapped;
+    * row 2: the headings, bold, with a filter on each; rows 1-2 and the first column
+      (the patient id) stay in view while scrolling (frozen panes);
+    * each column as wide as its heading or longest value (NHS numbers and dates whole),
+      at most :data:`MAX_WIDTH` characters;
+    * text that a spreadsheet would read as a formula is quote-prefixed text (see
+      :data:`FORMULA_START`), never a formula;
+    * printed landscape on A4, one page wide, rows 1-2 repeated on every page, with a
+      footer saying the sheet is practice-internal.
+    """
+
+    note: str
+    widths: tuple[int, ...]
+    data_rows: int
+
+    @property
+    def last_column(self) -> int:
+        return len(self.widths) - 1
+
+    @property
+    def note_lines(self) -> int:
+        """Lines the wrapped note takes across the sheet's width (a character of text is
+        about one unit of column width)."""
+        per_line = max(sum(self.widths), 30)
+        return max(1, -(-len(self.note) // per_line))
+
+    @property
+    def filter_range(self) -> tuple[int, int, int, int]:
+        """(first row, first column, last row, last column) of the filtered table."""
+        return HEADER_ROW, 0, HEADER_ROW + self.data_rows, self.last_column
+
+
+def _width(heading: str, column: pd.Series) -> int:
+    """Characters a column needs: its heading or longest value, whichever is longer."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        longest = DATE_WIDTH
+    elif pd.api.types.is_bool_dtype(column):
+        longest = max(map(len, BOOL_TEXT.values()))
+    elif pd.api.types.is_numeric_dtype(column):
+        top = column.abs().max() if len(column) else 0
+        longest = len(f"{int(top)}") if pd.notna(top) else 1
+    else:
+        lengths = pc.utf8_length(pa.array(column.astype("str"), from_pandas=True))
+        longest = pc.max(lengths).as_py() or 0
+    return min(max(len(str(heading)), longest, MIN_WIDTH) + 2, MAX_WIDTH)
+
+
+def sheet_layout(frame: pd.DataFrame, note: str) -> SheetLayout:
+    """The layout of a list's sheet (see :class:`SheetLayout`)."""
+    widths = tuple(_width(name, frame[name]) for name in frame.columns)
+    return SheetLayout(note, widths, len(frame))
+
+
+def _formats(book: xlsxwriter.Workbook) -> dict:
+    return {
+        "note": book.add_format(
+            {"text_wrap": True, "valign": "top", "bold": True, "bg_color": "#FFF2CC"}
+        ),  # fmt: skip
+        "heading": book.add_format({"bold": True, "bottom": 1}),
+        "date": book.add_format({"num_format": DATE_FORMAT, "align": "left"}),
+        "number": book.add_format({"align": "left"}),
+        "quoted": book.add_format({"quote_prefix": True}),
+    }
+
+
+def _apply_layout(sheet: Worksheet, layout: SheetLayout, formats: dict) -> None:
+    """Write the note row and set everything of :class:`SheetLayout` but the headings."""
+    for col, width in enumerate(layout.widths):
+        sheet.set_column(col, col, width)
+    sheet.set_row(NOTE_ROW, NOTE_LINE_POINTS * layout.note_lines + 3)
+    if layout.last_column > 0:
+        sheet.merge_range(NOTE_ROW, 0, NOTE_ROW, layout.last_column, layout.note,
+                          formats["note"])  # fmt: skip
+    else:
+        sheet.write_string(NOTE_ROW, 0, layout.note, formats["note"])
+    sheet.freeze_panes(FIRST_DATA_ROW, 1)
+    sheet.autofilter(*layout.filter_range)
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(NOTE_ROW, HEADER_ROW)
+    sheet.set_footer(FOOTER)
+
+
 @dataclass(frozen=True)
 class _Column:
     """One column ready for a worksheet: its write method, values and per-cell formats."""
@@ -219,49 +849,55 @@ class _Column:
     write: Callable
     values: list
     formats: list
-    width: int
 
 
 def _column(sheet: Worksheet, formats: dict, column: pd.Series) -> _Column:
     """A column as worksheet cells (None where empty): dates as Excel day numbers in the
-    date format, numbers as numbers, everything else as text (quote-prefixed if risky)."""
+    date format, numbers as numbers, flags as yes/no, everything else as text
+    (quote-prefixed if risky)."""
     n = len(column)
     missing = column.isna().to_numpy()
     if pd.api.types.is_datetime64_any_dtype(column):
         days = (column.to_numpy().astype("datetime64[D]") - EXCEL_EPOCH).astype("int64")
-        values, cell_formats, write, width = days.astype(object), [formats["date"]] * n, None, 12
+        values, cell_formats, write = days.astype(object), [formats["date"]] * n, None
     elif pd.api.types.is_bool_dtype(column):
-        values, cell_formats, width = column.to_numpy(dtype=object), [None] * n, 8
-        write = sheet.write_boolean
+        flags = column.fillna(False).to_numpy(dtype=bool)
+        values = np.where(flags, BOOL_TEXT[True], BOOL_TEXT[False]).astype(object)
+        cell_formats, write = [None] * n, sheet.write_string
     elif pd.api.types.is_numeric_dtype(column):
-        values, cell_formats, width = column.to_numpy(dtype=object, na_value=None), [None] * n, 10
-        write = sheet.write_number
+        values = column.to_numpy(dtype=object, na_value=None)
+        cell_formats, write = [formats["number"]] * n, sheet.write_number
     else:
         text = pa.array(column.astype("str"), type=pa.large_string(), from_pandas=True)
-        values, width = column.astype("str").to_numpy(dtype=object), 20
+        values = column.astype("str").to_numpy(dtype=object)
         quoted = np.where(_risky(text), formats["quoted"], None) if n else []
         cell_formats, write = list(quoted), sheet.write_string
     values[missing] = None
-    return _Column(write or sheet.write_number, values.tolist(), cell_formats, width)
+    return _Column(write or sheet.write_number, values.tolist(), cell_formats)
 
 
-def _write_sheet(book: xlsxwriter.Workbook, formats: dict, name: str, frame: pd.DataFrame) -> None:
-    """One list as a worksheet, row by row (xlsxwriter's constant-memory mode needs that)."""
+def _write_sheet(
+    book: xlsxwriter.Workbook, formats: dict, name: str, frame: pd.DataFrame, note: str = ""
+) -> None:
+    """One list as a worksheet laid out by :func:`sheet_layout`, row by row
+    (xlsxwriter's constant-memory mode needs that)."""
     sheet = book.add_worksheet(name[:31])
+    _apply_layout(sheet, sheet_layout(frame, note), formats)
     columns = [_column(sheet, formats, frame[c]) for c in frame.columns]
-    for col, (heading, column) in enumerate(zip(frame.columns, columns, strict=True)):
-        sheet.set_column(col, col, column.width)
-        sheet.write_string(0, col, str(heading), formats["heading"])
+    for col, heading in enumerate(frame.columns):
+        sheet.write_string(HEADER_ROW, col, str(heading), formats["heading"])
     writers = [c.write for c in columns]
     rows = zip(*(zip(c.values, c.formats, strict=True) for c in columns), strict=True)
-    for row, cells in enumerate(rows, start=1):
+    for row, cells in enumerate(rows, start=FIRST_DATA_ROW):
         for col, (value, cell_format) in enumerate(cells):
             if value is not None:
                 writers[col](row, col, value, cell_format)
 
 
 def _write_xlsx(lists: Mapping[str, pd.DataFrame], path: Path) -> None:
-    """Every list as a sheet of one workbook: real dates (YYYY-MM-DD), text never a formula.
+    """Every list as a sheet of one workbook: real dates (YYYY-MM-DD), text never a formula,
+    the first row saying who acts and how (``lists.notes``, when ``lists`` is a
+    :class:`Worklists`).
 
     A workbook of up to :data:`IN_MEMORY_CELLS` cells is built in memory (no temporary
     files: most of the time for a practice-sized list); a larger one in xlsxwriter's
@@ -269,6 +905,7 @@ def _write_xlsx(lists: Mapping[str, pd.DataFrame], path: Path) -> None:
     folder beside ``path``, removed at the end, never to the system's temporary folder.
     """
     cells = sum(frame.size for frame in lists.values())
+    notes = getattr(lists, "notes", {})
     scratch = None
     options = {"strings_to_formulas": False, "strings_to_urls": False, "in_memory": True}
     if cells > IN_MEMORY_CELLS:
@@ -276,14 +913,10 @@ def _write_xlsx(lists: Mapping[str, pd.DataFrame], path: Path) -> None:
         options.update(in_memory=False, constant_memory=True, tmpdir=scratch)
     try:
         book = xlsxwriter.Workbook(str(path), options)
-        formats = {
-            "heading": book.add_format({"bold": True}),
-            "date": book.add_format({"num_format": DATE_FORMAT}),
-            "quoted": book.add_format({"quote_prefix": True}),
-        }
+        formats = _formats(book)
         try:
             for name, frame in lists.items():
-                _write_sheet(book, formats, name, frame)
+                _write_sheet(book, formats, name, frame, notes.get(name, ""))
         finally:
             book.close()
     finally:
@@ -310,17 +943,19 @@ def stage_worklists(
     Returns (temporary, final) pairs, all complete, for :func:`commit_worklists` (or
     :func:`discard_worklists`); on a failure nothing is left behind.
     """
-    folder = Path(out_dir) / _safe_part(period, "period") / _safe_part(practice_code, "practice")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_folder(out_dir, _safe_part(period, "period"),
+                            _safe_part(practice_code, "practice"))  # fmt: skip
     pending: Pending = []
     try:
         for name, frame in lists.items():
             final = folder / f"{_safe_part(name, 'worklist name')}.csv"
-            pending.append((_temp_beside(final), final))
-            _write_csv(frame, pending[-1][0])
+            with naming(final):
+                pending.append((_temp_beside(final), final))
+                _write_csv(frame, pending[-1][0])
         book = folder / "worklists.xlsx"
-        pending.append((_temp_beside(book), book))
-        _write_xlsx(lists, pending[-1][0])
+        with naming(book):
+            pending.append((_temp_beside(book), book))
+            _write_xlsx(lists, pending[-1][0])
     except BaseException:
         discard_worklists(pending)
         raise

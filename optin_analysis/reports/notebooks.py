@@ -16,6 +16,7 @@ parent has stopped or is gone.
 from __future__ import annotations
 
 import contextlib
+import copy
 import ctypes
 import functools
 import importlib.resources
@@ -42,7 +43,13 @@ from papermill.log import logger
 
 from optin_analysis.outgoing.summary import write_json
 from optin_analysis.reports.pdf import write_pdf
-from optin_analysis.reports.render import BATCH_ENV, notebook_to_html, write_html_atomically
+from optin_analysis.reports.render import (
+    BATCH_ENV,
+    charts_as_images,
+    notebook_to_html,
+    write_bytes_atomically,
+    write_html_atomically,
+)
 
 #: The notebooks, wherever the package is installed (a wheel, or editable from a checkout).
 NOTEBOOK_DIR = Path(str(importlib.resources.files("optin_analysis.notebooks")))
@@ -169,9 +176,11 @@ class KernelSession:
 def render(
     session: KernelSession, notebook: str, title: str, parameters: dict, out: Path,
     keep_notebook: bool = False, timings: Timings | None = None, pdf: bool = False,
+    kept_parameters: dict | None = None,
 ) -> str:  # fmt: skip
-    """Execute one notebook, write its HTML to ``out`` (and the notebook beside it, and
-    the page as PDF when ``pdf``) and return the HTML."""
+    """Execute one notebook, write its HTML to ``out`` (and the notebook beside it, made
+    to reopen: see :func:`reopenable`, with ``kept_parameters`` where given; and the page
+    as PDF when ``pdf``) and return the HTML."""
     timings = timings or Timings()
     kept = out.with_suffix(".ipynb") if keep_notebook else None
     with timings.stage("notebook execution"):
@@ -179,10 +188,37 @@ def render(
     with timings.stage("HTML rendering"):
         html = notebook_to_html(executed, title)
         write_html_atomically(html, out)
+    if kept is not None:
+        again = reopenable(executed, kept_parameters or parameters)
+        write_bytes_atomically(nbformat.writes(again).encode("utf-8"), kept)
     if pdf:
         with timings.stage("PDF"):
             write_pdf(html, out.with_suffix(".pdf"))
     return html
+
+
+def reopenable(executed: nbformat.NotebookNode, parameters: dict) -> nbformat.NotebookNode:
+    """A copy of an executed report notebook that reads the same when opened again in
+    JupyterLab, and runs again: its charts as images (:func:`charts_as_images`; JupyterLab
+    strips inline SVG from an untrusted notebook's HTML), and its injected parameters
+    replaced by ``parameters`` (those of the published files, not of the staging folder
+    the run executed it in, which is gone once the run ends)."""
+    from papermill.translators import translate_parameters
+
+    nb = copy.deepcopy(executed)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.source = translate_parameters(KERNEL, "python", parameters, "Parameters")
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "text/html" in data:
+                page = data["text/html"]
+                data["text/html"] = charts_as_images("".join(page) if isinstance(page, list)
+                                                     else page)  # fmt: skip
+    nb.metadata.setdefault("papermill", {})["parameters"] = parameters
+    return nb
 
 
 def _pdf_helper_init(parent: int) -> None:
@@ -240,11 +276,12 @@ def stage_reports(
             "period": period,
             "summary_path": str(stage / "summary.json"),
         }
+        published = {**parameters, "summary_path": str(final / "summary.json")}
         for name in sorted(REPORTS, key=lambda n: n not in PDF_REPORTS):
             notebook, title = REPORTS[name]
             out = stage / f"{name}.html"
             html = render(session, notebook, f"{title} — {code} {period}", parameters, out,
-                          keep_notebooks, timings)  # fmt: skip
+                          keep_notebooks, timings, kept_parameters=published)  # fmt: skip
             if pdf and name in PDF_REPORTS:
                 pdfs.append(_pdf_helper().submit(_timed_pdf, html, out.with_suffix(".pdf")))
         for done in pdfs:
@@ -270,14 +307,24 @@ def write_reports(
 
 
 def publish(stage: Path, final: Path) -> None:
-    """Replace ``final`` by the complete ``stage`` folder (renames only, same filesystem)."""
+    """Replace ``final`` by the complete ``stage`` folder (renames only, same filesystem).
+
+    A symbolic link at ``final`` is replaced too (the link, never what it points to)."""
     old = None
-    if final.exists():
+    if final.is_symlink() or final.exists():
         old = final.with_name(f".{final.name}{STAGING}old-{os.getpid()}")
         os.replace(final, old)
     os.replace(stage, final)
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        _remove(old)
+
+
+def _remove(path: Path) -> None:
+    """Remove a folder, or only the link when ``path`` is a symbolic link."""
+    if path.is_symlink():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def remove_stale_staging(folder: Path) -> list[Path]:
@@ -291,7 +338,7 @@ def remove_stale_staging(folder: Path) -> list[Path]:
         if kind.startswith("old-") and not (folder / name).exists():
             os.replace(path, folder / name)
             continue
-        shutil.rmtree(path, ignore_errors=True)
+        _remove(path)
         removed.append(path)
     return removed
 

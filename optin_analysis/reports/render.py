@@ -16,6 +16,7 @@ How the pieces fit (SPEC section 6: reports open offline, charts from aggregates
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import functools
@@ -173,6 +174,32 @@ def _figure_html(
         f"<details><summary>Figures as a table</summary>\n{table_html}\n</details>\n"
         "</figure>"
     )
+
+
+#: A chart as :func:`chart_block` draws it in a page: inline SVG between these.
+_INLINE_CHART = re.compile(r'(<div class="chart">)(<svg\b.*?</svg>)(</div>)', re.S)
+_SVG_LABEL = re.compile(r'<title id="[^"]*">(.*?)</title><desc id="[^"]*">(.*?)</desc>', re.S)
+
+
+def charts_as_images(page: str) -> str:
+    """``page`` with each chart's inline SVG turned into an ``<img>`` of the same SVG (a
+    ``data:`` URI), its title and description as the alternative text.
+
+    For notebooks kept to be opened again: JupyterLab strips inline SVG from the HTML
+    output of a notebook it does not trust (leaving the chart's text run together) but
+    shows an image, whose SVG runs no script. Reports keep the inline SVG.
+    """
+
+    def image(match: re.Match) -> str:
+        svg = match.group(2)
+        label = _SVG_LABEL.search(svg)
+        alt_text = ": ".join(html_lib.unescape(x) for x in label.groups()) if label else ""
+        data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        text = html_lib.escape(alt_text, quote=True)
+        img = f'<img src="data:image/svg+xml;base64,{data}" alt="{text}" style="max-width:100%">'
+        return match.group(1) + img + match.group(3)
+
+    return _INLINE_CHART.sub(image, page)
 
 
 def chart_block(

@@ -133,7 +133,8 @@ def _placeholder_note(bundle: dict) -> str:
 def headline_table(bundle: dict) -> None:
     """Headline measures with last month's figures beside them."""
     labels = DEFAULT_MODEL_LABELS if _default(bundle) else LABELS
-    rows = headline_rows(bundle["headline"], bundle.get("previous"), labels)
+    own = bundle.get("audience") == "practice"  # the practice's copy: say why n/a
+    rows = headline_rows(bundle["headline"], bundle.get("previous"), labels, reasons=own)
     last = "Last month" if bundle.get("previous") else "Last month (no figure before go-live)"
     frame = pd.DataFrame(rows, columns=["Measure", "This month", last])
     _section("Headline measures", _table(frame))

@@ -57,14 +57,18 @@ from optin_analysis.outgoing.summary import (
     write_json,
 )
 from optin_analysis.practice.worklists import (
+    FIRST_REVIEW_DAYS,
+    REVIEW_WEEKS,
+    LinkedFolder,
     Pending,
     commit_worklists,
     discard_worklists,
+    private_folder,
     remove_stale_temporaries,
     stage_worklists,
     worklists,
 )
-from optin_analysis.problems import InputError, errors
+from optin_analysis.problems import InputError, errors, naming, os_error
 from optin_analysis.reports.notebooks import (
     ROLLUP,
     STAGING,
@@ -78,8 +82,10 @@ from optin_analysis.reports.notebooks import (
     stage_reports,
 )
 from optin_analysis.run import lock
+from optin_analysis.run.checks import practice_warnings
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
+ROLLUP_HTML = "icb-rollup.html"
 _session: KernelSession | None = None  # one per process, reused across practices
 
 
@@ -156,6 +162,10 @@ class Options:
     generated: dt.datetime | None = None
     audience: str = ICB  #: "icb" (outgoing) or "practice" (exact, under the worklists)
     pdf: bool = True  #: also write the DPIA as PDF
+    as_of: dt.date | None = None  #: a weekly review as of this day (worklists only)
+    #: per practice, the day its review lists what is new after, and where that day came from
+    since: dict[str, tuple[dt.date, str]] | None = None
+    review_weeks: int = REVIEW_WEEKS  #: the review lists who turns 16 within this many weeks
 
 
 def report_folder(cfg: RunConfig, period: str, ods_code: str, audience: str = ICB) -> Path:
@@ -172,9 +182,17 @@ def _describe(exc: Exception) -> str:
         first = "; ".join(str(p) for p in errs[:3])
         more = f" (+{len(errs) - 3} more; run `optin-analysis validate`)" if len(errs) > 3 else ""
         return f"{len(errs)} input error(s): {first}{more}"
-    if isinstance(exc, OSError):
-        return _os_problem(exc)
+    if (cause := os_error(exc)) is not None:
+        return _os_problem(cause)
     return str(exc)
+
+
+def in_words(exc: Exception) -> str:
+    """A failure in words: input errors by file, row and column; a file-system error, even
+    one a library wrapped, by its file and cause; anything else by its type and message."""
+    if isinstance(exc, InputError) or os_error(exc) is not None:
+        return _describe(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _os_problem(exc: OSError) -> str:
@@ -208,6 +226,8 @@ def run_practice(
     earlier releases published). Its files are staged, not published: the caller
     publishes ``result.staged``.
     """
+    if options.as_of is not None:
+        return run_review(cfg, profile, period, options, codelist)
     result = PracticeResult(profile.ods_code, profile.name)
     timings = Timings()
     start = time.perf_counter()
@@ -215,7 +235,7 @@ def run_practice(
     try:
         with timings.stage("load+validate"):
             data = load_practice(profile, codelist)
-            result.warnings = [p.message for p in data.warnings]
+            result.warnings = [p.message for p in practice_warnings(data, cfg.source)]
         with timings.stage("measures"):
             month = compute(data, period)
             used = codelist if codelist is not None else load_codelist(cfg.codelist)
@@ -238,11 +258,72 @@ def run_practice(
                                                period)  # fmt: skip
         if options.reports:
             final = report_folder(cfg, period, profile.ods_code, options.audience)
-            stage = stage_reports(session(), bundle, final, options.keep_notebooks, timings,
-                                  options.pdf)  # fmt: skip
+            if options.audience == PRACTICE:  # exact figures: kept with the worklists
+                private_folder(cfg.worklists_dir, period, profile.ods_code)
+                private_folder(
+                    cfg.worklists_dir, period, profile.ods_code, final.name, create=False
+                )
+            with naming(final):  # its files are staged under temporary names
+                stage = stage_reports(session(), bundle, final, options.keep_notebooks,
+                                      timings, options.pdf)  # fmt: skip
             staged.reports = (stage, final)
         result.staged = staged
     except (InputError, ConfigError, PeriodError, ReportError, OSError) as exc:
+        result.status, result.problem = FAILED, _describe(exc)
+    except Exception as exc:  # noqa: BLE001 - one practice must never stop the batch
+        words = in_words(exc)
+        result.status = FAILED
+        result.problem = words if os_error(exc) is not None else f"unexpected {words}"
+    except BaseException:
+        staged.discard()
+        raise
+    if result.status == FAILED:
+        staged.discard()
+    result.seconds = time.perf_counter() - start
+    result.timings = timings.stages
+    return result
+
+
+def review_since(options: Options, ods_code: str) -> tuple[dt.date, str]:
+    """The day a practice's weekly review lists what is new after, and why that day."""
+    given = (options.since or {}).get(ods_code)
+    if given is not None:
+        return given
+    start = options.as_of - dt.timedelta(days=FIRST_REVIEW_DAYS)
+    return start, f"no earlier review recorded: the last {FIRST_REVIEW_DAYS} days"
+
+
+def run_review(
+    cfg: RunConfig,
+    profile: Practice,
+    period: str,
+    options: Options,
+    codelist: pd.DataFrame | None = None,
+) -> PracticeResult:
+    """A practice's weekly review: every worklist as of ``options.as_of``, with the
+    ``review`` list first (what is new since its previous review), staged under
+    ``<worklists>/<period>`` (``period`` is the day, YYYY-MM-DD). Failures become a result.
+    """
+    result = PracticeResult(profile.ods_code, profile.name)
+    timings = Timings()
+    start = time.perf_counter()
+    staged = Staged()
+    try:
+        with timings.stage("load+validate"):
+            data = load_practice(profile, codelist)
+            result.warnings = [p.message for p in practice_warnings(data, cfg.source)]
+        if options.as_of > profile.extract_date:
+            raise PeriodError(
+                f"{profile.ods_code}: --as-of {options.as_of} is after the extract date "
+                f"{profile.extract_date}; use an extract taken on or after that day"
+            )
+        since, why = review_since(options, profile.ods_code)
+        with timings.stage("worklists"):
+            frames = worklists(data.patients, data.events, profile, options.as_of, since=since,
+                               review_weeks=options.review_weeks, since_why=why)  # fmt: skip
+            staged.lists = stage_worklists(frames, cfg.worklists_dir, profile.ods_code, period)
+        result.staged = staged
+    except (InputError, ConfigError, PeriodError, OSError) as exc:
         result.status, result.problem = FAILED, _describe(exc)
     except Exception as exc:  # noqa: BLE001 - one practice must never stop the batch
         result.status, result.problem = FAILED, f"unexpected {type(exc).__name__}: {exc}"
@@ -269,7 +350,20 @@ def _leave(signum: int = signal.SIGTERM, _frame=None) -> None:
     """
     if _session is not None:
         _session.kill()
+    _unlink_semaphores()
     os._exit(128 + signum)
+
+
+def _unlink_semaphores() -> None:
+    """Unlink this worker's named semaphores (its PDF helper's queues) as their finalizers
+    would at a normal exit, so the resource tracker it shares with the parent has none
+    left to warn about ("leaked semaphore objects") when the run ends."""
+    from multiprocessing import synchronize, util
+
+    with contextlib.suppress(Exception):  # internals of multiprocessing: best effort
+        for finalizer in list(util._finalizer_registry.values()):
+            if getattr(finalizer, "_callback", None) is synchronize.SemLock._cleanup:
+                finalizer()
 
 
 def _die_with(parent: int) -> None:
@@ -456,16 +550,32 @@ def _writes(options: Options) -> bool:
     return options.reports or options.lists
 
 
-def _prepare(cfg: RunConfig, period: str, options: Options) -> None:
-    """Take the run lock and check the folders this run writes (RunError if it cannot)."""
+def _private_parts(options: Options, ods_code: str) -> list[tuple[str, ...]]:
+    """The folders below ``<worklists>/<period>`` a practice's run writes, if any."""
+    parts = [(ods_code,)] if options.lists else []
+    if options.reports and options.audience == PRACTICE:
+        parts.append((ods_code, "reports"))
+    return parts
+
+
+def _prepare(
+    cfg: RunConfig, period: str, options: Options, practices: list[Practice] | None = None
+) -> None:
+    """Take the run lock and check the folders this run writes (RunError if it cannot):
+    none under the worklists folder may be a symbolic link."""
     try:
         lock.acquire(cfg.reports_dir)
+        for p in practices or []:
+            for parts in _private_parts(options, p.ods_code):
+                private_folder(cfg.worklists_dir, period, *parts, create=False)
         if options.reports:
             lock.writable(cfg.reports_dir / period, "reports folder")
         if options.lists:
             lock.writable(cfg.worklists_dir / period, "worklists folder")
     except lock.LockError as exc:
         raise RunError(str(exc)) from None
+    except LinkedFolder as exc:
+        raise RunError(_os_problem(exc)) from None
 
 
 def _clean(cfg: RunConfig, period: str) -> None:
@@ -492,20 +602,25 @@ def run_batch(
     jobs: int = 1,
     resume: bool = False,
     progress: Progress = lambda _r: None,
+    stale: Callable[[list[str]], None] | None = None,
 ) -> list[PracticeResult]:
     """Run every practice (in ``jobs`` processes), publishing each and recording it in the
     history store as it finishes.
 
     A run that writes takes the reports folder's run lock first (kept until
-    :func:`close`). Raises :class:`RunError` when the run cannot start or go on, and
-    :class:`Interrupted` on SIGTERM or Ctrl-C, after cleaning up.
+    :func:`close`); then ``stale`` is told the practices whose reports are newer than the
+    period's ICB roll-up (:func:`stale_rollup`), if any. Raises :class:`RunError` when the
+    run cannot start or go on, and :class:`Interrupted` on SIGTERM or Ctrl-C, after
+    cleaning up.
     """
     codelist = load_codelist(cfg.codelist)
     writes = _writes(options)
     with _signals.installed() as signals:
         if writes:
-            _prepare(cfg, period, options)
+            _prepare(cfg, period, options, practices)
             _clean(cfg, period)
+            if stale is not None and (newer := stale_rollup(cfg, period)):
+                stale(newer)
         skipped = [r for p in practices if resume and (r := _resumed(cfg, p, period, options))]
         todo = [p for p in practices if p.ods_code not in {r.ods_code for r in skipped}]
         outgoing_run = options.reports and options.audience == ICB
@@ -571,6 +686,20 @@ def _publish(result: PracticeResult, history: History | None, options: Options) 
         ) from None
 
 
+def stale_rollup(cfg: RunConfig, period: str) -> list[str]:
+    """Practices whose published reports for ``period`` are newer than its ICB roll-up (all
+    that are published, when it has none): what a run stopped before its roll-up (even by
+    ``kill -9``), or ``report``, leaves until the next run rebuilds the roll-up."""
+    folder = cfg.reports_dir / period
+    rollup = folder / ROLLUP_HTML
+    built = rollup.stat().st_mtime_ns if rollup.is_file() else -1
+    return sorted(
+        summary.parent.name
+        for summary in folder.glob("[!.]*/summary.json")
+        if summary.stat().st_mtime_ns > built
+    )
+
+
 def write_rollup(
     cfg: RunConfig,
     period: str,
@@ -594,17 +723,18 @@ def write_rollup(
             with tempfile.TemporaryDirectory(dir=folder, prefix=f".rollup{STAGING}") as tmp:
                 stage = Path(tmp)
                 bundle = build(cfg, period, generated, failures, exact if results else None)
-                write_json(bundle, stage / "rollup.json")
+                with naming(folder / "rollup.json"):
+                    write_json(bundle, stage / "rollup.json")
                 notebook, title = ROLLUP
                 parameters = {"period": period, "rollup_path": str(stage / "rollup.json")}
                 render(session(), notebook, f"{title} — {period}", parameters,
-                       stage / "icb-rollup.html")  # fmt: skip
+                       stage / ROLLUP_HTML)  # fmt: skip
                 with signals.atomic():
-                    for name in ("rollup.json", "icb-rollup.html"):
+                    for name in ("rollup.json", ROLLUP_HTML):
                         os.replace(stage / name, folder / name)
         except HistoryError as exc:
             raise RunError(str(exc)) from None
-    return folder / "icb-rollup.html"
+    return folder / ROLLUP_HTML
 
 
 def close() -> None:
@@ -614,3 +744,40 @@ def close() -> None:
             _session.close()
     finally:
         lock.release_all()
+
+
+def review_starts(
+    cfg: RunConfig, practices: list[Practice], as_of: dt.date, since: dt.date | None = None
+) -> dict[str, tuple[dt.date, str]]:
+    """For each practice, the day its weekly review as of ``as_of`` lists what is new
+    after: ``since`` when given, else its latest review recorded before ``as_of`` in the
+    history store (practices with none are left out: they look back
+    :data:`FIRST_REVIEW_DAYS`). Raises :class:`RunError` when the store cannot be read."""
+    if since is not None:
+        return {p.ods_code: (since, "as asked with --since") for p in practices}
+    try:
+        with History(cfg.history_path, read_only=True) as history:
+            last = {p.ods_code: history.last_review(p.ods_code, as_of) for p in practices}
+    except HistoryError as exc:
+        raise RunError(str(exc)) from None
+    return {code: (day, f"the previous review, as of {day}")
+            for code, day in last.items() if day is not None}  # fmt: skip
+
+
+def record_reviews(
+    cfg: RunConfig, results: list[PracticeResult], options: Options, when: dt.datetime
+) -> None:
+    """Record in the history store the weekly review of each practice whose lists were
+    published, so that its next review starts from this one."""
+    done = [r for r in results if r.status == OK and r.written]
+    if not done or options.as_of is None:
+        return
+    try:
+        with History(cfg.history_path) as history:
+            for r in done:
+                since, _ = review_since(options, r.ods_code)
+                history.record_review(r.ods_code, options.as_of, since, when)
+    except HistoryError as exc:
+        raise RunError(
+            f"{exc}. The worklists were written, but the next review will not know of this one"
+        ) from None

@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperArgument, TyperGroup
 
-from optin_analysis.config import ConfigError, RunConfig, load_config
+from optin_analysis.config import ConfigError, RunConfig, load_config, overlap
 from optin_analysis.problems import InputError, Problem, Severity
 from optin_analysis.run.console import err, fail, say, styled
 from optin_analysis.run.console import out as console
@@ -207,10 +207,15 @@ def validate(
 ) -> None:
     """Check extracts: every problem with its file, row and column. Exit 1 if any error."""
     from optin_analysis.ingest.load import load_practice
+    from optin_analysis.run.checks import practice_warnings
+    from optin_analysis.run.onboard.config import clear_ready_note
 
     failed = 0
     for path in paths:
         cfg, practices = _config_for(path)
+        if clear_ready_note(cfg.source):
+            console.print(f"{cfg.source}: every TODO is filled in; its NOT READY note is "
+                          "removed.", markup=False)  # fmt: skip
         for profile in _selected(cfg, practice) if practice else practices:
             label = f"{profile.ods_code} {profile.name}"
             try:
@@ -221,7 +226,7 @@ def validate(
                 fail(f"✗ {label}: {n} error(s)")
                 print_problems(exc.problems)
                 continue
-            warnings = data.warnings + _disagreement_warning(data)
+            warnings = practice_warnings(data, cfg.source)
             line = styled(f"✓ {label}", "green")
             line.append(
                 f": {len(data.patients):,} patients, {len(data.events):,} events, "
@@ -232,20 +237,6 @@ def validate(
     if failed:
         fail(f"{failed} practice(s) have errors.")
         raise typer.Exit(1)
-
-
-def _disagreement_warning(data) -> list[Problem]:
-    """A warning counting patients whose coded grants/revocations disagree with the extract."""
-    from optin_analysis.measures.definitions import disagreement_count
-
-    n = disagreement_count(data)
-    if not n:
-        return []
-    message = (
-        f"{n} patient(s) have coded grants or revocations that disagree with the access "
-        "level in this extract; the extract is used (see the 'disagreements' worklist)"
-    )
-    return [Problem(data.profile.events, message, severity=Severity.WARNING)]
 
 
 def _config_for(path: Path):
@@ -265,6 +256,7 @@ def _config_for(path: Path):
             if mine:
                 return cfg, mine
     fail(f"{path}: no config.yaml in or above this folder lists its extracts")
+    fail(f"To write one for a folder of exports: optin-analysis init {path}")
     raise typer.Exit(2)
 
 
@@ -364,7 +356,18 @@ def _say_earlier_list(practices, period: str) -> None:
             "counted.", "yellow", stderr=True)  # fmt: skip
 
 
-def _batch(cfg, practices, period, options, jobs=1, resume=False):
+def _stale_rollup(period: str):
+    """What ``run`` says first when the roll-up it will rebuild is older than some reports."""
+
+    def say_stale(codes: list[str]) -> None:
+        say(f"The ICB roll-up of {period} does not include the latest reports of "
+            f"{', '.join(codes)} (a run stopped before it rebuilt the roll-up, or `report` "
+            "ran since): this run rebuilds it.", "yellow", stderr=True)  # fmt: skip
+
+    return say_stale
+
+
+def _batch(cfg, practices, period, options, jobs=1, resume=False, stale=None):
     """Run a batch with a progress bar (inside :func:`_command`); without PDFs, said once,
     where this machine cannot make them."""
     import dataclasses
@@ -385,7 +388,7 @@ def _batch(cfg, practices, period, options, jobs=1, resume=False):
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(f"{period}: practices", total=len(practices))
         return run_batch(cfg, practices, period, options, jobs, resume,
-                         progress=lambda _r: bar.advance(task))  # fmt: skip
+                         progress=lambda _r: bar.advance(task), stale=stale)  # fmt: skip
 
 
 @app.command()
@@ -460,7 +463,10 @@ def _print_headlines(results, controlled: bool = False) -> None:
             ]
             table.add_row(code, *cells)
         console.print(table)
-        console.print("Every measure of every practice: the ICB roll-up and each report.")
+        console.print(
+            "Key measures only: every measure is in each practice's report and the roll-up.",
+            markup=False,
+        )
         return
     table.add_column("Measure")
     rows = {code: headline_rows(h) for code, h in figures.items()}
@@ -471,26 +477,98 @@ def _print_headlines(results, controlled: bool = False) -> None:
     console.print(table)
 
 
+DayOpt = {"formats": ["%Y-%m-%d"], "metavar": "YYYY-MM-DD"}
+
+
 @app.command("worklists")
 def worklists_command(
     config: ConfigOpt,
-    period: PeriodOpt,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            "-p",
+            metavar="YYYY-MM",
+            help="Month: the worklists as of its last day (or the extract date).",
+        ),
+    ] = None,
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--as-of",
+            **DayOpt,
+            help="Weekly review: the worklists as of this day (up to the extract date), "
+            "with a review list of what is new since the practice's previous review.",
+        ),
+    ] = None,
+    since: Annotated[
+        dt.datetime | None,
+        typer.Option(**DayOpt, help="With --as-of: review what is new after this day instead."),
+    ] = None,
+    weeks: Annotated[
+        int,
+        typer.Option(
+            min=1, max=52, metavar="N", help="With --as-of: list who turns 16 within N weeks."
+        ),
+    ] = 4,
     out: Annotated[
         Path | None,
         typer.Option(metavar="PATH", help="Folder (default: worklists_dir of the configuration)."),
     ] = None,
     practice: PracticeOpt = None,
 ) -> None:
-    """Write practice-internal worklists (CSV, XLSX): revoke, protect, requests, disagreements."""
-    from optin_analysis.run.batch import Options
+    """Write practice-internal worklists (CSV, XLSX), each saying who acts and how.
+
+    Monthly with --period; weekly with --as-of, which also writes a review list of what is
+    new since the previous review (recorded in the history store).
+    """  # fmt: skip
+    from optin_analysis.run.batch import Options, record_reviews, review_starts
 
     cfg = _config(config)
+    if (period is None) == (as_of is None):
+        fail("Give either --period YYYY-MM (the month) or --as-of YYYY-MM-DD (a weekly review).")
+        raise typer.Exit(2)
+    if since is not None and (as_of is None or since >= as_of):
+        fail("--since goes with --as-of, and must be a day before it.")
+        raise typer.Exit(2)
     if out is not None:
+        if problem := overlap(cfg.reports_dir, out, ("reports_dir", "--out")):
+            fail(problem)
+            raise typer.Exit(2)
         cfg = cfg.model_copy(update={"worklists_dir": out.resolve()})
+    selected = _selected(cfg, practice)
+    day = as_of.date() if as_of is not None else None
     with _command():
-        results = _batch(cfg, _selected(cfg, practice), _period(period), Options(reports=False))
-    _results_table(results, f"Worklists for {period} in {cfg.worklists_dir}")
+        if day is None:
+            label, options = _period(period), Options(reports=False)
+        else:
+            starts = review_starts(cfg, selected, day, since.date() if since else None)
+            label = day.isoformat()
+            options = Options(reports=False, as_of=day, since=starts, review_weeks=weeks)
+        results = _batch(cfg, selected, label, options)
+        if day is not None:
+            record_reviews(cfg, results, options, dt.datetime.now())
+    _results_table(results, f"Worklists for {label} in {cfg.worklists_dir}")
+    if day is not None:
+        _review_summary(results, options)
     _finish(results)
+
+
+def _review_summary(results, options) -> None:
+    """What each practice's review list covers, a line per starting day."""
+    from optin_analysis.run.batch import review_since
+
+    groups: dict[tuple, list[str]] = {}
+    for r in results:
+        if r.status == "ok":
+            groups.setdefault(review_since(options, r.ods_code), []).append(r.ods_code)
+    for (since, why), codes in sorted(groups.items()):
+        who = ", ".join(codes) if len(codes) <= 5 else f"{len(codes)} practices"
+        console.print(
+            f"Review as of {options.as_of} ({who}): what is new since {since} ({why}), and "
+            f"who turns 16 within {options.review_weeks} weeks. Recorded for the next review.",
+            markup=False,
+        )
 
 
 JobsOpt = Annotated[
@@ -500,7 +578,10 @@ JobsOpt = Annotated[
     ),
 ]
 KeepOpt = Annotated[
-    bool, typer.Option(help="Keep the executed notebooks beside the HTML.", **FlagOpt)
+    bool,
+    typer.Option(
+        "--keep-notebooks", help="Keep the executed notebooks beside the HTML.", **FlagOpt
+    ),
 ]
 
 
@@ -562,7 +643,9 @@ def run(
     jobs: JobsOpt = None,
     resume: Annotated[
         bool,
-        typer.Option(help="Skip practices whose reports for the period are complete.", **FlagOpt),
+        typer.Option(
+            "--resume", help="Skip practices whose reports for the period are complete.", **FlagOpt
+        ),
     ] = False,
     keep_notebooks: KeepOpt = False,
     audience: AudienceOpt = "icb",
@@ -571,14 +654,15 @@ def run(
     """The monthly job: validate, measures, worklists, reports and the ICB roll-up."""
     import os
 
-    from optin_analysis.run.batch import Interrupted, Options, RunError, write_rollup
+    from optin_analysis.run.batch import Interrupted, Options, RunError, in_words, write_rollup
 
     cfg = _config(config)
     period = _period(period)
     options = Options(keep_notebooks=keep_notebooks, audience=_audience(audience), pdf=pdf)
     with _command():  # one run lock for the practices and the roll-up
+        stale = _stale_rollup(period) if options.audience == "icb" else None
         results = _batch(cfg, _selected(cfg, practice), period, options,
-                         jobs or os.cpu_count() or 1, resume)  # fmt: skip
+                         jobs or os.cpu_count() or 1, resume, stale)  # fmt: skip
         _print_headlines(results, controlled=options.audience == "icb")
         _results_table(results, f"Monthly run {period}: reports in {cfg.reports_dir / period}")
         try:
@@ -588,7 +672,7 @@ def run(
         except (Interrupted, RunError):
             raise
         except Exception as exc:  # noqa: BLE001 - reported, and the run fails
-            fail(f"ICB roll-up failed: {type(exc).__name__}: {exc}")
+            fail(f"ICB roll-up failed: {in_words(exc)}")
             raise typer.Exit(1) from None
     _warnings_summary(results, config)
     _finish(results)
@@ -615,15 +699,32 @@ history_app = typer.Typer(
 app.add_typer(history_app, name="history")
 
 
+@contextlib.contextmanager
+def _history_store(cfg: RunConfig, write: bool = False) -> Iterator:
+    """The history store for a history command; exit 2 naming why it cannot be had: a run
+    writing the reports folder (its pid, as a second run is told), or another program
+    holding the store. Changing it takes the run lock, so no run starts meanwhile."""
+    from optin_analysis.outgoing.history import History, HistoryError
+    from optin_analysis.run import lock
+
+    try:
+        lock.acquire(cfg.reports_dir) if write else lock.check_free(cfg.reports_dir)
+        with History(cfg.history_path, read_only=not write) as history:
+            yield history
+    except (lock.LockError, HistoryError) as exc:
+        fail(f"Cannot {'change' if write else 'read'} the history store: {exc}")
+        raise typer.Exit(2) from None
+    finally:
+        lock.release_all()
+
+
 @history_app.command("list")
 def history_list(config: ConfigOpt) -> None:
     """List the practice-months recorded in the history store."""
     from rich.table import Table
 
-    from optin_analysis.outgoing.history import History
-
     cfg = _config(config)
-    with History(cfg.history_path, read_only=True) as history:
+    with _history_store(cfg) as history:
         rows = history.recorded()
     if rows.empty:
         console.print(f"The history store {cfg.history_path} holds no month yet.", markup=False)
@@ -646,11 +747,10 @@ def history_remove(
     ] = None,
 ) -> None:
     """Take a mistaken run's month out of the history store (one practice, or all)."""
-    from optin_analysis.outgoing.history import History
-
     cfg = _config(config)
-    with History(cfg.history_path) as history:
-        removed = history.remove(_period(period), practice)
+    period = _period(period)
+    with _history_store(cfg, write=True) as history:
+        removed = history.remove(period, practice)
     who = f"practice {practice}" if practice else "every practice"
     console.print(
         f"Removed {removed} practice-month(s) of {period} ({who}) from {cfg.history_path}.",

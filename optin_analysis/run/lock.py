@@ -57,10 +57,7 @@ def acquire(folder: Path) -> None:
     except BlockingIOError:
         owner = _describe(_read(handle))
         handle.close()
-        raise LockError(
-            f"another run ({owner}) is writing {folder}; wait for it to finish "
-            "(or stop it) and run again"
-        ) from None
+        raise LockError(_busy(folder, owner)) from None
     except OSError as exc:  # e.g. a network file system without locks
         handle.close()
         raise LockError(f"cannot lock the reports folder {folder}: {exc.strerror}") from None
@@ -71,6 +68,34 @@ def acquire(folder: Path) -> None:
         handle.close()  # closing releases the lock
         raise
     _held[key] = _Held(handle)
+
+
+def check_free(folder: Path) -> None:
+    """Raise :class:`LockError` naming the run that holds ``folder``'s lock, if a run does.
+
+    For commands that only read what a run writes (``history list``): nothing is created
+    or written, so a read-only folder is fine, and the lock is not kept.
+    """
+    if Path(folder).resolve() in _held:
+        return
+    try:
+        handle = open(Path(folder) / LOCK_FILE, encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError:
+        return  # no lock file: no run has written here
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockError(_busy(folder, _describe(_read(handle)))) from None
+        except OSError:
+            return  # a file system without locks: as acquire, nothing can be told
+
+
+def _busy(folder: Path, owner: str) -> str:
+    return (
+        f"another run ({owner}) is writing {folder}; wait for it to finish (or stop it) "
+        "and run again"
+    )
 
 
 def release(folder: Path) -> None:

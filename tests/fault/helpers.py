@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import subprocess
 import sys
@@ -158,3 +159,31 @@ def without_root_override() -> None:
     for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER):
         if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "cannot drop a capability")
+
+
+#: Address space each measured command may take: a safety net for this shared machine (a
+#: file that exhausts memory fails fast instead of pushing others into swap), not a limit
+#: any test asserts.
+MEMORY_CAP = 8 << 30
+_MEASURE = """
+import json, resource, subprocess, sys
+cap = int(sys.argv[1])
+limit = lambda: resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+done = subprocess.run(sys.argv[2:], capture_output=True, text=True, preexec_fn=limit)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps([done.returncode, done.stdout, done.stderr, peak]))
+"""
+
+
+def measured(*args: str, timeout: float = SAFETY_NET) -> tuple[subprocess.CompletedProcess, float]:
+    """Run ``optin-analysis *args``; its result and the peak resident memory (MB) of its
+    largest process (workers and kernels included), measured from a process of its own."""
+    wrapper = [sys.executable, "-c", _MEASURE, str(MEMORY_CAP), str(CLI), *args]
+    done = subprocess.run(wrapper, capture_output=True, text=True, timeout=timeout, check=True)
+    code, out, err, peak_kb = json.loads(done.stdout)
+    return subprocess.CompletedProcess(args, code, out, err), peak_kb / 1024
+
+
+def practice_folder(config: Path, ods_code: str = "Y90001") -> Path:
+    """The folder of a practice's extracts in a sample."""
+    return config.parent / ods_code

@@ -1,5 +1,6 @@
 """Two runs on one reports folder (two cron jobs, or cron and a person): one goes ahead,
-the other stops with exit 2, naming the run that has the folder, and touches nothing."""
+the other stops with exit 2, naming the run that has the folder, and touches nothing. The
+history commands, during a run, stop the same way."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from optin_analysis.run.cli import app
@@ -93,3 +95,55 @@ def test_a_lock_held_by_a_live_process_stops_even_a_worklists_run(tmp_path):
     assert result.exit_code == 2
     assert f"another run (pid {holder.pid}, started " in result.output.lower()
     assert not (config.parent / "worklists").exists()  # touched nothing
+
+
+#: Holds a reports folder as a run does: its run lock, and the history store open to write.
+RUN_HOLDING = (
+    "import sys, time; from pathlib import Path; from optin_analysis.run import lock; "
+    "from optin_analysis.outgoing.history import History; "
+    "lock.acquire(Path(sys.argv[1])); h = History(Path(sys.argv[1]) / 'history.duckdb'); "
+    "print('held', flush=True); time.sleep(120)"
+)
+#: Holds only the history store open (a notebook or a DuckDB shell).
+STORE_HOLDING = (
+    "import duckdb, sys, time; from pathlib import Path; Path(sys.argv[1]).mkdir(); "
+    "c = duckdb.connect(sys.argv[1] + '/history.duckdb'); print('held', flush=True); "
+    "time.sleep(120)"
+)
+HISTORY_COMMANDS = [["history", "list"], ["history", "remove", "--period", PERIOD]]
+
+
+def _holding(script: str, reports) -> subprocess.Popen:
+    holder = subprocess.Popen([sys.executable, "-c", script, str(reports)],
+                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+@pytest.mark.parametrize("command", HISTORY_COMMANDS, ids=["list", "remove"])
+def test_history_commands_during_a_run_stop_naming_the_run(tmp_path, command):
+    config = make_sample(tmp_path / "sample", practices=1, patients=200)
+    holder = _holding(RUN_HOLDING, config.parent / "reports")
+    try:
+        result = runner.invoke(app, [*command, "--config", str(config)])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 2, result.output
+    assert f"another run (pid {holder.pid}, started " in result.output.lower()
+    assert "wait for it to finish" in result.output
+    assert isinstance(result.exception, SystemExit)  # a message, not a traceback
+
+
+@pytest.mark.parametrize("command", HISTORY_COMMANDS, ids=["list", "remove"])
+def test_history_commands_name_another_program_holding_the_store(tmp_path, command):
+    config = make_sample(tmp_path / "sample", practices=1, patients=200)
+    holder = _holding(STORE_HOLDING, config.parent / "reports")
+    try:
+        result = runner.invoke(app, [*command, "--config", str(config)])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 2, result.output
+    assert f"it is open in another program (pid {holder.pid})" in result.output
+    assert isinstance(result.exception, SystemExit)

@@ -1,6 +1,7 @@
 """Folders and stores that cannot be written: read-only, in use, or a full disk (ENOSPC,
-simulated). Each gives a clear message and an exit code, never a traceback, and leaves
-earlier output intact with no half-written file."""
+simulated, also without a file name or wrapped by a library). Each gives a clear message
+naming the file and an exit code, never a traceback nor an errno, and leaves earlier
+output intact with no half-written file."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import subprocess
 import sys
 
 import duckdb
+import pytest
+import xlsxwriter.workbook
 from typer.testing import CliRunner
 
 from optin_analysis.outgoing import history as history_module
 from optin_analysis.practice import worklists as worklists_module
 from optin_analysis.reports import notebooks
+from optin_analysis.run import batch
 from optin_analysis.run.cli import app
 from tests.fault.helpers import (
     CLI,
@@ -101,7 +105,8 @@ def test_a_full_disk_while_staging_a_report_fails_the_practice_with_a_clear_mess
     monkeypatch.setattr(notebooks, "write_json", _no_space)
     result = runner.invoke(app, ["report", "-c", str(config), "-p", PERIOD, "--jobs", "1"])
     assert result.exit_code == 1
-    assert "summary.json: no space left on the disk" in result.output
+    folder = config.parent / "reports" / PERIOD / "Y90001"  # its files were staged elsewhere
+    assert f"cannot write {folder}: no space left on the disk" in result.output
     assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
     assert published(config) == {} and leftovers(config) == []
     assert recorded(config) == set()
@@ -152,3 +157,45 @@ def test_a_full_disk_while_writing_worklists_keeps_the_earlier_ones(tmp_path, mo
     assert result.exit_code == 1
     assert "no space left on the disk" in result.output
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # nothing else there
+
+
+def _no_space_unnamed(*_args, **_kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")  # as pandas and xlsxwriter give it
+
+
+def _assert_in_words(output: str) -> None:
+    assert "no space left on the disk" in output
+    assert all(raw not in output for raw in ("Errno", "FileCreateError", "unexpected")), output
+
+
+@pytest.mark.parametrize("writer", ["csv", "xlsx"])
+def test_a_full_disk_while_writing_a_worklist_names_the_file(tmp_path, monkeypatch, writer):
+    config = make_sample(tmp_path / "sample", practices=1, patients=200)
+    if writer == "csv":
+        monkeypatch.setattr(worklists_module, "_write_csv", _no_space_unnamed)
+        first = "revoke.csv"
+    else:  # xlsxwriter wraps the OSError in its own FileCreateError
+        monkeypatch.setattr(xlsxwriter.workbook.Workbook, "_store_workbook", _no_space_unnamed)
+        first = "worklists.xlsx"
+
+    result = runner.invoke(app, ["worklists", "-c", str(config), "-p", PERIOD])
+
+    assert result.exit_code == 1, result.output
+    folder = config.parent / "worklists" / PERIOD / "Y90001"
+    assert f"cannot write {folder / first}: no space left on the disk" in result.output
+    _assert_in_words(result.output)
+
+
+def test_a_full_disk_while_writing_the_rollup_reads_in_words(tmp_path, monkeypatch):
+    config = make_sample(tmp_path / "sample", practices=1, patients=200)
+    monkeypatch.setattr(batch, "write_json", _no_space_unnamed)  # the roll-up's rollup.json
+
+    result = runner.invoke(app, ["run", "-c", str(config), "-p", PERIOD, "--jobs", "1",
+                                 "--no-pdf"])  # fmt: skip
+
+    assert result.exit_code == 1, result.output
+    rollup = config.parent / "reports" / PERIOD / "rollup.json"
+    assert f"ICB roll-up failed: cannot write {rollup}: no space left on the disk" in (
+        result.output
+    )
+    _assert_in_words(result.output)

@@ -55,3 +55,27 @@ def test_help_paragraphs_reflow_to_the_terminal():
     end = next(i for i, line in enumerate(lines) if "nothing could be written" in line)
     paragraph = [line.strip() for line in lines[start:end]]  # all but its last line
     assert paragraph and all(len(line) > 60 for line in paragraph), paragraph
+
+
+def _commands():
+    """(name, click command) of every command and subcommand."""
+    import typer
+
+    def walk(command, prefix):
+        yield prefix, command
+        if hasattr(command, "commands"):
+            for name, sub in command.commands.items():
+                yield from walk(sub, f"{prefix} {name}".strip())
+
+    yield from walk(typer.main.get_command(app), "")
+
+
+def test_help_fits_80_columns_with_every_option_whole():
+    # at 80 columns, options such as --keep-notebooks must not be cut ("--no-keep-noteb…")
+    for name, command in _commands():
+        output = runner.invoke(app, [*name.split(), "--help"], env={"COLUMNS": "80"}).output
+        assert "…" not in output, (name, output)
+        for param in command.params:
+            for option in [*param.opts, *param.secondary_opts]:
+                if option.startswith("--"):
+                    assert option in output, (name, option)

@@ -75,3 +75,38 @@ def test_impossible_periods_are_refused(tmp_path):
     for period in ("0000-01", "1500-01", "2026-13", "2026-1"):
         result = runner.invoke(app, ["measures", "--config", str(config), "--period", period])
         assert result.exit_code == 2 and "YYYY-MM" in result.output, period
+
+
+def test_a_folder_no_config_lists_suggests_init(tmp_path):
+    (tmp_path / "exports").mkdir()
+    result = runner.invoke(app, ["validate", str(tmp_path / "exports")])
+    assert result.exit_code == 2
+    assert f"optin-analysis init {tmp_path / 'exports'}" in " ".join(result.output.split())
+
+
+def test_a_bad_date_in_the_configuration_names_its_line(tmp_path):
+    config = write_practice(tmp_path, "tpp", TPP_PATIENTS, TPP_EVENTS)
+    lines = config.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if "extract_date:" in line)
+    lines[at] = lines[at].split(":")[0] + ": 20x6-10-31"
+    config.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(app, ["validate", str(config)])
+    assert result.exit_code == 2
+    # the file's line (counted from 1) of the mistyped setting, then the practice and key
+    assert f"line {at + 1}: practice Y90001: extract_date: " in result.output
+    assert "invalid character in year" in result.output
+
+
+def test_a_checklist_date_after_the_extract_is_a_warning_with_its_line(tmp_path):
+    config = write_practice(tmp_path, "tpp", TPP_PATIENTS, TPP_EVENTS)
+    text = config.read_text()
+    assert "website_updated" not in text
+    config.write_text(
+        text.replace("  supplier: tpp\n", "  supplier: tpp\n  website_updated: 2027-05-01\n")
+    )
+    line = config.read_text().splitlines().index("  website_updated: 2027-05-01") + 1
+    result = runner.invoke(app, ["validate", str(config)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert f"WARNING: config.yaml: line {line}: practice Y90001: website_updated 2027-05-01" in said
+    assert "is after the extract date" in said and "1 warning(s)" in said

@@ -182,7 +182,12 @@ def test_renamed_headings_get_a_mapping_file_and_the_unplaced_one_is_reported(tm
     assert mapping["patients"]["columns"]["date_of_birth"] == "DOB"
     assert mapping["events"]["columns"]["code"] == "Read Code"
     sheet = (folder / "local-codes.csv").read_text(encoding="utf-8").splitlines()
-    assert sheet[1].startswith("EMISLOC7,Online access requested,,confirmed,")
+    # event_type and status wait for the practice, saying what they may hold
+    assert sheet[1].startswith(
+        "EMISLOC7,Online access requested,"
+        '"TODO: one of opt_in_requested, counselled, opt_in_declined, access_granted, '
+    )
+    assert '",TODO: confirmed,Local code (A81001: 1 row(s)' in sheet[1]
 
 
 def test_a_missing_required_column_is_an_error_naming_the_file_and_headings(tmp_path):
@@ -239,3 +244,29 @@ def test_init_help_is_plain():
     assert "init [OPTIONS] DIR " in result.output
     for noise in ("<bool>", "<path>", "{"):
         assert noise not in result.output
+
+
+def test_once_every_todo_is_filled_in_validate_removes_the_not_ready_note(initialised, exports):
+    config, _ = initialised
+    _, generated = exports
+    lines = config.read_text(encoding="utf-8").splitlines()
+    for todo in find_todos(config):  # filled in by hand: the file's comments stay
+        truth = generated[todo.practice]
+        value = ANY_DAY if todo.key in CHECKLIST else truth[todo.key]
+        text = "null" if value is None else str(value)
+        lines[todo.line - 1] = lines[todo.line - 1].replace("TODO", text, 1)
+    filled = config.with_name("by-hand.yaml")
+    filled.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert "# NOT READY:" in filled.read_text(encoding="utf-8")
+
+    result = runner.invoke(app, ["validate", str(filled)])
+    assert result.exit_code == 0, result.output
+    assert "every TODO is filled in; its NOT READY note is removed" in " ".join(
+        result.output.split()
+    )
+    text = filled.read_text(encoding="utf-8")
+    assert "NOT READY" not in text and "until every TODO is filled in" not in text
+    assert text.startswith("# optin-analysis run configuration, written by")
+    assert len(text.splitlines()) == len(lines) - 4  # the note's four lines, nothing else
+    again = runner.invoke(app, ["validate", str(filled)])
+    assert again.exit_code == 0 and "NOT READY" not in again.output

@@ -1,13 +1,16 @@
 """The data lead's workbench, end to end: ``make lab``, JupyterLab, the notebooks, offline.
 
 Starts JupyterLab through ``make lab`` (loopback, a free port, a token; its settings,
-runtime and workspace folders under a temporary folder, on copies of the workbench
-notebooks), opens each notebook in headless Chromium with every request that is not for
-that server aborted and recorded, runs all cells and checks that every chart drew and
-nothing left the machine. On the dashboard it also checks the widgets, changes the
-practice and checks that the figures change. The server is stopped by its process id.
-Skips without Playwright + Chromium unless OPTIN_REQUIRE_BROWSER=1 (then it fails).
-``OPTIN_LAB_SCREENSHOT=path`` also saves a screenshot of the dashboard there.
+runtime and workspace folders under a temporary folder, rooted at a copy of the repository's
+layout: the workbench notebooks in ``notebooks/`` and a report kept by ``report
+--keep-notebooks`` in ``reports/``), opens each notebook in headless Chromium with every
+request that is not for that server aborted and recorded, runs all cells and checks that
+every chart drew and nothing left the machine. On the dashboard it also checks the widgets,
+changes the practice and checks that the figures change; nothing asks about Jupyter news.
+The kept report must show every chart as soon as it is opened, and run again. The server
+is stopped by its process id. Skips without Playwright + Chromium unless
+OPTIN_REQUIRE_BROWSER=1 (then it fails). ``OPTIN_LAB_SCREENSHOT=path`` also saves a
+screenshot of the dashboard there, and of the kept report beside it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -32,17 +36,19 @@ import pytest
 from tests.browser import CHROMIUM_ARGS, chromium_path, require_browser
 
 REPO = Path(__file__).resolve().parents[2]
-DASHBOARD = "practice_dashboard.ipynb"
-EXPLORE = "explore.ipynb"
+DASHBOARD = "notebooks/practice_dashboard.ipynb"
+EXPLORE = "notebooks/explore.ipynb"
+KEPT = "reports/2026-10/Y90001/monthly-report.ipynb"
 START_TIMEOUT_S = 180  # a first `make lab` on a cold machine imports a lot
 STEP_TIMEOUT_MS = 120_000
-#: Settings for a test profile: no news question, no autosave of the copied notebooks, and
-#: every cell kept in the page (JupyterLab otherwise renders only those in view).
+#: Settings for a test profile: no autosave of the copied notebooks, and every cell kept
+#: in the page (JupyterLab otherwise renders only those in view). Not asking about Jupyter
+#: news is make lab's own doing (lab/overrides.json).
 SETTINGS = {
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
-    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
     "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
 }
+NEWS_QUESTION = "official Jupyter news"
 #: Chromium resolves no host name at all, and no address but the server's.
 BROWSER_ARGS = [a for a in CHROMIUM_ARGS if not a.startswith("--host-resolver-rules")] + [
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
@@ -61,6 +67,7 @@ class Lab:
     pid: int
     start_seconds: float
     log: Path
+    root: Path = Path()  #: the folder make lab serves
 
     def url(self, path: str) -> str:
         return f"{self.base}/{path}?token={self.token}"
@@ -116,12 +123,26 @@ def lab_env(tmp_path: Path) -> dict[str, str]:
 
 
 def workspace(root: Path) -> Path:
-    """Copies of the workbench notebooks beside a link to the sample data (as in the repo)."""
+    """A folder laid out as the repository is for ``make lab``: copies of the workbench
+    notebooks in ``notebooks/`` beside a link to the sample data, and the first sample
+    practice's monthly report kept as a notebook in ``reports/`` (``report
+    --keep-notebooks``)."""
     (root / "notebooks").mkdir(parents=True)
     for name in (DASHBOARD, EXPLORE):
-        shutil.copy(REPO / "notebooks" / name, root / "notebooks" / name)
+        shutil.copy(REPO / name, root / name)
     (root / "data").symlink_to(REPO / "data")
-    return root / "notebooks"
+    sample = root / "sample"
+    shutil.copytree(REPO / "data" / "sample", sample)
+    config = sample / "config.yaml"
+    text = config.read_text(encoding="utf-8").replace("../../reports", "../reports")
+    config.write_text(text.replace("../../worklists", "../worklists"), encoding="utf-8")
+    cli = Path(sys.executable).with_name("optin-analysis")
+    report = [cli, "report", "--config", config, "--period", "2026-10", "--practice", "Y90001",
+              "--keep-notebooks", "--no-pdf"]  # fmt: skip
+    done = subprocess.run(report, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (root / KEPT).is_file()
+    return root
 
 
 def wait_until_serving(lab: Lab, proc: subprocess.Popen) -> None:
@@ -159,7 +180,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     tmp = tmp_path_factory.mktemp("lab")
     port, token = free_port(), secrets.token_hex(16)
     log = tmp / "lab.log"
-    args = [f"LAB_PORT={port}", f"LAB_TOKEN={token}", f"LAB_DIR={workspace(tmp / 'work')}"]
+    root = workspace(tmp / "work")
+    args = [f"LAB_PORT={port}", f"LAB_TOKEN={token}", f"LAB_DIR={root}"]
     started = time.monotonic()
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -167,7 +189,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             cwd=REPO, env=lab_env(tmp), stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
-    lab = Lab(f"http://127.0.0.1:{port}", token, proc.pid, 0.0, log)
+    lab = Lab(f"http://127.0.0.1:{port}", token, proc.pid, 0.0, log, root)
     try:
         wait_until_serving(lab, proc)
         lab.start_seconds = time.monotonic() - started
@@ -207,8 +229,9 @@ class Session:
 
 
 @contextmanager
-def notebook(lab: Lab, name: str) -> Iterator[Session]:
-    """Open notebook ``name`` offline, wait for its kernel, run all cells."""
+def notebook(lab: Lab, name: str, run_all: bool = True) -> Iterator[Session]:
+    """Open notebook ``name`` offline, wait for its kernel, run all cells (unless not
+    ``run_all``: then :func:`run_all_cells` when wanted)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -232,17 +255,22 @@ def notebook(lab: Lab, name: str) -> Iterator[Session]:
             page.goto(lab.url(f"lab/workspaces/{Path(name).stem}/tree/{name}"))
             wait_kernel_connected(lab, page, name)
             page.wait_for_function(KERNEL_IDLE)
-            page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.get_by_text("Run All Cells", exact=True).click()
-            session.ran_at = time.monotonic()
+            if run_all:
+                run_all_cells(session)
             yield session
         except BaseException:  # pytest.fail and timeouts included
-            shot = lab.log.with_name(f"failed-{name}.png")
+            shot = lab.log.with_name(f"failed-{Path(name).name}.png")
             session.page.screenshot(path=str(shot))
             print(f"\nscreenshot of the failure: {shot}\nJupyterLab log: {lab.log}")
             raise
         finally:
             browser.close()
+
+
+def run_all_cells(session: Session) -> None:
+    session.page.get_by_role("menuitem", name="Run", exact=True).click()
+    session.page.get_by_text("Run All Cells", exact=True).click()
+    session.ran_at = time.monotonic()
 
 
 def drawn(page, containers: str) -> tuple[int, int]:
@@ -303,6 +331,8 @@ def test_dashboard_runs_offline_in_jupyterlab(lab: Lab, record_property) -> None
         screenshot = os.environ.get("OPTIN_LAB_SCREENSHOT")
         if screenshot:
             _screenshot(page, Path(screenshot))
+        # make lab fetches no news, and asks nothing about it (it would by now)
+        assert NEWS_QUESTION not in page.locator("body").inner_text()
 
         # change the practice: the figures change, and both charts are drawn again
         charts_before = page.eval_on_selector_all(CHARTS, "els => els.map(el => el.innerHTML)")
@@ -343,6 +373,59 @@ def test_explore_notebook_draws_offline_in_jupyterlab(lab: Lab) -> None:
         assert "Traceback" not in text and "Error loading script" not in text
     assert s.traffic.outside == [], f"requests left the machine: {s.traffic.outside}"
     assert s.errors == [], s.errors
+
+
+#: A chart of a report notebook drawn in the page: the kept image, or the SVG a run draws.
+REPORT_CHARTS = ".jp-OutputArea-output .chart-block .chart"
+IMAGES_LOADED = (
+    "([sel, n]) => { const imgs = Array.from(document.querySelectorAll(sel + ' img'));"
+    " return imgs.length === n && imgs.every(i => i.complete && i.naturalWidth > 0"
+    " && i.src.startsWith('data:image/svg+xml')); }"
+)
+REPORT_DRAWN = (
+    "([sel, n]) => { const all = Array.from(document.querySelectorAll(sel));"
+    " return all.length === n && all.every(el => el.querySelector('img, svg')); }"
+)
+
+
+def test_a_kept_report_notebook_shows_every_chart_and_runs_again(lab: Lab) -> None:
+    kept = (lab.root / KEPT).read_text(encoding="utf-8")
+    charts = kept.count("data-optin-chart")  # each chart block of the executed report
+    assert charts >= 3
+    with notebook(lab, KEPT, run_all=False) as s:
+        page = s.page
+        # opened as saved (not trusted): every chart shows, as an image of its SVG
+        page.wait_for_function(IMAGES_LOADED, arg=[REPORT_CHARTS, charts])
+        text = page.locator(".jp-Notebook").inner_text()
+        assert "Monthly opt-in model report" in text and "Traceback" not in text
+        screenshot = os.environ.get("OPTIN_LAB_SCREENSHOT")
+        if screenshot:
+            _screenshot_report(page, Path(screenshot).with_name("kept-report.png"))
+        # and it runs again, from the published summary (the run's staging is gone)
+        injected = next(
+            "".join(c["source"]) for c in json.loads(kept)["cells"]
+            if "injected-parameters" in c["metadata"].get("tags", [])
+        )  # fmt: skip
+        published = lab.root / "reports" / "2026-10" / "Y90001" / "summary.json"
+        assert f'summary_path = "{published}"' in injected
+        run_all_cells(s)
+        page.wait_for_function(KERNEL_IDLE)
+        page.wait_for_function(REPORT_DRAWN, arg=[REPORT_CHARTS, charts])
+        page.wait_for_function(
+            "() => !document.querySelector('.jp-Notebook .jp-mod-pending')"
+        )  # every cell has run
+        text = page.locator(".jp-Notebook").inner_text()
+        assert "Traceback" not in text and "Error" not in text, text[:2000]
+    assert s.traffic.outside == [], f"requests left the machine: {s.traffic.outside}"
+    assert s.errors == [], s.errors
+
+
+def _screenshot_report(page, path: Path) -> None:
+    page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(1_000)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": 1280, "height": 2400})
 
 
 def _screenshot(page, path: Path) -> None:

@@ -143,12 +143,16 @@ def test_quote_in_the_preamble_does_not_swallow_the_file(tmp_path):
     assert data.patients["patient_id"].tolist() == ["E1", "E2", "E3"]
 
 
-def test_headings_repeated_after_trimming_give_no_traceback(tmp_path):
+def test_headings_repeated_after_trimming_are_an_error_naming_both_columns(tmp_path):
     body = (
         TPP_PATIENTS.replace("Sex,", "Sex ,Sex,", 1).replace(",F,", ",F,F,").replace(",M,", ",M,M,")
     )
-    data = _load(tmp_path, "tpp", body, TPP_EVENTS)
-    assert data.patients["sex"].tolist() == ["F", "M"]
+    with pytest.raises(InputError) as caught:  # which of the two is the sex cannot be told
+        _load(tmp_path, "tpp", body, TPP_EVENTS)
+    assert [str(p) for p in caught.value.problems] == [
+        "ERROR: patients.csv, row 1, column 'Sex': columns D and E both have this heading: "
+        "which one holds sex cannot be told; rename or remove the other"
+    ]
 
 
 def test_edited_mapping_file_is_read_again(tmp_path):

@@ -16,6 +16,7 @@ from optin_analysis.config import Supplier, load_config
 from optin_analysis.ingest.adapters import load_mapping
 from optin_analysis.ingest.codelist import load_codelist
 from optin_analysis.ingest.load import load_practice
+from optin_analysis.problems import InputError
 from optin_analysis.run.onboard import (
     TODO,
     Entry,
@@ -291,7 +292,17 @@ def test_at_the_terminal_every_setting_is_asked_and_the_configuration_validates(
     codelist = load_codelist(cfg.codelist)
     assert codelist.set_index("code").loc["XLOC1", "event_type"] == "opt_in_requested"
     sheet = pd.read_csv(out.parent / "local-codes.csv", dtype="str", keep_default_na=False)
-    assert sheet["code"].tolist() == ["XOTHER"] and sheet["event_type"].tolist() == [""]
+    assert sheet["code"].tolist() == ["XOTHER"]
+    assert sheet["event_type"].str.startswith("TODO: one of opt_in_requested,").all()
+    assert sheet["status"].tolist() == ["TODO: confirmed"]
+    # moved into the codelist as it is, the row is refused until it is filled in
+    moved = pd.concat([codelist, sheet], ignore_index=True)
+    moved.to_csv(out.parent / "moved.csv", index=False)
+    with pytest.raises(InputError) as refused:
+        load_codelist(out.parent / "moved.csv")
+    said = " ".join(str(p) for p in refused.value.problems)
+    assert "unknown event type (one of: enhanced_review_added" in said
+    assert "status must be 'confirmed' or 'placeholder'" in said
     data = load_practice(p, codelist)
     assert data.events["event_type"].tolist()[-3:-1] == ["opt_in_requested"] * 2
 

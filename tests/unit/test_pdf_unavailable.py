@@ -34,7 +34,7 @@ def test_a_run_goes_on_without_pdfs_and_says_why(monkeypatch, capsys):
     _no_pango(monkeypatch)
     seen = {}
 
-    def fake_run_batch(cfg, practices, period, options, jobs, resume, progress):
+    def fake_run_batch(cfg, practices, period, options, jobs, resume, progress, **_more):
         seen["pdf"] = options.pdf
         return []
 

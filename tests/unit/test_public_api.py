@@ -44,4 +44,4 @@ def test_the_readme_walk_through() -> None:
     lists = oa.worklists(
         data.patients, data.events, data.profile, month.ref_date, state=month.measures.state
     )
-    assert set(lists) == {"revoke", "protect", "requests", "disagreements"}
+    assert list(lists) == ["revoke", "protect-16", "protect-adults", "requests", "disagreements"]

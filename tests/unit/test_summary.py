@@ -123,9 +123,45 @@ def test_outgoing_publishes_controlled_figures_and_the_practice_copy_exact_ones(
     h = own["headline"]
     assert (h["eligible"], h["revocation_backlog"], h["withheld_pending_opt_in"]) == (16, 12, 4)
     assert own["audience"] == PRACTICE and "exact" in own["disclosure"]["footnote"]
-    # last month's longest wait is not published: [c] to the ICB, "n/a" in the exact copy
+    # last month's longest wait is not published: [c] to the ICB; the exact copy has it
+    # (on 2025-02-28 nobody had asked yet: none)
     assert figure_text("longest_wait_band", icb["previous"]) == MARK
-    assert figure_text("longest_wait_band", own["previous"]) == "n/a"
+    assert figure_text("longest_wait_band", own["previous"]) == "none"
+
+
+def test_inside_the_practice_every_exact_figure_shows_and_n_a_says_why():
+    from optin_analysis.practice.dashboard import tables
+
+    month = compute(_practice(), "2025-03")
+    # r's request of 2025-03-10 waits 21 days at 2025-03-31: band 15-28; no provision
+    # this month, so no share of provisions counselled first
+    h = month.measures.headline
+    assert h["longest_wait_band"] == "15-28" and h["counselled_before_provision_share"] is None
+    table = tables(month)["headline"].set_index("Measure")
+    assert table.loc["Longest wait"].tolist() == ["15 to 28 days", "none"]
+    assert table.loc["Provisions counselled first (this month)"].tolist() == [
+        "n/a (no provisions this month)", "n/a (no provisions this month)",
+    ]  # fmt: skip
+    own = outgoing(month, RULE, audience=PRACTICE)
+    assert figure_text("longest_wait_band", own["headline"]) == "15 to 28 days"
+    # outgoing reports keep a bare n/a
+    assert figure_text("counselled_before_provision_share", own["headline"]) == "n/a"
+    assert figure_text("counselled_before_provision_share", own["headline"], True) == (
+        "n/a (no provisions this month)"
+    )
+
+
+def test_the_exact_share_of_provisions_counselled_first():
+    # two requests on 2025-03-01, both provisioned on 2025-03-20, one counselled between
+    rows = [{"patient_id": p, "online_account": True} for p in ("c", "u")]
+    events = [("c", "opt_in_requested", "2025-03-01"), ("u", "opt_in_requested", "2025-03-01"),
+              ("c", "counselled", "2025-03-05"), ("c", "access_granted", "2025-03-20"),
+              ("u", "access_granted", "2025-03-20")]  # fmt: skip
+    data = PracticeData(make_profile(), make_patients(rows), make_events(events))
+    h = compute(data, "2025-03").measures.headline
+    assert (h["provisioned_counselled_period"], h["provisioned_period"]) == (1, 2)
+    assert h["counselled_before_provision_share"] == 0.5
+    assert figure_text("counselled_before_provision_share", h) == "50%"
 
 
 def test_action_plan_is_decided_on_what_is_published():

@@ -17,6 +17,7 @@ from tests.builders import day, make_events, make_patients, make_profile
 D = "2025-03-31"
 PROFILE = make_profile()
 FULL = {"online_account": True, "access_level": "full_prospective"}
+LIST_FILES = [f"{name}.csv" for name in wl.OPT_IN_LISTS] + ["worklists.xlsx"]
 
 
 def practice() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -76,19 +77,27 @@ def test_disagreements_list() -> None:
     assert got["disagreement"].str.contains("grant coded").all()
 
 
-def test_protect_list() -> None:
-    got = wl.worklists(*practice(), PROFILE, D)["protect"]
-    # soon (turns 16 within 6 months, no 104) first, then 16+ patients with nothing
+def test_protect_lists() -> None:
+    lists = wl.worklists(*practice(), PROFILE, D)
+    # soon turns 16 within 6 months with no 104; then 16+ patients with nothing
     # ('not_given' has no access: the extract wins over its grant code)
-    assert got["patient_id"].tolist() == ["soon", "bare", "not_given"]
-    assert got["reason"].tolist() == ["turns 16 on 2025-06-01"] + [wl.REASON_NO_CODE] * 2
-    assert got["sixteenth_birthday"].iloc[0] == day("2025-06-01")
-    assert got["sixteenth_birthday"].iloc[1:].isna().all()
+    soon = lists["protect-16"]
+    assert soon["patient_id"].tolist() == ["soon"]
+    assert soon["reason"].tolist() == ["turns 16 on 2025-06-01"]
+    assert soon["sixteenth_birthday"].iloc[0] == day("2025-06-01")
+    adults = lists["protect-adults"]
+    assert adults["patient_id"].tolist() == ["bare", "not_given"]
+    assert adults["reason"].tolist() == [wl.REASON_NO_CODE] * 2
+    assert adults["online_account"].tolist() == [False, True]
 
 
-def test_protect_list_empty_when_tpp_preference_unticked() -> None:
+def test_protect_lists_empty_when_tpp_preference_unticked() -> None:
     tpp = make_profile(supplier=Supplier.TPP, supplier_setting_date=dt.date(2024, 1, 1))
-    assert wl.worklists(*practice(), tpp, D)["protect"].empty
+    lists = wl.worklists(*practice(), tpp, D)
+    assert lists["protect-16"].empty and lists["protect-adults"].empty
+    assert lists.notes["protect-adults"].startswith(
+        "Nobody: the supplier setting made on 2024-01-01"
+    )
 
 
 def test_requests_list_oldest_first() -> None:
@@ -103,20 +112,18 @@ def test_write_worklists_csv_and_xlsx(tmp_path: Path) -> None:
     lists = wl.worklists(*practice(), PROFILE, D)
     paths = wl.write_worklists(lists, tmp_path, "A81001", "2025-03")
     folder = tmp_path / "2025-03" / "A81001"
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "disagreements.csv",
-        "protect.csv",
-        "requests.csv",
-        "revoke.csv",
-        "worklists.xlsx",
-    ]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(LIST_FILES)
     assert set(paths) == set(folder.iterdir())
     requests = pd.read_csv(folder / "requests.csv", dtype=str)
     assert requests["request_date"].tolist() == ["2025-01-31", "2025-03-21"]
     book = openpyxl.load_workbook(folder / "worklists.xlsx")
-    assert book.sheetnames == ["revoke", "protect", "requests", "disagreements"]
-    # header + 3 rows on the revoke sheet
-    assert book["revoke"].max_row == 4 and book["revoke"]["A2"].value == "auto1"
+    assert book.sheetnames == list(wl.OPT_IN_LISTS)
+    # who acts and how, then the headings, then 3 rows on the revoke sheet
+    revoke = book["revoke"]
+    assert revoke["A1"].value == lists.notes["revoke"]
+    assert revoke["A1"].value.startswith("Who: the online-access lead.")
+    assert [c.value for c in revoke[2]] == wl.REVOKE_COLUMNS
+    assert revoke.max_row == 5 and revoke["A3"].value == "auto1"
 
 
 def test_write_worklists_failure_leaves_earlier_files(tmp_path: Path, monkeypatch) -> None:
@@ -134,13 +141,7 @@ def test_write_worklists_failure_leaves_earlier_files(tmp_path: Path, monkeypatc
         wl.write_worklists(empty, tmp_path, "A81001", "2025-03")
     # the earlier CSV is untouched and no temporary file is left behind
     assert (folder / "revoke.csv").read_bytes() == before
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "disagreements.csv",
-        "protect.csv",
-        "requests.csv",
-        "revoke.csv",
-        "worklists.xlsx",
-    ]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(LIST_FILES)
 
 
 @pytest.mark.parametrize("period", ["..", "2025/03", ""])
@@ -155,3 +156,19 @@ def test_empty_practice_worklists(tmp_path: Path) -> None:
     assert list(lists["requests"].columns) == wl.REQUEST_COLUMNS
     wl.write_worklists(lists, tmp_path, "A81001", "2025-03")
     assert (tmp_path / "2025-03" / "A81001" / "worklists.xlsx").exists()
+
+
+def test_the_samples_default_model_practice_gets_no_opt_in_list(tmp_path: Path) -> None:
+    from optin_analysis.config import load_config
+    from optin_analysis.ingest.load import load_practice
+
+    sample = Path(__file__).resolve().parents[2] / "data" / "sample" / "config.yaml"
+    profile = load_config(sample).practice("Y90005")  # model: default
+    data = load_practice(profile)
+    lists = wl.worklists(data.patients, data.events, profile, "2026-10-31")
+    wl.write_worklists(lists, tmp_path, "Y90005", "2026-10")
+    written = sorted(p.name for p in (tmp_path / "2026-10" / "Y90005").iterdir())
+    assert written == ["codes-104.csv", "disagreements.csv", "give-access.csv", "worklists.xlsx"]
+    assert len(lists["give-access"]) > 1000  # 16+ without access and not opted out
+    text = " ".join(lists.notes.values()).lower()
+    assert "opt" not in text.replace("opted out", "") and "revoke" not in text

@@ -53,16 +53,16 @@ def test_xlsx_writes_text_never_formulas_and_real_dates(tmp_path, monkeypatch, l
     wl.write_worklists(_lists(), tmp_path, "A81001", "2026-10")
     book = openpyxl.load_workbook(tmp_path / "2026-10" / "A81001" / "worklists.xlsx")
     sheet = book["revoke"]
-    ids = [row[0] for row in sheet.iter_rows(min_row=2)]
+    ids = [row[0] for row in sheet.iter_rows(min_row=3)]  # row 1: who acts; 2: headings
     assert all(c.data_type == "s" for c in ids[:-1]) and ids[-1].value is None
     # readable, without the quote (a CR is stored as Excel's escape _x000D_)
     assert [c.value for c in ids[:-1]] == [*RISKY[:-1], "_x000D_x", "SYN-1"]
     assert [c.quotePrefix for c in ids[:-1]] == [True] * len(RISKY) + [False]
-    date = sheet.cell(row=2, column=3)
+    date = sheet.cell(row=3, column=3)
     assert date.is_date and date.value == dt.datetime(2024, 1, 2)
     assert date.number_format == wl.DATE_FORMAT
-    assert sheet.cell(row=2, column=2).value == 30 and sheet.cell(row=8, column=2).value is None
-    assert [c.value for c in book["empty"][1]] == ["patient_id"]
+    assert sheet.cell(row=3, column=2).value == 30 and sheet.cell(row=9, column=2).value is None
+    assert [c.value for c in book["empty"][2]] == ["patient_id"]
 
 
 def test_files_are_private_and_no_temporary_file_is_left(tmp_path, monkeypatch):
@@ -98,3 +98,54 @@ def test_stale_temporaries_of_a_killed_run_are_removed(tmp_path):
     removed = wl.remove_stale_temporaries(tmp_path / "2026-10")
     assert len(removed) == 4
     assert list((tmp_path / "2026-10" / "A81001").iterdir()) == []
+
+
+def test_each_sheet_says_who_acts_then_frozen_filtered_headings_wide_enough(tmp_path):
+    lists = wl.Worklists(
+        {
+            "revoke": pd.DataFrame(
+                {
+                    "patient_id": pd.array(["SYN-Y90001-0000001", "p2"], dtype="str"),
+                    "nhs_number": pd.array(["9434765919", None], dtype="str"),
+                    "online_account": [True, False],
+                    "online_account_date": pd.to_datetime(["2024-01-02", None]).astype(
+                        "datetime64[us]"
+                    ),
+                    "reason": pd.array(["x" * 200, "short"], dtype="str"),
+                }
+            )
+        },
+        {"revoke": "Who: the online-access lead. How: switch access off."},
+    )
+    wl.write_worklists(lists, tmp_path, "A81001", "2026-10")
+    sheet = openpyxl.load_workbook(tmp_path / "2026-10" / "A81001" / "worklists.xlsx")["revoke"]
+    # row 1: the note, merged across the five columns; row 2: the headings, frozen with
+    # the patient id column, and filtered down to the last row
+    assert sheet["A1"].value == "Who: the online-access lead. How: switch access off."
+    assert [str(r) for r in sheet.merged_cells.ranges] == ["A1:E1"]
+    assert sheet["A1"].alignment.wrap_text
+    assert [c.value for c in sheet[2]] == [
+        "patient_id", "nhs_number", "online_account", "online_account_date", "reason",
+    ]  # fmt: skip
+    assert sheet.freeze_panes == "B3"
+    assert sheet.auto_filter.ref == "A2:E4"
+    # widths: the longer of heading and values, plus 2 characters (xlsxwriter stores
+    # 0.71 more): the 18-character id 20; the 10-digit NHS number under a 10-character
+    # heading 12; yes/no under a 14-character heading 16; dates (10) under a
+    # 19-character heading 21; the 200-character reason capped at 80
+    widths = [sheet.column_dimensions[c].width for c in "ABCDE"]
+    assert [round(w) for w in widths] == [21, 13, 17, 22, 81]
+    assert [c.value for c in sheet[3]][:3] == ["SYN-Y90001-0000001", "9434765919", "yes"]
+    assert sheet["C4"].value == "no"
+    # printed: landscape, one page wide, the note and headings on every page
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert sheet.page_setup.fitToHeight == 0  # as many pages long as needed, one wide
+    assert sheet.print_title_rows == "$1:$2"
+
+
+def test_layout_note_lines_follow_the_sheet_width():
+    # 5 columns of 20 characters: 100 characters a line; a 250-character note takes 3
+    layout = wl.SheetLayout("n" * 250, (20,) * 5, data_rows=0)
+    assert layout.note_lines == 3
+    assert layout.filter_range == (1, 0, 1, 4)  # the headings alone when there is no row

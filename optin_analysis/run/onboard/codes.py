@@ -88,9 +88,21 @@ def codelist_copy(base: pd.DataFrame, rows: list[dict], in_use: set[str]) -> pd.
     return pd.concat([base.loc[~drop, list(CODELIST_COLUMNS)], added], ignore_index=True)
 
 
+#: Event types a practice's own codes record (those with no public code first).
+LOCAL_TYPES = (
+    "opt_in_requested", "counselled", "opt_in_declined", "access_granted", "access_revoked",
+    "letter_issued", "withheld_after_review", "granted_after_review", "opt_out",
+    "enhanced_review_added", "enhanced_review_removed",
+)  # fmt: skip
+#: What the worksheet says in a row's event_type and status until the user decides.
+CHOOSE_TYPE = "TODO: one of " + ", ".join(LOCAL_TYPES)
+CHOOSE_STATUS = "TODO: confirmed"
+
+
 def local_codes_sheet(unknown: dict[str, pd.Series], terms: dict[str, str]) -> pd.DataFrame:
-    """Codes no codelist row knows, in the codelist's columns with ``event_type`` left for
-    the user: fill it for the practice's opt-in codes and move the rows to the codelist."""
+    """Codes no codelist row knows, in the codelist's columns, with ``event_type`` and
+    ``status`` left for the user (each cell saying what it may hold): fill them for the
+    practice's opt-in codes and move those rows to the codelist, which refuses a TODO."""
     rows = []
     totals: dict[str, int] = {}
     where: dict[str, list[str]] = {}
@@ -103,8 +115,8 @@ def local_codes_sheet(unknown: dict[str, pd.Series], terms: dict[str, str]) -> p
             {
                 "code": code,
                 "term": terms.get(code, ""),
-                "event_type": "",
-                "status": "confirmed",
+                "event_type": CHOOSE_TYPE,
+                "status": CHOOSE_STATUS,
                 "source": f"Local code ({'; '.join(where[code])} in the events export)",
             }
         )
@@ -183,8 +195,9 @@ def _write_worksheet(rest: pd.DataFrame, path: Path, q: Questions) -> None:
     if len(rest):
         rest.to_csv(path, index=False, lineterminator="\n")
         q.say(
-            f"Unmapped codes are listed in {shown(path)}: fill in event_type for your "
-            f"opt-in codes and move those rows into {CODELIST_FILE}."
+            f"Unmapped codes are listed in {shown(path)}: for each of your opt-in codes, "
+            "replace the TODO in event_type with one of the types it lists and the one in "
+            f"status with confirmed, then move the row into {CODELIST_FILE}."
         )
     elif path.exists():
         path.unlink()

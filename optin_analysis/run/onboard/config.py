@@ -154,3 +154,30 @@ def todo_summary(todos: list[Todo]) -> list[str]:
         lines = ", ".join(str(t.line) for t in items)
         out.append(f"{where}: {', '.join(t.key for t in items)} (lines {lines})")
     return out
+
+
+READY_NOTE = "# NOT READY:"  #: how the note render_config writes while TODOs are left begins
+
+
+def clear_ready_note(path: Path) -> bool:
+    """Take init's "NOT READY" note out of a configuration whose every TODO is filled in
+    (it would otherwise keep saying so); the rest of the file is left as it is. Returns
+    whether the note was there (and is gone)."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    except (OSError, UnicodeDecodeError):
+        return False
+    start = next((i for i, line in enumerate(lines) if line.startswith(READY_NOTE)), None)
+    if start is None or find_todos(path):
+        return False
+    end = start + 1
+    while end < len(lines) and lines[end].startswith("# "):
+        end += 1
+    if start and lines[start - 1].strip() == "#":
+        start -= 1
+    text = "".join(lines[:start] + lines[end:])
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(text, encoding="utf-8")
+    temp.replace(path)
+    return True
