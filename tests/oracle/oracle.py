@@ -820,6 +820,18 @@ def m_open_requests(hs, D):
     return n, late
 
 
+def m_longest_wait_band(hs, D):
+    """Glossary: "Waits are shown in bands 0-7, 8-14, 15-28, 29-56, 57-90, 91-180 and over
+    180 days": the band of the longest wait of a request open at D ('none' without one).
+    (Added after the package published it in its exact headline.)"""
+    waits = [(D - ep["first"]).days for h in hs if (ep := h.open_episode(D)) is not None]
+    if not waits:
+        return "none"
+    uppers = ((7, "0-7"), (14, "8-14"), (28, "15-28"), (56, "29-56"), (90, "57-90"),
+              (180, "91-180"))  # fmt: skip
+    return next((band for upper, band in uppers if max(waits) <= upper), "181+")
+
+
 def percentile(xs, q):
     """Linear interpolation between closest ranks (numpy's default)."""
     xs = sorted(xs)
@@ -984,6 +996,10 @@ def headline(practice: Practice, period: str) -> dict:
     out["counselled_period"], out["counselled_cumulative"] = m_counselled(hs, start, D)
     out["provisioned_period"], out["provisioned_cumulative"] = m_provisioned(hs, start, D)
     out["provisioned_counselled_period"] = m_provisioned_counselled_period(hs, start, D)
+    out["counselled_before_provision_share"] = _share(
+        out["provisioned_counselled_period"], out["provisioned_period"]
+    )
+    out["longest_wait_band"] = m_longest_wait_band(hs, D)
     out["open_requests"], out["open_requests_over_28_days"] = m_open_requests(hs, D)
     (
         out["request_to_provision_n"],
