@@ -821,6 +821,18 @@ def m_open_requests(hs, D):
     return n, tail
 
 
+def m_longest_wait_band(hs, D):
+    """Glossary: "Waits are shown in bands 0-7, 8-14, 15-28, 29-56, 57-90, 91-180 and over
+    180 days": the band of the longest wait of a request open at D ('none' without one).
+    (Added after the package published it in its exact headline.)"""
+    waits = [(D - ep["first"]).days for h in hs if (ep := h.open_episode(D)) is not None]
+    if not waits:
+        return "none"
+    uppers = ((7, "0-7"), (14, "8-14"), (28, "15-28"), (56, "29-56"), (90, "57-90"),
+              (180, "91-180"))  # fmt: skip
+    return next((band for upper, band in uppers if max(waits) <= upper), "181+")
+
+
 def percentile(xs, q):
     """Nearest rank: the value at rank ceil(q/100 x n) of the sorted values. (Issue 24
     changed the definition from linear interpolation, whose fraction betrays n: SPEC
@@ -984,6 +996,10 @@ def headline(practice: Practice, period: str) -> dict:
     out["counselled_period"], out["counselled_cumulative"] = m_counselled(hs, start, D)
     out["provisioned_period"], out["provisioned_cumulative"] = m_provisioned(hs, start, D)
     out["provisioned_counselled_period"] = m_provisioned_counselled_period(hs, start, D)
+    out["counselled_before_provision_share"] = _share(
+        out["provisioned_counselled_period"], out["provisioned_period"]
+    )
+    out["longest_wait_band"] = m_longest_wait_band(hs, D)
     out["open_requests"], tail = m_open_requests(hs, D)
     out |= {f"open_requests_over_{t}_days": n for t, n in tail.items()}
     (
