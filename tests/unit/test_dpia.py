@@ -300,3 +300,32 @@ def test_reapproval_worked_out_from_the_history_in_the_bundle():
     assert [(e["label"], e["now"], e["now_met"]) for e in measure["evidence"]] == [
         ("Revocation backlog (patients)", 100, False)
     ]
+
+
+def _shown(monkeypatch, view, bundle) -> str:
+    """The HTML a DPIA view displays."""
+    from optin_analysis.reports import dpia_views
+
+    shown: list[str] = []
+    monkeypatch.setattr(dpia_views, "_show_html", shown.append)
+    view(bundle)
+    return "".join(shown)
+
+
+def test_a_new_practice_s_sign_off_reads_to_complete(monkeypatch):
+    from bs4 import BeautifulSoup
+
+    from optin_analysis.reports import dpia_views
+
+    bundle = {"headline": {**GOOD, "eligible": 10, "account_holders_16plus": 10,
+                           "opt_in_holders": 10},
+              "status": {"go_live": "live"}, "period": "2025-03"}  # fmt: skip
+    bundle["dpia"] = dpia(make_profile(), bundle)
+    page = BeautifulSoup(_shown(monkeypatch, dpia_views.sign_off, bundle), "html.parser")
+    todo = [td.get_text() for td in page.select("td.todo")]
+    # the seven rows of the ICO sign-off table are all blank: each reads TO COMPLETE
+    assert len(todo) == 7 and all(t.startswith("TO COMPLETE:") for t in todo)
+    # no approval recorded: the DPIA says re-approval is needed, at the top and in step 7
+    intro = _shown(monkeypatch, dpia_views.introduction, bundle)
+    assert "Re-approval needed: no approval of this DPIA is recorded." in intro
+    assert "Re-approval needed" in page.get_text()
