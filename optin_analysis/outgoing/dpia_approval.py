@@ -216,9 +216,9 @@ def review(
     due = _review(sign_off, ref)
     why, rises = reasons(approved, state, now, period, levels_by_month, due)
     then_rows = rows_by_month.get(state["release"]) if state["release"] else None
-    unknown = [r["risk"] for r in rises if not r["known"]]
-    note = (f"“By” a month: {', '.join(unknown)} rose in it or earlier; the history store "
-            "holds no month before it." if unknown else "")  # fmt: skip
+    unknown = any(not r["known"] for r in rises)
+    note = ("“By” a month: the first month the history store holds, so the rise may be "
+            "earlier." if unknown else "")  # fmt: skip
     return {
         "approved_state": state,
         "review": due,
