@@ -22,10 +22,12 @@ Rules (each has a hand-worked test):
 * [rule dpia-met] A target is met when the published figure meets it. A suppressed
   figure ("[c]") is judged from the values it can stand for: a count is 1 to the run's
   suppression threshold k (7 by default; every count the DPIA cites is published as one
-  cell); a share is worked out from its published counts, a suppressed count as 1 to k,
-  a rounded one as any count it rounds from. Met when every such value meets the target,
-  not met when none does, otherwise "cannot tell"; so is a figure that does not apply
-  (n/a) and a suppressed number of days (too few provisions to publish it).
+  cell); a share is worked out from its published counts, a suppressed base count as 1
+  to k, a rounded one as any count it rounds from, and 0 of anything as 0. Met when
+  every such value meets the target, not met when none does, otherwise "cannot tell";
+  so is a share whose suppressed part is a total or a month's flow (it could be more
+  than k), a figure that does not apply (n/a) and a suppressed number of days (too few
+  provisions to publish it).
 * [rule dpia-residual] A mitigation whose evidence meets every target this month is
   effective and earns the register's residual risk; one that misses a target leaves the
   risk at its inherent level, flagged. One that cannot tell (no target missed, some that
@@ -63,7 +65,7 @@ from pydantic import (
 from optin_analysis.config import ConfigError, Disclosure, GoLiveStatus, Model, Practice, Supplier
 from optin_analysis.outgoing import dpia_approval, dpia_words
 from optin_analysis.outgoing.disclosure import MARK, interval, show
-from optin_analysis.outgoing.published import SHARES
+from optin_analysis.outgoing.published import BASE_COUNTS, SHARES
 
 Hidden = tuple[int, int]  #: the counts a suppressed "[c]" can stand for
 DATA = Path(str(files("optin_analysis") / "data"))
@@ -444,15 +446,23 @@ def _unknown(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _share_span(numerator: object, denominator: object, rule: Disclosure) -> tuple | None:
-    """The shares a numerator over a denominator can be, from published counts."""
-    if _unknown(numerator) or _unknown(denominator):
+def _count_span(name: str, value: object, rule: Disclosure) -> tuple[int, int] | None:
+    """The counts a published part of a share can stand for: a suppressed base count is 1
+    to k; a suppressed total (a part of it hidden) or month's flow (shown only within its
+    quarter) could be more, so it is not bounded (None), nor is a figure that is n/a."""
+    if _unknown(value) or (value == MARK and name not in BASE_COUNTS):
         return None
-    n_lo, n_hi = interval(numerator, rule)
-    d_lo, d_hi = interval(denominator, rule)
-    if d_hi == 0:
+    return interval(value, rule)
+
+
+def _share_span(parts: tuple[str, str], figures: dict, rule: Disclosure) -> tuple | None:
+    """The shares a numerator over a denominator can be, from their published counts."""
+    numerator, denominator = (_count_span(name, figures.get(name), rule) for name in parts)
+    if numerator == (0, 0):
+        return 0.0, 0.0  # none of however many
+    if numerator is None or denominator is None or denominator[1] == 0:
         return None
-    return n_lo / d_hi, min(1.0, n_hi / max(d_lo, 1))
+    return numerator[0] / denominator[1], min(1.0, numerator[1] / max(denominator[0], 1))
 
 
 def suppressed_span(measure: str, figures: dict, rule: Disclosure) -> tuple | None:
@@ -462,10 +472,9 @@ def suppressed_span(measure: str, figures: dict, rule: Disclosure) -> tuple | No
     if kind == "count":
         return interval(MARK, rule)
     if measure in SHARES:
-        numerator, denominator = SHARES[measure]
-        return _share_span(figures.get(numerator), figures.get(denominator), rule)
+        return _share_span(SHARES[measure], figures, rule)
     if measure == "protection_coverage_share":
-        gap = _share_span(*(figures.get(p) for p in _COVERAGE_PARTS), rule)
+        gap = _share_span(_COVERAGE_PARTS, figures, rule)
         return None if gap is None else (1 - gap[1], 1 - gap[0])
     return None
 

@@ -299,8 +299,8 @@ def test_dpia_says_re_approval_is_needed_and_why(sample_run):
 def test_a_c_is_judged_from_what_it_can_stand_for(sample_run):
     # Y90004 (TPP, not yet live): opt-in uptake [c] of 900 account holders is at most
     # 7/898 = 0.8%, under the 5% target whatever the [c]: R7 is high on that evidence,
-    # said in words. R1's counselled share [c] of [c] could be 14% to 100%: cannot tell,
-    # so R1 keeps the register's low (its inherent level is medium).
+    # said in words. R1's counselled share, [c] of a [c] month of provisions, cannot be
+    # bounded: cannot tell, so R1 keeps the register's low (its inherent level is medium).
     dpia = json.loads((sample_run.folder("Y90004") / "summary.json").read_text())["dpia"]
     risks = {r["id"]: r for r in dpia["risks"]}
     (uptake,) = risks["R7"]["mitigations"][0]["evidence"]
