@@ -13,7 +13,7 @@ import datetime as dt
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -82,18 +82,48 @@ class Signer(Strict):
     date: dt.date | None = None
 
 
+RiskLevel = Literal["low", "medium", "high"]
+#: Written by ``init`` where the practice has still to fill the sign-off in: read as not
+#: recorded (the DPIA shows "TO COMPLETE"), and listed by line, but it does not stop a run.
+SIGN_OFF_TODO = "TODO"
+
+
+def _without_todo(value: object) -> object:
+    """``value`` with every ``TODO`` left by init dropped (a mapping's key, at any depth)."""
+    if isinstance(value, dict):
+        return {k: _without_todo(v) for k, v in value.items() if v != SIGN_OFF_TODO}
+    return value
+
+
 class DpiaSignOff(Strict):
-    """Step 7 of the ICO's sample DPIA template: who approved what, and the DPO's advice."""
+    """Step 7 of the ICO's sample DPIA template: who approved what, and the DPO's advice.
+
+    ``approved_residual_risks`` is the state of the evidence the approval covers: the
+    residual risk of each risk of the register (its id) as the approved DPIA gave it.
+    When a risk is higher now, the DPIA says re-approval is needed (see
+    :mod:`optin_analysis.outgoing.dpia_approval`). A ``TODO`` anywhere in it (as ``init``
+    writes) counts as not recorded.
+    """
 
     measures_approved_by: Signer = Signer()
     residual_risks_approved_by: Signer = Signer()
+    approved_residual_risks: dict[str, RiskLevel] = {}
     dpo_advice_provided_by: Signer = Signer()
     dpo_advice: str = ""  #: summary of the DPO's advice
     dpo_advice_accepted: bool | None = None  #: None: not decided yet
+    dpo_advice_accepted_by: Signer = Signer()  #: who accepted (or overruled) the advice
     dpo_advice_overruled_reason: str = ""
     consultation_reviewed_by: Signer = Signer()
     kept_under_review_by: Signer = Signer()
     next_review: dt.date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _todo_is_not_recorded(cls, data: object) -> object:
+        return _without_todo(data)
+
+    def __hash__(self) -> int:  # a practice profile is hashed (a cache key): so is this
+        return hash(self.model_dump_json())
 
 
 class Practice(Strict):

@@ -28,13 +28,16 @@ Everything is vectorised over patients (numpy); loops run over practices only. O
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from optin_analysis.config import GoLiveStatus, Model, Supplier, dump_config
 from optin_analysis.ingest.adapters import load_mapping, to_supplier_csv
@@ -402,23 +405,33 @@ def _branches(practices: int, rng: np.random.Generator) -> list[Branch]:
     ]
 
 
-def _sign_off(model: Model, approved: int, extract: int) -> dict:
-    """Step 7 of the DPIA for an opt-in practice: roles, not real people."""
-    if model is Model.DEFAULT:
-        return {}
+@functools.cache
+def _approved_levels(supplier: Supplier, status: GoLiveStatus, model: Model) -> dict[str, str]:
+    from optin_analysis.outgoing.dpia import branch_of, levels_when_effective, load_register
+
+    register = load_register(model=model.value)
+    return levels_when_effective(register, branch_of(supplier, status, model))
+
+
+def _sign_off(branch: Branch, approved: int, extract: int) -> dict:
+    """Step 7 of the DPIA: roles, not real people; the approval covers the residual risks
+    the practice's shipped register gives when every measure works."""
 
     def signer(role: str) -> dict:
         return {"name": f"{role} (synthetic)", "role": role, "date": _date(approved)}
 
+    levels = _approved_levels(branch.supplier, branch.status, branch.model)
     return {
         "dpia_sign_off": {
             "measures_approved_by": signer("Practice manager"),
             "residual_risks_approved_by": signer("Senior partner"),
+            "approved_residual_risks": dict(levels),
             "dpo_advice_provided_by": signer("Data Protection Officer"),
             "dpo_advice": "Risks acceptable subject to the measures in step 6 and monthly "
-            "evidence of their effect; review the DPIA each year or if the evidence "
-            "shows a measure failing.",
+            "evidence of their effect; review the DPIA at least every three years, and at "
+            "once if the evidence shows a measure failing.",
             "dpo_advice_accepted": True,
+            "dpo_advice_accepted_by": signer("Senior partner"),
             "consultation_reviewed_by": signer("Caldicott Guardian"),
             "kept_under_review_by": {
                 "name": "Practice manager (synthetic)",
@@ -460,7 +473,7 @@ def _plans(
             "website_updated": c["website"],
             "icb_informed": c["icb"],
             "dpia_approved": _date(c["dpia"]),
-            **_sign_off(models[i], c["dpia"], extract),
+            **_sign_off(chosen[i], c["dpia"], extract),
             "patients": f"{ods}/patients.csv",
             "events": f"{ods}/events.csv",
         }
@@ -986,6 +999,93 @@ def _encoding(profiles: list[dict], ods: str) -> str:
     return "cp1252" if ods == first_emis else "utf-8"
 
 
+#: What the sample's practices wrote where the shipped DPIA narratives say "TO COMPLETE:"
+#: (synthetic, like everything in the sample): model -> (section, part or None) -> words.
+_SAMPLE_CONTEXT = (
+    "The practice reviews its safeguarding register and its searches for patients who may "
+    "lack capacity at the monthly clinical meeting; before the DPIA two patients told the "
+    "practice that a partner had read their record on their phone (synthetic). Carers with "
+    "proxy access and patients who need an interpreter need particular care when access is "
+    "explained."
+)
+SAMPLE_NARRATIVE = {
+    "opt_in": {
+        ("processing", "Context"): _SAMPLE_CONTEXT,
+        ("consultation", None): (
+            "The patient participation group discussed the opt-in model before the DPIA was "
+            "approved ({dpia_approved}) and asked for a clear request form and for the wait "
+            "to be shown to patients; the local medical committee advised using the BMA's "
+            "general DPIA and its request form. The Caldicott Guardian reviewed the "
+            "responses with the DPO; the decision follows them (synthetic)."
+        ),
+    },
+    "default": {
+        ("processing", "Context"): _SAMPLE_CONTEXT,
+        ("consultation", None): (
+            "The patient participation group discussed automatic access before the DPIA was "
+            "approved ({dpia_approved}) and asked for clear words on how to opt out and on "
+            "how results appear; the local medical committee advised reviewing patients on "
+            "the safeguarding register before go-live. The Caldicott Guardian reviewed the "
+            "responses with the DPO; the decision follows them (synthetic)."
+        ),
+    },
+}
+#: The narrative file of each model in a written sample (beside its configuration).
+SAMPLE_NARRATIVE_FILES = {"opt_in": "dpia-narrative.yaml", "default": "dpia-narrative-default.yaml"}
+
+
+def _completed(text: str, words: str) -> str:
+    """``text`` with its "TO COMPLETE:" lines (to the end of that paragraph) replaced by
+    ``words``; a ValueError when it has none (the shipped narrative changed)."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("TO COMPLETE:")), None)
+    if start is None:
+        raise ValueError(f"no TO COMPLETE line in {text[:60]!r}")
+    end = next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
+    return "\n".join([*lines[:start], *textwrap.wrap(words, 84), *lines[end:]]) + "\n"
+
+
+class _Literal(yaml.SafeDumper):
+    """YAML with multi-line text as literal blocks, as a person writes it."""
+
+
+_Literal.add_representer(
+    str,
+    lambda dumper, text: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None
+    ),
+)
+
+
+def sample_narrative(model: str) -> str:
+    """The sample practices' finished DPIA narrative for ``model``: the shipped one with
+    what only the practice can say written in (:data:`SAMPLE_NARRATIVE`)."""
+    from optin_analysis.outgoing.dpia import DEFAULT_NARRATIVE
+
+    raw = yaml.safe_load(DEFAULT_NARRATIVE[model].read_text(encoding="utf-8"))
+    for (section, part), words in SAMPLE_NARRATIVE[model].items():
+        where = raw["sections"][section]
+        if part is None:
+            where["text"] = _completed(where["text"], words)
+        else:
+            where["parts"][part] = _completed(where["parts"][part], words)
+    body = yaml.dump(raw, Dumper=_Literal, sort_keys=False, width=88, allow_unicode=True)
+    if "TO COMPLETE:" in body:
+        raise ValueError(f"the sample's {model} narrative still has a TO COMPLETE line")
+    header = (
+        f"# The sample practices' DPIA narrative ({model.replace('_', '-')} model): the "
+        "shipped one\n# with what only the practice can say written in, as a finished copy "
+        "reads.\n# Synthetic, like the whole sample; written by optin_analysis.generate.\n"
+    )
+    return header + body
+
+
+def write_narratives(out_dir: Path) -> None:
+    """Write the sample's finished DPIA narratives beside its configuration."""
+    for model, name in SAMPLE_NARRATIVE_FILES.items():
+        (Path(out_dir) / name).write_text(sample_narrative(model), encoding="utf-8")
+
+
 def run_config(synth: Synthetic, out_dir: Path) -> dict:
     """The run configuration for files written to ``out_dir``.
 
@@ -1001,7 +1101,9 @@ def run_config(synth: Synthetic, out_dir: Path) -> dict:
         "reports_dir": reports,
         "worklists_dir": worklists,
         "disclosure": {"enabled": True, "redact_at_or_below": 7, "round_to": 5},
-        "practices": [dict(p) for p in synth.profiles],
+        "practices": [
+            {**p, "dpia_narrative": SAMPLE_NARRATIVE_FILES[p["model"]]} for p in synth.profiles
+        ],
     }
 
 
@@ -1029,8 +1131,9 @@ def _by_practice(frame: pd.DataFrame, codes: list[str], date_format: str) -> dic
 def write_sample(synth: Synthetic, out_dir: Path, seed: int) -> Path:
     """Write each practice's exports in its supplier's format and the run configuration.
 
-    Files: ``<out>/<ODS>/patients.csv``, ``<out>/<ODS>/events.csv`` and ``<out>/config.yaml``
-    (returned). Existing files of the same names are overwritten; nothing else is touched.
+    Files: ``<out>/<ODS>/patients.csv``, ``<out>/<ODS>/events.csv``, the sample's finished
+    DPIA narratives ``<out>/dpia-narrative*.yaml`` and ``<out>/config.yaml`` (returned).
+    Existing files of the same names are overwritten; nothing else is touched.
     """
     out_dir = Path(out_dir)
     profiles = {p["ods_code"]: p for p in synth.profiles}
@@ -1057,6 +1160,7 @@ def write_sample(synth: Synthetic, out_dir: Path, seed: int) -> Path:
                 preamble = _preamble(supplier, table, profiles[ods]["extract_date"])
                 path = folder / f"{table}.csv"
                 to_supplier_csv(frames[ods], table_mapping, path, preamble, encoding)
+    write_narratives(out_dir)
     return write_config(synth, out_dir, seed)
 
 

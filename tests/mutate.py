@@ -66,6 +66,7 @@ LINK = "optin_analysis/measures/link.py"
 PLAN = "optin_analysis/measures/action_plan.py"
 SDC = "optin_analysis/outgoing/disclosure.py"
 DPIA = "optin_analysis/outgoing/dpia.py"
+APPROVAL = "optin_analysis/outgoing/dpia_approval.py"
 TIE_GRANT_REVOKE = Edit(
     TIMELINE,
     "    K_GRANTED,\n    K_DECLINED,\n    K_OPT_OUT,\n    K_REVOKED,\n)",
@@ -213,6 +214,24 @@ MUTATIONS: tuple[Mutation, ...] = (
     _one(
         "dpia-score-4-high", "dpia-score", DPIA,
         '"medium" if score <= 4 else "high"', '"medium" if score < 4 else "high"',
+    ),
+    _one(
+        "dpia-share-c-unbounded", "dpia-met", DPIA,
+        "        return _share_span(figures.get(numerator), figures.get(denominator), rule)",
+        "        return None",
+    ),
+    _one(
+        "dpia-cannot-tell-inherent", "dpia-residual", DPIA,
+        "        status, residual = CANNOT_TELL, m.residual_risk",
+        "        status, residual = CANNOT_TELL, risk.inherent",
+    ),
+    _one(
+        "dpia-release-ends-before-approval", "dpia-approved-state", APPROVAL,
+        "_month_end(p) <= approved]", "_month_end(p) < approved]",
+    ),
+    _one(
+        "dpia-review-due-on-d-passed", "dpia-reapproval", APPROVAL,
+        '"overdue": bool(due and due < ref),', '"overdue": bool(due and due <= ref),',
     ),
 )  # fmt: skip
 

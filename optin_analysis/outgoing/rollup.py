@@ -88,10 +88,17 @@ def _flags(h: dict, steps: list[dict], model: str) -> list[str]:
     return flags
 
 
+def _reapproval(summary: dict) -> list[str]:
+    """Why the practice's DPIA needs re-approval (its summary's ``dpia.reapproval``)."""
+    again = (summary.get("dpia") or {}).get("reapproval") or {}
+    return list(again.get("reasons") or []) if again.get("needed") else []
+
+
 def _practice_row(summary: dict) -> dict:
     p, h = summary["practice"], summary["headline"]
     steps = summary["action_plan"]
-    flags = _flags(h, steps, p["model"])
+    reapproval = _reapproval(summary)
+    flags = _flags(h, steps, p["model"]) + (["DPIA needs re-approval"] if reapproval else [])
     keys = (
         "opt_in_share_of_account_holders",
         "protection_coverage_share",
@@ -115,6 +122,7 @@ def _practice_row(summary: dict) -> dict:
         "attention": len(flags),
         "flags": flags,
         "placeholder_codes": summary.get("placeholder_codes", []),
+        "dpia_reapproval": reapproval,
     }
 
 

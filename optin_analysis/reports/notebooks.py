@@ -42,7 +42,7 @@ from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger
 
 from optin_analysis.outgoing.summary import write_json
-from optin_analysis.reports.pdf import write_pdf
+from optin_analysis.reports.pdf import properties, write_pdf
 from optin_analysis.reports.render import (
     BATCH_ENV,
     charts_as_images,
@@ -246,9 +246,9 @@ def _pdf_helper() -> ProcessPoolExecutor:
     return helper
 
 
-def _timed_pdf(html: str, path: Path) -> float:
+def _timed_pdf(html: str, path: Path, props: dict | None = None) -> float:
     start = time.perf_counter()
-    write_pdf(html, path)
+    write_pdf(html, path, props)
     return time.perf_counter() - start
 
 
@@ -283,7 +283,8 @@ def stage_reports(
             html = render(session, notebook, f"{title} — {code} {period}", parameters, out,
                           keep_notebooks, timings, kept_parameters=published)  # fmt: skip
             if pdf and name in PDF_REPORTS:
-                pdfs.append(_pdf_helper().submit(_timed_pdf, html, out.with_suffix(".pdf")))
+                pdfs.append(_pdf_helper().submit(_timed_pdf, html, out.with_suffix(".pdf"),
+                                                 properties(bundle, title)))  # fmt: skip
         for done in pdfs:
             timings.stages["PDF"] = timings.stages.get("PDF", 0.0) + done.result()
     except BaseException:

@@ -4,10 +4,18 @@ WeasyPrint lays out the static HTML (inline SVG charts, the report's print style
 on A4 in the typeface shipped with the package (:mod:`optin_analysis.reports.fonts`), so
 the layout is the same on every machine. It fetches nothing else: any other URL it is
 asked for is refused.
+
+A filed PDF says what it is on its own: document properties (title, the practice as
+author, subject, keywords, and the practice's ODS code and period as custom properties)
+and, on every page, the practice and period and "Page N of M". Blocks marked ``keep``
+in the report (the risk matrix, a risk's measures) and table rows never split across
+pages (the report's print stylesheet).
 """
 
 from __future__ import annotations
 
+import html as html_lib
+import re
 from pathlib import Path
 
 from optin_analysis.reports import fonts
@@ -37,17 +45,80 @@ def _fonts_only(url: str, *args, **kwargs) -> dict:
     raise ValueError(f"the PDF may not fetch {url!r}: reports are self-contained")
 
 
-def html_to_pdf(html: str) -> bytes:
-    """The page ``html`` as PDF bytes (A4, as the report's print stylesheet sets)."""
+def properties(bundle: dict, title: str = "Data protection impact assessment") -> dict:
+    """The document properties of a practice-month's PDF, from its bundle."""
+    p = bundle["practice"]
+    who = f"{p['name']} ({p['ods_code']})"
+    return {
+        "title": f"{title}: {who}, {bundle['period']}",
+        "author": p["name"],
+        "subject": f"{title} of {who} for {bundle['period']}, with the month's evidence",
+        "keywords": [
+            "DPIA",
+            p["ods_code"],
+            bundle["period"],
+            f"{p['model'].replace('_', '-')} model",
+        ],
+        "practice": p["ods_code"],
+        "period": bundle["period"],
+    }
+
+
+def _css_string(text: str) -> str:
+    return '"' + " ".join(text.split()).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+FOOTER = "font-size: 8pt; color: #4c6272;"
+
+
+def page_css(props: dict | None) -> str:
+    """Every page's footer: the practice and period on the left, "Page N of M" right."""
+    label = ""
+    if props:
+        words = f"DPIA: {props['author']} ({props['practice']}), {props['period']}"
+        label = f"@bottom-left {{ content: {_css_string(words)}; {FOOTER} }}"
+    pages = f'@bottom-right {{ content: "Page " counter(page) " of " counter(pages); {FOOTER} }}'
+    return f"@page {{ {label} {pages} }}"
+
+
+def with_properties(html: str, props: dict | None) -> str:
+    """``html`` with its <title> and <meta> tags carrying ``props`` (WeasyPrint makes
+    them the PDF's document properties)."""
+    if not props:
+        return html
+    esc = html_lib.escape
+    metas = "".join(
+        f'<meta name="{name}" content="{esc(value)}">'
+        for name, value in (
+            ("author", props["author"]),
+            ("description", props["subject"]),
+            ("keywords", ", ".join(props["keywords"])),
+            ("practice", props["practice"]),
+            ("period", props["period"]),
+        )
+    )
+    title = f"<title>{esc(props['title'])}</title>"
+    html, found = re.subn(
+        r"<title>.*?</title>", lambda _m: title + metas, html, count=1, flags=re.S
+    )
+    return html if found else html.replace("</head>", title + metas + "</head>", 1)
+
+
+def html_to_pdf(html: str, props: dict | None = None) -> bytes:
+    """The page ``html`` as PDF bytes (A4, as the report's print stylesheet sets), with
+    ``props`` (see :func:`properties`) as its document properties and page footers."""
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
 
     font_config = FontConfiguration()
     faces = weasyprint.CSS(string=fonts.font_face_css(), font_config=font_config)
-    document = weasyprint.HTML(string=html, url_fetcher=_fonts_only)
-    return document.write_pdf(stylesheets=[faces], font_config=font_config)
+    pages = weasyprint.CSS(string=page_css(props), font_config=font_config)
+    document = weasyprint.HTML(string=with_properties(html, props), url_fetcher=_fonts_only)
+    return document.write_pdf(
+        stylesheets=[faces, pages], font_config=font_config, custom_metadata=True
+    )
 
 
-def write_pdf(html: str, path: Path) -> Path:
-    """Write ``html`` as a PDF at ``path``, atomically."""
-    return write_bytes_atomically(html_to_pdf(html), path)
+def write_pdf(html: str, path: Path, props: dict | None = None) -> Path:
+    """Write ``html`` as a PDF at ``path``, atomically (``props``: see :func:`properties`)."""
+    return write_bytes_atomically(html_to_pdf(html, props), path)

@@ -209,6 +209,7 @@ def validate(
     from optin_analysis.ingest.load import load_practice
     from optin_analysis.run.checks import practice_warnings
     from optin_analysis.run.onboard.config import clear_ready_note
+    from optin_analysis.outgoing.dpia import problems as dpia_problems
 
     failed = 0
     for path in paths:
@@ -234,6 +235,9 @@ def validate(
             )
             console.print(line)
             print_problems(warnings)
+            for problem in dpia_problems(profile):  # its DPIA's register, narrative, sign-off
+                failed += 1
+                fail(f"✗ {label}: DPIA: {problem}")
     if failed:
         fail(f"{failed} practice(s) have errors.")
         raise typer.Exit(1)
@@ -665,6 +669,7 @@ def run(
                          jobs or os.cpu_count() or 1, resume, stale)  # fmt: skip
         _print_headlines(results, controlled=options.audience == "icb")
         _results_table(results, f"Monthly run {period}: reports in {cfg.reports_dir / period}")
+        _print_reapprovals(results)
         try:
             if options.audience == "icb":
                 rollup = write_rollup(cfg, period, results=results)
@@ -676,6 +681,15 @@ def run(
             raise typer.Exit(1) from None
     _warnings_summary(results, config)
     _finish(results)
+
+
+def _print_reapprovals(results) -> None:
+    """One line per practice whose DPIA needs re-approval, and why (the published words)."""
+    for r in results:
+        again = ((r.bundle or {}).get("dpia") or {}).get("reapproval") or {}
+        if again.get("needed"):
+            say(f"DPIA re-approval needed: {r.ods_code} {r.name}: {'; '.join(again['reasons'])}",
+                "yellow")  # fmt: skip
 
 
 def _warnings_summary(results, config: Path) -> None:

@@ -31,8 +31,10 @@ def _config(tmp_path: Path, codes=PRACTICES) -> Path:
         if p["ods_code"] in codes:
             folder = tmp_path / "extracts" / p["ods_code"]
             shutil.copytree(SAMPLE_CONFIG.parent / p["ods_code"], folder)
+            narrative = SAMPLE_CONFIG.parent / p["dpia_narrative"]  # beside the sample's config
             practices.append({**p, "patients": str(folder / "patients.csv"),
-                              "events": str(folder / "events.csv")})  # fmt: skip
+                              "events": str(folder / "events.csv"),
+                              "dpia_narrative": str(narrative)})  # fmt: skip
     raw.update(practices=practices, reports_dir="reports", worklists_dir="worklists")
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(raw))

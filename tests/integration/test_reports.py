@@ -69,7 +69,7 @@ def test_every_practice_gets_summary_reports_and_dpia_pdf(sample_run):
 # --------------------------------------------------------------------------- privacy
 
 
-def _patient_strings(profile, summary: dict) -> set[str]:
+def _patient_strings(profile, *summaries: dict) -> set[str]:
     """Identifiers and dates of birth from the input files, as text in any likely form."""
     mapping = load_mapping(Supplier(profile.supplier))
     raw = pd.read_csv(
@@ -85,14 +85,15 @@ def _patient_strings(profile, summary: dict) -> set[str]:
     dob_text = raw[cols["date_of_birth"]]
     dob = pd.to_datetime(dob_text, format=mapping.patients.date_format)
     # Dates a report shows for other reasons (the profile's dates, the period, the DPIA
-    # sign-off) may coincide with a birth date; their presence is not a patient's.
-    shown = set(re.findall(r"\d{4}-\d{2}-\d{2}", json.dumps(summary)))
+    # sign-off and review) may coincide with a birth date; their presence is not a
+    # patient's. The roll-up shows every practice's.
+    shown = set(re.findall(r"\d{4}-\d{2}-\d{2}", json.dumps(summaries)))
     dobs = set(dob_text) | {d for d in dob.dt.strftime("%Y-%m-%d") if d not in shown}
     return ids | nhs | dobs
 
 
-def _leak_finder(profile, summary: dict):
-    needles = _patient_strings(profile, summary)
+def _leak_finder(profile, *summaries: dict):
+    needles = _patient_strings(profile, *summaries)
     assert len(needles) > 1000  # the check really looks for thousands of strings
     pattern = re.compile("|".join(re.escape(n) for n in sorted(needles, key=len)[::-1]))
     return pattern.findall
@@ -101,12 +102,13 @@ def _leak_finder(profile, summary: dict):
 def test_no_patient_identifier_or_birth_date_in_any_outgoing_file(sample_run):
     period_dir = sample_run.config.reports_dir / sample_run.period
     rollup_files = [period_dir / "icb-rollup.html", period_dir / "rollup.json"]
-    for profile, files in _outgoing_files(sample_run):
-        summary = json.loads(files[0].read_text(encoding="utf-8"))
-        leaks = _leak_finder(profile, summary)
+    practices = list(_outgoing_files(sample_run))
+    summaries = [json.loads(files[0].read_text(encoding="utf-8")) for _, files in practices]
+    for (profile, files), summary in zip(practices, summaries, strict=True):
+        own, everyone = _leak_finder(profile, summary), _leak_finder(profile, *summaries)
         for path in files + rollup_files:  # the roll-up holds every practice's figures
             text = _pdf_text(path) if path.suffix == ".pdf" else path.read_text("utf-8")
-            found = leaks(text)
+            found = (everyone if path in rollup_files else own)(text)
             assert not found, f"{path.name} contains {profile.ods_code}'s {found[:5]}"
 
 
@@ -267,7 +269,106 @@ def test_dpia_shows_approval_date_and_sign_off_from_the_configuration(sample_run
     text = soup.get_text(" ")
     assert profile.dpia_approved.isoformat() in text
     assert profile.dpia_sign_off.measures_approved_by.name in text
-    assert "Next review" in text and "TO COMPLETE:" in text
+    assert f"Accepted by {profile.dpia_sign_off.dpo_advice_accepted_by.name}" in text
+    assert "Next review" in text
+
+
+def test_the_sample_dpias_are_finished(sample_run):
+    # The sample shows what a DPIA a DPO would file looks like: nothing left to complete.
+    for p in sample_run.config.practices:
+        text = _soup(sample_run.folder(p.ods_code) / "dpia.html").get_text(" ")
+        assert "TO COMPLETE" not in text, p.ods_code
+
+
+def test_dpia_says_re_approval_is_needed_and_why(sample_run):
+    # Y90001 was approved at R2 medium (2023-08-07); its backlog of 175 leaves R2 at its
+    # inherent high; and its review was due 2026-08-06, before 2026-10-31.
+    folder = sample_run.folder("Y90001")
+    again = json.loads((folder / "summary.json").read_text())["dpia"]["reapproval"]
+    assert again["needed"] is True
+    assert any(re.fullmatch(r"R2 rose from medium to high (in|by) 2026-\d\d", r)
+               for r in again["reasons"])  # fmt: skip
+    assert "the review due on 2026-08-06 has passed" in again["reasons"]
+    alert = _soup(folder / "dpia.html").select_one("p.alert.reapproval").get_text(" ")
+    assert alert.startswith("Re-approval needed: R2 rose from medium to high")
+    changed = _soup(folder / "dpia.html").select_one("table.changes").get_text(" ")
+    assert "Revocation backlog (patients): 175 (target at most 0) ✘ not met" in changed
+    rollup = json.loads(
+        (sample_run.config.reports_dir / sample_run.period / "rollup.json").read_text()
+    )
+    row = next(r for r in rollup["practices"] if r["ods_code"] == "Y90001")
+    assert row["dpia_reapproval"] == again["reasons"] and "DPIA needs re-approval" in row["flags"]
+
+
+def test_a_c_is_judged_from_what_it_can_stand_for(sample_run):
+    # Y90004 (TPP, not yet live): opt-in uptake [c] of 900 account holders is at most
+    # 7/898 = 0.8%, under the 5% target whatever the [c]: R7 is high on that evidence,
+    # said in words. R1's counselled share, [c] of a [c] month of provisions, cannot be
+    # bounded: cannot tell, so R1 keeps the register's low (its inherent level is medium).
+    dpia = json.loads((sample_run.folder("Y90004") / "summary.json").read_text())["dpia"]
+    risks = {r["id"]: r for r in dpia["risks"]}
+    (uptake,) = risks["R7"]["mitigations"][0]["evidence"]
+    assert uptake["figure"] == MARK and uptake["met"] is False
+    assert uptake["note"].endswith("the target is missed whatever it is")
+    r1 = risks["R1"]["mitigations"][0]
+    assert (r1["status"], risks["R1"]["residual"]) == ("cannot tell this month", "low")
+
+
+ICO_SECTIONS = [
+    *(f"Step {n}:" for n in range(1, 8)),
+    *("Nature", "Scope", "Context", "Purposes", "Data flows", "Retention", "Processors",
+      "Security measures", "International transfers"),
+    "Likelihood of harm", "Severity of harm", "Overall risk",
+    "Effect on risk", "Residual risk", "Approved",
+    "Measures approved by", "Residual risks approved by", "DPO advice provided",
+    "Summary of DPO advice", "DPO advice accepted or overruled by",
+    "Consultation responses reviewed by", "This DPIA will be kept under review by",
+]  # fmt: skip
+
+
+def test_every_ico_template_section_is_in_every_branch_s_pdf(sample_run):
+    require("pango")
+    for p in sample_run.config.practices:  # the five branches, the default model among them
+        reader = PdfReader(io.BytesIO((sample_run.folder(p.ods_code) / "dpia.pdf").read_bytes()))
+        text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+        text = text.replace("\xa0", " ")
+        missing = [s for s in ICO_SECTIONS if s not in text]
+        assert not missing, (p.ods_code, missing)
+        assert reader.metadata.title == (
+            f"Data protection impact assessment: {p.name} ({p.ods_code}), {sample_run.period}"
+        )
+        assert reader.metadata.author == p.name
+        assert reader.metadata["/practice"] == p.ods_code
+        pages = len(reader.pages)
+        assert f"Page 1 of {pages}" in reader.pages[0].extract_text(), p.ods_code
+        assert f"Page {pages} of {pages}" in reader.pages[-1].extract_text(), p.ods_code
+
+
+def test_the_words_of_each_branch_s_dpia_agree_with_its_figures(sample_run):
+    for p in sample_run.config.practices:
+        folder = sample_run.folder(p.ods_code)
+        h = json.loads((folder / "summary.json").read_text())["headline"]
+        text = " ".join(_soup(folder / "dpia.html").get_text(" ").split())
+        bulk = h["active_104_bulk"]
+        if bulk == MARK or bulk > 0:  # bulk 104s on the page: no "individual, not blanket"
+            assert "not a blanket rule" not in text and "none of the active 104" not in text
+            assert (
+                f"{figure_text('active_104_bulk', h)} patients hold a 104 code added in bulk"
+                in text
+            )
+        if p.model.value == "default":  # the default model in every word
+            for word in ("opt-in", "opt in", "revoke", "backlog", "counsel"):
+                assert word not in text.lower(), (p.ods_code, word)
+            continue
+        backlog = h["revocation_backlog"]
+        if backlog == 0:
+            assert "still hold it this month" not in text, p.ods_code
+        else:
+            assert f"{figure_text('revocation_backlog', h)} patients" in text, p.ods_code
+        if p.go_live_status.value != "live":
+            assert "being reviewed and revoked" not in text or backlog != 0, p.ods_code
+        step = p.supplier_setting_date.isoformat()
+        assert f"{step} the practice" in text or f"Since {step}" in text, p.ods_code
 
 
 # --------------------------------------------------------------------------- roll-up

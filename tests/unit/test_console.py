@@ -92,3 +92,18 @@ def test_opt_in_measures_read_n_a_for_a_default_model_practice(capsys):
             if line.startswith("│ Y9")}  # fmt: skip
     assert "2,595" in rows["Y90000"]
     assert "2,595" not in rows["Y90004"] and "n/a" in rows["Y90004"]
+
+
+def test_a_dpia_needing_re_approval_gets_one_line_with_its_reasons(capsys):
+    reasons = ["R2 rose from medium to high in 2026-09", "the review due on 2026-08-06 has passed"]
+    again = {"needed": True, "reasons": reasons}
+    results = [
+        PracticeResult("Y90001", "Dr Smith [branch]", bundle={"dpia": {"reapproval": again}}),
+        PracticeResult("Y90002", "P", bundle={"dpia": {"reapproval": {"needed": False}}}),
+        PracticeResult("Y90003", "Q", status="failed"),  # no bundle: nothing to say
+    ]
+    cli._print_reapprovals(results)
+    assert capsys.readouterr().out.splitlines() == [
+        "DPIA re-approval needed: Y90001 Dr Smith [branch]: R2 rose from medium to high in "
+        "2026-09; the review due on 2026-08-06 has passed"
+    ]

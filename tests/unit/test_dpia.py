@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
-from optin_analysis.config import ConfigError, DpiaSignOff, GoLiveStatus, Signer, Supplier
+from optin_analysis.config import ConfigError, DpiaSignOff, GoLiveStatus, Model, Signer, Supplier
 from optin_analysis.outgoing.dpia import (
+    STEP2_PARTS,
     Target,
     branch_key,
     dpia,
@@ -79,7 +80,7 @@ def test_rule_dpia_residual_follows_the_evidence():
     bad = evaluate(register, EMIS_LIVE, {**GOOD, "revocation_backlog": 100}, {})
     r2 = _risk(bad, "R2")
     assert r2["residual"] == "high"
-    assert r2["mitigations"][0]["status"] == "mitigation not effective this month"
+    assert r2["mitigations"][0]["status"] == "not effective this month"
     # a suppressed backlog ([c], 1 to 7) is not 0 either
     assert (
         _risk(evaluate(register, EMIS_LIVE, {**GOOD, "revocation_backlog": MARK}, {}), "R2")[
@@ -87,10 +88,12 @@ def test_rule_dpia_residual_follows_the_evidence():
         ]
         == "high"
     )
-    # a share that cannot be shown (its figure suppressed): R1 stays at its inherent medium
+    # a suppressed share with no published counts to bound it: R1 cannot tell, and keeps
+    # the register's low (not its inherent medium), saying why
     unknown = evaluate(register, EMIS_LIVE, {**GOOD, "counselled_before_provision_share": MARK}, {})
-    assert _risk(unknown, "R1")["residual"] == "medium"
-    assert "cannot be shown" in _risk(unknown, "R1")["mitigations"][0]["status"]
+    assert _risk(unknown, "R1")["residual"] == "low"
+    r1 = _risk(unknown, "R1")["mitigations"][0]
+    assert r1["status"] == "cannot tell this month" and "[c]" in r1["why"]
 
 
 def test_rule_dpia_applies_by_branch_of_the_guidance():
@@ -174,6 +177,10 @@ def test_the_narrative_file_is_the_practice_s_own(tmp_path):
     assert sections[0]["text"] == "Our own reasons for Test Surgery."
     assert sections[0]["sources"] == ["ICO, sample DPIA template"]
     assert sections[2]["text"] == "We asked our PPG."
+    # step 2 lacks every part the ICO template asks for: each shown as TO COMPLETE
+    parts = {p["heading"]: p["text"] for p in sections[1]["parts"]}
+    assert list(parts) == list(STEP2_PARTS)
+    assert all(text.startswith("TO COMPLETE: ") for text in parts.values())
 
 
 def test_invalid_narrative_and_register_list_every_problem(tmp_path):
@@ -199,8 +206,126 @@ def test_invalid_narrative_and_register_list_every_problem(tmp_path):
 def test_shipped_narrative_cites_known_sources_and_marks_what_the_practice_must_write():
     narrative = load_narrative()
     assert set(narrative.sections) >= {"need", "processing", "consultation", "necessity"}
-    texts = [s.text + " ".join(s.parts.values()) for s in narrative.sections.values()]
+    texts = [
+        s.text + " ".join(p.text for p in s.parts.values()) for s in narrative.sections.values()
+    ]
     assert sum("TO COMPLETE:" in t for t in texts) >= 2
     necessity = narrative.sections["necessity"].parts
-    assert "Article 6(1)(e)" in necessity["Lawful bases"]
-    assert "Article 9(2)(h)" in necessity["Lawful bases"]
+    assert "Article 6(1)(e)" in necessity["Lawful bases"].text
+    assert "Article 9(2)(h)" in necessity["Lawful bases"].text
+
+
+#: Published figures of a practice on the default model: only what that model publishes.
+DEFAULT_FIGURES = {
+    "eligible": 3870,
+    "account_holders_16plus": 2680,
+    "withheld_pending_opt_in": 1155,
+    "access_share_of_eligible": 0.67,
+    "access_share_of_account_holders": 0.968,
+    "active_104_share": 0.0,
+    "active_104_16plus": 0,
+    "active_104_bulk": 0,
+    "active_104_individual": 0,
+}
+
+
+def test_default_model_dpia_from_default_model_figures_only():
+    profile = make_profile(model=Model.DEFAULT)
+    bundle = {"headline": DEFAULT_FIGURES, "status": {"go_live": "live"}, "period": "2025-03"}
+    part = dpia(profile, bundle)
+    assert part["model"] == "default" and part["article_36"] == []
+    # R3 (bulk 104s at most 0) and R4 (90% of account holders, at most half with a 104) met
+    assert part["residual"]["R3"] == "low" and part["residual"]["R4"] == "low"
+    text = " ".join(
+        s["text"] + " ".join(p["text"] for p in s["parts"]) for s in part["narrative"]
+    ).lower()
+    assert "{" not in text  # every placeholder filled from default-model figures
+    for word in ("opt-in", "opt in", "revoke", "backlog", "counsel"):
+        assert word not in text, word
+    assert "96.8% of the account holders have full prospective access" in " ".join(text.split())
+
+
+def test_step2_has_every_part_the_ico_template_asks_for():
+    for model in ("opt_in", "default"):
+        narrative = load_narrative(model=model)
+        headings = list(narrative.sections["processing"].parts)
+        assert headings == list(STEP2_PARTS), model
+        assert len(narrative.data_flows) >= 4, model
+        for heading in list(STEP2_PARTS)[4:]:  # data flows to transfers: each with a source
+            assert narrative.sections["processing"].parts[heading].sources, (model, heading)
+
+
+def test_sign_off_todo_written_by_init_reads_as_not_recorded():
+    raw = {
+        "measures_approved_by": {"name": "TODO", "role": "Practice manager", "date": "TODO"},
+        "approved_residual_risks": {"R1": "TODO", "R2": "high"},
+        "dpo_advice": "TODO",
+        "dpo_advice_accepted": "TODO",
+        "next_review": "TODO",
+    }
+    s = DpiaSignOff.model_validate(raw)
+    assert s.measures_approved_by == Signer(role="Practice manager")
+    assert s.approved_residual_risks == {"R2": "high"}
+    assert (s.dpo_advice, s.dpo_advice_accepted, s.next_review) == ("", None, None)
+    with pytest.raises(ValueError, match="approved_residual_risks"):
+        DpiaSignOff.model_validate({"approved_residual_risks": {"R1": "severe"}})
+
+
+def test_reapproval_worked_out_from_the_history_in_the_bundle():
+    # Approved at the shipped register's levels when every measure works. September (in
+    # the history) and October: a backlog of 100, so R2 is at its inherent high in both,
+    # above its approved medium; no month before September: "by 2026-09". The review was
+    # due 2026-10-01, before the reference date 2026-10-31: passed too.
+    levels = {"R1": "low", "R2": "medium", "R3": "medium", "R4": "low", "R5": "low",
+              "R6": "low", "R7": "medium"}  # fmt: skip
+    sign_off = DpiaSignOff(approved_residual_risks=levels, next_review=dt.date(2026, 10, 1))
+    profile = make_profile(dpia_sign_off=sign_off, dpia_approved=dt.date(2026, 5, 1),
+                           extract_date=dt.date(2026, 10, 31))  # fmt: skip
+    figures = {**GOOD, "revocation_backlog": 100, "eligible": 10, "account_holders_16plus": 10,
+               "opt_in_holders": 10}  # fmt: skip
+    history = [{"period": "2026-09", "measure": k, "value": v} for k, v in figures.items()]
+    bundle = {"headline": figures, "status": {"go_live": "live"}, "period": "2026-10",
+              "ref_date": "2026-10-31", "history": history}  # fmt: skip
+    part = dpia(profile, bundle)
+    assert part["reapproval"]["needed"] is True
+    assert part["reapproval"]["reasons"] == [
+        "R2 rose from medium to high by 2026-09",
+        "the review due on 2026-10-01 has passed",
+    ]
+    assert [(c["id"], c["approved"], c["now"]) for c in part["changes"]] == [
+        ("R2", "medium", "high")
+    ]
+    # no release before the approval in the history: this month's evidence off target
+    (measure,) = part["changes"][0]["measures"]
+    assert [(e["label"], e["now"], e["now_met"]) for e in measure["evidence"]] == [
+        ("Revocation backlog (patients)", 100, False)
+    ]
+
+
+def _shown(monkeypatch, view, bundle) -> str:
+    """The HTML a DPIA view displays."""
+    from optin_analysis.reports import dpia_views
+
+    shown: list[str] = []
+    monkeypatch.setattr(dpia_views, "_show_html", shown.append)
+    view(bundle)
+    return "".join(shown)
+
+
+def test_a_new_practice_s_sign_off_reads_to_complete(monkeypatch):
+    from bs4 import BeautifulSoup
+
+    from optin_analysis.reports import dpia_views
+
+    bundle = {"headline": {**GOOD, "eligible": 10, "account_holders_16plus": 10,
+                           "opt_in_holders": 10},
+              "status": {"go_live": "live"}, "period": "2025-03"}  # fmt: skip
+    bundle["dpia"] = dpia(make_profile(), bundle)
+    page = BeautifulSoup(_shown(monkeypatch, dpia_views.sign_off, bundle), "html.parser")
+    todo = [td.get_text() for td in page.select("td.todo")]
+    # the seven rows of the ICO sign-off table are all blank: each reads TO COMPLETE
+    assert len(todo) == 7 and all(t.startswith("TO COMPLETE:") for t in todo)
+    # no approval recorded: the DPIA says re-approval is needed, at the top and in step 7
+    intro = _shown(monkeypatch, dpia_views.introduction, bundle)
+    assert "Re-approval needed: no approval of this DPIA is recorded." in intro
+    assert "Re-approval needed" in page.get_text()

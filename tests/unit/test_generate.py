@@ -16,6 +16,7 @@ from optin_analysis.generate import (
     SAMPLE_DIR,
     Synthetic,
     generate,
+    sample_narrative,
     write_sample,
 )
 from optin_analysis.generate import main as generate_main
@@ -23,6 +24,7 @@ from optin_analysis.ingest import nhs_number
 from optin_analysis.ingest.adapters import load_mapping, read_raw
 from optin_analysis.ingest.load import load_practice
 from optin_analysis.ingest.schema import AccessLevel, EventType, empty_events, empty_patients
+from optin_analysis.outgoing.dpia import load_narrative
 
 EXTRACT = pd.Timestamp(2026, 10, 31)
 SMALL = {"practices": 3, "patients": 3000, "seed": 11}
@@ -63,7 +65,8 @@ def _with_profile(synth: Synthetic, frame: pd.DataFrame) -> pd.DataFrame:
 def test_same_seed_gives_identical_bytes(written: Path, tmp_path: Path) -> None:
     write_sample(generate(**SMALL), tmp_path, seed=SMALL["seed"])
     first, second = _files(written), _files(tmp_path)
-    assert len(first) == 2 * SMALL["practices"] + 1
+    # two extracts a practice, the configuration and the two DPIA narratives
+    assert len(first) == 2 * SMALL["practices"] + 3
     assert first == second
 
 
@@ -117,6 +120,25 @@ def test_committed_sample_is_what_the_generator_writes(tmp_path: Path, capsys) -
     want = _settings(tmp_path / "config.yaml")
     want.update(reports_dir="../../reports", worklists_dir="../../worklists")
     assert _settings(SAMPLE_DIR / "config.yaml") == want
+    for name in ("dpia-narrative.yaml", "dpia-narrative-default.yaml"):  # finished DPIAs
+        assert (SAMPLE_DIR / name).read_bytes() == (tmp_path / name).read_bytes(), name
+
+
+def test_committed_sample_dpias_are_signed_off_in_full() -> None:
+    # Every practice: a finished narrative of its model, and a sign-off with every row of
+    # the ICO template's table and the residual risks the approval covers.
+    cfg = load_config(SAMPLE_DIR / "config.yaml")
+    for p in cfg.practices:
+        assert p.dpia_narrative.name == (
+            "dpia-narrative-default.yaml" if p.model.value == "default" else "dpia-narrative.yaml"
+        )
+        assert "TO COMPLETE" not in p.dpia_narrative.read_text(encoding="utf-8")
+        s = p.dpia_sign_off
+        signers = (s.measures_approved_by, s.residual_risks_approved_by, s.dpo_advice_provided_by,
+                   s.dpo_advice_accepted_by, s.consultation_reviewed_by)  # fmt: skip
+        assert all(x.name and x.date == p.dpia_approved for x in signers), p.ods_code
+        assert s.dpo_advice and s.dpo_advice_accepted is True and s.next_review, p.ods_code
+        assert s.approved_residual_risks, p.ods_code
 
 
 def test_committed_sample_shape() -> None:
@@ -402,3 +424,14 @@ def test_extract_date_is_honoured() -> None:
         generate(2, 400, seed=3, extract_date=dt.date(2023, 6, 30))
     with pytest.raises(ValueError):
         generate(5, 4, seed=3)
+
+
+@pytest.mark.parametrize("model", ["opt_in", "default"])
+def test_the_sample_narratives_are_finished(tmp_path, model):
+    path = tmp_path / "narrative.yaml"
+    path.write_text(sample_narrative(model), encoding="utf-8")
+    narrative = load_narrative(path, model)
+    text = yaml.safe_dump(narrative.model_dump())
+    assert "TO COMPLETE" not in text and "synthetic" in text
+    shipped = load_narrative(model=model)
+    assert narrative.sections.keys() == shipped.sections.keys()

@@ -17,6 +17,7 @@ from optin_analysis.ingest.adapters import load_mapping
 from optin_analysis.ingest.codelist import load_codelist
 from optin_analysis.ingest.load import load_practice
 from optin_analysis.problems import InputError
+from optin_analysis.outgoing.dpia import DEFAULT_NARRATIVE
 from optin_analysis.run.onboard import (
     TODO,
     Entry,
@@ -318,6 +319,50 @@ def test_without_a_terminal_nothing_is_asked_and_todos_are_written(tmp_path):
     assert "name" not in todos  # the folder's name
     assert init(tmp_path / "exports", out, _quiet(), None) == 2  # exists: --force needed
     assert init(tmp_path / "exports", out, _quiet(), None, force=True) == 0
+
+
+def test_init_writes_the_dpia_stubs_whose_todos_do_not_stop_a_run(tmp_path):
+    _write(
+        tmp_path, {"exports/Brook Lane/p.csv": TPP_PATIENTS, "exports/Brook Lane/e.csv": TPP_EVENTS}
+    )
+    out, console = tmp_path / "config.yaml", _quiet()
+    assert init(tmp_path / "exports", out, console, None) == 0
+    # a copy of the shipped narrative beside the configuration, the practice pointed at it
+    copy = tmp_path / "dpia-narrative.yaml"
+    assert copy.read_bytes() == DEFAULT_NARRATIVE["opt_in"].read_bytes()
+    raw = yaml.safe_load(out.read_text(encoding="utf-8"))
+    (practice,) = raw["practices"]
+    assert practice["dpia_narrative"] == "dpia-narrative.yaml"
+    # every row of the ICO sign-off table, TODO, found by line under dpia_sign_off
+    sign_off = find_todos(out, sign_off=True)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert all("TODO" in lines[t.line - 1] for t in sign_off)
+    keys = {t.key for t in sign_off}
+    assert {"dpia_sign_off.measures_approved_by.name", "dpia_sign_off.dpo_advice",
+            "dpia_sign_off.dpo_advice_accepted_by.date", "dpia_sign_off.next_review",
+            "dpia_sign_off.approved_residual_risks.R1"} <= keys  # fmt: skip
+    assert not any(t.key.startswith("dpia_sign_off") for t in find_todos(out))  # not blocking
+    assert "DPIA sign-off entries" in console.file.getvalue()
+    # once the other TODOs are answered the configuration loads; the sign-off reads as not
+    # recorded (the DPIA shows TO COMPLETE)
+    answers = {"ods_code": "B82002", "extract_date": dt.date(2026, 10, 31), "model": "opt_in",
+               "go_live_status": "due", "go_live_date": dt.date(2027, 1, 15)}  # fmt: skip
+    practice.update({k: answers.get(k) for k, v in practice.items() if v == "TODO"})
+    out.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    assert find_todos(out) == []
+    (profile,) = load_config(out).practices
+    assert profile.dpia_narrative == copy.resolve()
+    assert profile.dpia_sign_off.approved_residual_risks == {}
+    assert profile.dpia_sign_off.measures_approved_by.name == ""
+
+
+def test_init_keeps_a_narrative_the_practice_has_edited(tmp_path):
+    _write(
+        tmp_path, {"exports/Brook Lane/p.csv": TPP_PATIENTS, "exports/Brook Lane/e.csv": TPP_EVENTS}
+    )
+    (tmp_path / "dpia-narrative.yaml").write_text("# ours\n", encoding="utf-8")
+    assert init(tmp_path / "exports", tmp_path / "config.yaml", _quiet(), None) == 0
+    assert (tmp_path / "dpia-narrative.yaml").read_text(encoding="utf-8") == "# ours\n"
 
 
 def test_a_practice_without_an_ods_code_is_named_by_its_folder_and_position(tmp_path):

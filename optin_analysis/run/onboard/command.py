@@ -24,8 +24,10 @@ from optin_analysis.run.onboard.config import (
     find_todos,
     render_config,
     scalar,
+    sign_off_summary,
     todo_summary,
 )
+from optin_analysis.run.onboard.dpia import add_stubs
 from optin_analysis.run.onboard.find import CODELIST_FILE, Found, find_practices, rematch
 from optin_analysis.run.onboard.mapping import (
     MappingProposal,
@@ -168,6 +170,9 @@ def _write(plans: list[Plan], folder: Path, out: Path, q: Questions) -> Path:
     q.say("")
     q.say(f"Writing {shown(out)}")
     _write_mappings(plans, out_dir, q)
+    for path, written in add_stubs([p.entry for p in plans], out_dir):
+        q.say(f"  {shown(path)}: " + ("your DPIA's narrative, to make your own" if written
+                                      else "your DPIA's narrative, kept as it is"))  # fmt: skip
     events: list[PracticeEvents] = [
         (p.entry.ods, p.found.events, Mapping.model_validate(p.proposal.data))
         for p in plans
@@ -220,6 +225,11 @@ def _next_step(out: Path, entries: list[Entry], ok: bool, q: Questions) -> int:
     """Say what is left (TODOs, errors) and the command to run next; the exit code."""
     todos = find_todos(out)
     q.say("")
+    if sign_off := find_todos(out, sign_off=True):
+        q.say(f"{len(sign_off)} DPIA sign-off entries in {shown(out)} are TODO (the DPIA shows "
+              "them as TO COMPLETE; they do not stop a run):")  # fmt: skip
+        for line in sign_off_summary(sign_off):
+            q.say(f"  {line}")
     if todos:
         q.say(f"{len(todos)} setting(s) in {shown(out)} are TODO:")
         for line in todo_summary(todos):

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import re
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +34,13 @@ class Setting:
 @dataclass
 class Entry:
     """A practice's entry in the configuration; ``label`` names it while its ODS code is
-    TODO (the folder its files are in)."""
+    TODO (the folder its files are in); ``tail``: lines written after its settings (the
+    DPIA sign-off block, :mod:`.dpia`)."""
 
     ods: str
     settings: list[Setting]
     label: str = ""
+    tail: list[str] = field(default_factory=list)
 
     def get(self, key: str) -> Any:
         return next((s.value for s in self.settings if s.key == key), None)
@@ -97,25 +99,38 @@ def render_config(entries: list[Entry], run: list[Setting], source: str, todos: 
             if setting.key == "model" and TODO in (setting.value, entry.get("go_live_status")):
                 lines += branch_help(entry.get("supplier"))
             lines += _lines("- " if i == 0 else "  ", setting)
+        lines += entry.tail
     return "\n".join(lines) + "\n"
+
+
+#: Settings under this key are TODO until the practice fills its DPIA's sign-off in: found
+#: by line and shown in the DPIA as "TO COMPLETE", they do not stop a run.
+SIGN_OFF = "dpia_sign_off"
 
 
 @dataclass(frozen=True)
 class Todo:
-    """A setting still ``TODO`` in a configuration file."""
+    """A setting still ``TODO`` in a configuration file (``key``: dotted below a practice's
+    own settings, e.g. ``dpia_sign_off.dpo_advice``)."""
 
     line: int
     practice: str | None
     key: str
+
+    @property
+    def blocking(self) -> bool:
+        """Whether the configuration cannot be used until it is filled in."""
+        return not self.key.startswith(f"{SIGN_OFF}.")
 
     def __str__(self) -> str:
         where = f"practice {self.practice}: " if self.practice else ""
         return f"line {self.line}: {where}{self.key} is TODO"
 
 
-def find_todos(path: Path) -> list[Todo]:
+def find_todos(path: Path, sign_off: bool = False) -> list[Todo]:
     """Every value written ``TODO`` in a configuration file, with its line (none if the
-    file is not YAML: loading it then says why)."""
+    file is not YAML: loading it then says why): those that stop a run, or with
+    ``sign_off`` those of the DPIA sign-off (which do not)."""
     try:
         root = yaml.compose(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
@@ -123,10 +138,10 @@ def find_todos(path: Path) -> list[Todo]:
     todos: list[Todo] = []
     if root is not None:
         _walk(root, None, todos)
-    return todos
+    return [t for t in todos if t.blocking != sign_off]
 
 
-def _walk(node: yaml.Node, practice: str | None, todos: list[Todo]) -> None:
+def _walk(node: yaml.Node, practice: str | None, todos: list[Todo], prefix: str = "") -> None:
     """Add the TODOs under ``node`` to ``todos``, each with the practice it is in."""
     if isinstance(node, yaml.MappingNode):
         keys = {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
@@ -135,7 +150,9 @@ def _walk(node: yaml.Node, practice: str | None, todos: list[Todo]) -> None:
             practice = code.value if code.value != TODO else f"{practice} (ODS code TODO)"
         for key, value in node.value:
             if isinstance(value, yaml.ScalarNode) and value.value == TODO:
-                todos.append(Todo(value.start_mark.line + 1, practice, key.value))
+                todos.append(Todo(value.start_mark.line + 1, practice, prefix + key.value))
+            elif isinstance(value, yaml.MappingNode):
+                _walk(value, practice, todos, f"{prefix}{key.value}.")
             else:
                 _walk(value, practice, todos)
     elif isinstance(node, yaml.SequenceNode):
@@ -181,3 +198,12 @@ def clear_ready_note(path: Path) -> bool:
     temp.write_text(text, encoding="utf-8")
     temp.replace(path)
     return True
+def sign_off_summary(todos: list[Todo]) -> list[str]:
+    """The DPIA sign-off TODOs one line per practice: how many, on which lines."""
+    by_practice: dict[str | None, list[int]] = {}
+    for todo in todos:
+        by_practice.setdefault(todo.practice, []).append(todo.line)
+    return [
+        f"practice {practice}: {len(lines)} in {SIGN_OFF} (lines {min(lines)}-{max(lines)})"
+        for practice, lines in by_practice.items()
+    ]
