@@ -207,9 +207,9 @@ def validate(
 ) -> None:
     """Check extracts: every problem with its file, row and column. Exit 1 if any error."""
     from optin_analysis.ingest.load import load_practice
+    from optin_analysis.outgoing.dpia import problems as dpia_problems
     from optin_analysis.run.checks import practice_warnings
     from optin_analysis.run.onboard.config import clear_ready_note
-    from optin_analysis.outgoing.dpia import problems as dpia_problems
 
     failed = 0
     for path in paths:

@@ -16,8 +16,8 @@ from optin_analysis.config import Supplier, load_config
 from optin_analysis.ingest.adapters import load_mapping
 from optin_analysis.ingest.codelist import load_codelist
 from optin_analysis.ingest.load import load_practice
-from optin_analysis.problems import InputError
 from optin_analysis.outgoing.dpia import DEFAULT_NARRATIVE
+from optin_analysis.problems import InputError
 from optin_analysis.run.onboard import (
     TODO,
     Entry,

@@ -198,6 +198,8 @@ def clear_ready_note(path: Path) -> bool:
     temp.write_text(text, encoding="utf-8")
     temp.replace(path)
     return True
+
+
 def sign_off_summary(todos: list[Todo]) -> list[str]:
     """The DPIA sign-off TODOs one line per practice: how many, on which lines."""
     by_practice: dict[str | None, list[int]] = {}
