@@ -138,6 +138,7 @@ class Practice(Strict):
 
     ods_code: Annotated[str, Field(pattern=ODS_PATTERN)]
     name: str
+    pcn: str | None = None  #: the Primary Care Network it belongs to (roll-ups group by it)
     supplier: Supplier
     model: Model = Model.OPT_IN
     go_live_status: GoLiveStatus

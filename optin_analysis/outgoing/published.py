@@ -43,6 +43,9 @@ WAIT_THRESHOLDS = (7, 14, 28, 56, 90, 180)
 #: A median or percentile of waits is published only over at least this many provisions,
 #: judged from the published count (so whether it is shown tells nothing more).
 MIN_GROUP_FOR_PERCENTILES = 10
+#: A backlog projected to clear later than this many months away reads "not clearing at
+#: the recent rate": the recent rate says nothing about years ahead.
+BELIEVABLE_MONTHS = 60
 
 #: Headline counts published as base cells: no identity links their true values.
 BASE_COUNTS = (
@@ -88,6 +91,44 @@ SHARES = {
     "access_share_of_account_holders": ("account_holders_with_access", "account_holders_16plus"),
     "active_104_share": ("active_104_16plus", "eligible"),
 }
+#: Every figure a published headline may hold, by kind: a ``count`` is "[c]", 0 or a count
+#: rounded by the disclosure rule; a ``share`` a fraction 0-1 to 3 decimals (or "[c]");
+#: ``days`` whole days (or "[c]"); a ``rate`` per month to 1 decimal (or "[c]"); ``date``
+#: ISO text; ``label`` words from a fixed set; ``flag`` true or false; ``months`` a whole
+#: number of months. Any of them may be null (does not apply). ``summary.schema.json``
+#: is generated from this.
+HEADLINE_KINDS = {
+    **dict.fromkeys(
+        ("eligible", "account_holders_16plus", "opt_in_holders", "opt_in_holders_with_account",
+         "withheld_pending_opt_in", "active_104_bulk", "active_104_individual",
+         "active_104_16plus", "protection_coverage_denominator", "unprotected",
+         "turned_16_automatic", "record_disagreements", "provisioned_counselled_period",
+         "requests_period", "counselled_period", "provisioned_period", "revocations_period",
+         "automatic_with_account", "dormant_exposure", "revocation_backlog", "open_requests",
+         "open_requests_over_28_days", "open_requests_over_90_days",
+         "open_requests_over_180_days", "pending_16_protected", "pending_16_at_risk",
+         "pending_16_cohort", "with_access", "account_holders_with_access"),
+        "count",
+    ),
+    **dict.fromkeys(
+        ("opt_in_share_of_eligible", "opt_in_share_of_account_holders",
+         "counselled_before_provision_share", "access_share_of_eligible",
+         "access_share_of_account_holders", "active_104_share", "protection_coverage_share"),
+        "share",
+    ),
+    "request_to_provision_median_days": "days",
+    "request_to_provision_p90_days": "days",
+    "revocation_rate_per_month": "rate",
+    "ref_date": "date",
+    "period_start": "date",
+    "projected_clear_date": "date",
+    "projected_clear_latest": "date",
+    "projected_clear_status": "label",
+    "longest_wait_band": "label",
+    "revocations_made": "flag",
+    "pending_16_horizon_months": "months",
+    "revocation_window_months": "months",
+}  # fmt: skip
 #: How each published headline figure is shown (anything not listed is a count).
 KINDS = {
     **dict.fromkeys(SHARES, "share"),
@@ -476,7 +517,8 @@ def projection(backlog: Published, revocations: Table, ref_date: object, rule: D
 
     From published figures only: the backlog at D and the revocations of automatic access
     in the last complete periods spanning at least three months. A suppressed figure
-    counts as anything from 1 to k, so the date may be a range.
+    counts as anything from 1 to k, so the date may be a range; one whose latest end is
+    more than :data:`BELIEVABLE_MONTHS` away is "not clearing" at the recent rate.
     """
     ref = pd.Timestamp(ref_date)
     if not revocations.rows:
@@ -506,6 +548,9 @@ def projection(backlog: Published, revocations: Table, ref_date: object, rule: D
     end = pd.Period(ref, freq="M")
     soonest = end + math.ceil(b_lo * months / hi_r)
     latest = end + math.ceil(b_hi * months / lo_r)
+    if (latest - end).n > BELIEVABLE_MONTHS:  # a date decades off is no projection
+        return {**base, "projected_clear_status": "not clearing",
+                "revocation_rate_per_month": rate, "revocation_window_months": months}  # fmt: skip
     return {
         "projected_clear_status": "clearing",
         "projected_clear_date": soonest.end_time.date().isoformat(),

@@ -31,6 +31,7 @@ from optin_analysis.outgoing.disclosure import MARK, footnote, show
 from optin_analysis.outgoing.dpia import HISTORY_FIGURES, dpia
 from optin_analysis.outgoing.published import KINDS, publish
 from optin_analysis.outgoing.releases import Released
+from optin_analysis.outgoing.schema import FORMAT_VERSION
 
 #: What made a bundle: shown in every report's footer.
 SOFTWARE = f"optin-analysis {__version__}"
@@ -155,10 +156,12 @@ def outgoing(
     pub = publish(m, rule, p.supplier, p.model, released)
     default = p.model is Model.DEFAULT
     bundle = {
+        "format_version": FORMAT_VERSION,
         "audience": audience,
         "practice": {
             "ods_code": p.ods_code,
             "name": p.name,
+            "pcn": p.pcn,
             "supplier": p.supplier.value,
             "model": p.model.value,
             "go_live_status": p.go_live_status.value,
@@ -265,6 +268,8 @@ NOT_APPLICABLE = {
 def clear_words(h: dict) -> str:
     """The projected clear date (or range, or status) in words."""
     status = h.get("projected_clear_status")
+    if status == "not clearing":
+        return "not clearing at the recent rate"
     if status != "clearing":
         return str(status or "n/a")
     if h.get("projected_clear_latest"):

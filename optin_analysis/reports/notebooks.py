@@ -124,17 +124,27 @@ class KernelSession:
 
     def _kernel(self) -> KernelManager:
         if self.km is None or not self.km.is_alive():
-            self._stop_client()
-            self.km = KernelManager(kernel_name=KERNEL)
-            env = {**os.environ, BATCH_ENV: "1"}
-            self.km.start_kernel(cwd=str(NOTEBOOK_DIR), extra_arguments=KERNEL_ARGS, env=env)
-            self.kc = self.km.blocking_client()
-            self.kc.allow_stdin = False
-            self.kc.start_channels()
-            self.kc.wait_for_ready(timeout=60)
+            try:
+                self._start()
+            except RuntimeError:  # died at start: another process took one of its ports
+                self._start()  # (ZMQ "Address already in use", papermill#511): once more
         else:
             self.kc.execute_interactive(RESET, silent=True, timeout=30)
         return self.km
+
+    def _start(self) -> None:
+        """A new kernel and its connected client (any earlier one stopped first)."""
+        self._stop_client()
+        if self.km is not None:
+            with contextlib.suppress(Exception):
+                self.km.shutdown_kernel(now=True)
+        self.km = KernelManager(kernel_name=KERNEL)
+        env = {**os.environ, BATCH_ENV: "1"}
+        self.km.start_kernel(cwd=str(NOTEBOOK_DIR), extra_arguments=KERNEL_ARGS, env=env)
+        self.kc = self.km.blocking_client()
+        self.kc.allow_stdin = False
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=60)
 
     def run(self, notebook: Path, parameters: dict, output: Path | None) -> nbformat.NotebookNode:
         """Execute ``notebook`` with ``parameters``; raise :class:`ReportError` on failure."""

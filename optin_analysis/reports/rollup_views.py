@@ -16,9 +16,9 @@ import altair as alt
 import pandas as pd
 from IPython.display import HTML, display
 
-from optin_analysis.measures.definitions import band_words
 from optin_analysis.outgoing.disclosure import MARK, hidden, show
 from optin_analysis.outgoing.rollup import STEPS
+from optin_analysis.outgoing.summary import clear_words
 from optin_analysis.reports import charts
 from optin_analysis.reports.render import chart_block
 from optin_analysis.reports.views import made_by
@@ -41,7 +41,19 @@ TOTAL_LABELS = {
     "withheld_pending_opt_in": "16+ without access and not opted out",
     "open_requests": "Open opt-in requests",
     "open_requests_over_28_days": "Open requests waiting over 28 days",
+    "open_requests_over_90_days": "... over 90 days",
+    "open_requests_over_180_days": "... over 180 days",
 }
+
+
+def total_text(total: dict) -> str:
+    """An ICB total as the page shows it, the same wherever it appears: the figure, or "at
+    least N (K practice(s) shown as [c])" where practices' figures are suppressed."""
+    text = show(total["value"])
+    k = total["suppressed"]
+    if k:
+        text = f"at least {text} ({k} practice{'s' * (k > 1)} shown as [c])"
+    return text
 
 
 def load(rollup_path: str | None, config: str | None = None, period: str | None = None) -> dict:
@@ -49,9 +61,9 @@ def load(rollup_path: str | None, config: str | None = None, period: str | None 
     if rollup_path:
         return json.loads(Path(rollup_path).read_text(encoding="utf-8"))
     from optin_analysis.config import load_config
-    from optin_analysis.outgoing.rollup import build
+    from optin_analysis.outgoing.rollup import build_for_run
 
-    return build(load_config(config), period)
+    return build_for_run(load_config(config), period)
 
 
 def _show_html(markup: str) -> None:
@@ -101,6 +113,16 @@ def title_block(bundle: dict) -> None:
         warning += (
             f"<div class='alert'><p>{who} did not report this month:</p><ul>{items}</ul></div>"
         )
+    refused = bundle.get("refused") or []
+    if refused:
+        items = "".join(
+            f"<li><strong>{html.escape(r['where'])}</strong>: {html.escape(r['reason'])}</li>"
+            for r in refused
+        )
+        warning += (
+            f"<div class='alert'><p>{len(refused)} summar{'ies' if len(refused) > 1 else 'y'} "
+            f"received could not be used:</p><ul>{items}</ul></div>"
+        )
     _show_html(
         "<header class='title-block'><h1>ICB roll-up: opt-in model practices</h1>"
         f"<dl>{rows}</dl>{warning}</header>"
@@ -126,71 +148,90 @@ def step_matrix(bundle: dict) -> None:
     _section("The guidance's four steps, practice by practice", note + _table(frame, text=True))
 
 
-def attention(bundle: dict, top: int = 10) -> None:
-    """The practices that need attention first, with their reasons."""
+def attention(bundle: dict) -> None:
+    """Every opt-in practice that needs attention, most urgent first: how many patients
+    its figures say are affected, and why (each reason with its figure)."""
+    flagged = [r for r in _opt_in(bundle) if r["flags"]]
     if not bundle["practices"]:
         return
-    items = [r for r in bundle["practices"] if r["flags"]][:top]
-    if not items:
-        _section("Needs attention first", "<p>No practice is flagged this month.</p>")
+    if not flagged:
+        _section("Needs attention first", "<p>No opt-in practice is flagged this month.</p>")
         return
-    lis = "".join(
-        f"<li><strong>{html.escape(_name(r))}</strong>: {html.escape('; '.join(r['flags']))}</li>"
-        for r in items
+    pcn = any(r.get("pcn") for r in flagged)
+    rows = [
+        {
+            "Practice": f"{i}. {_name(r)}",
+            **({"PCN": r.get("pcn") or ""} if pcn else {}),
+            "Patients affected (at least)": f"{r['patients_affected']:,}",
+            "Why": "; ".join(r["flags"]),
+        }
+        for i, r in enumerate(flagged, start=1)
+    ]
+    note = (
+        f"<p class='note'>{len(flagged)} of {len(_opt_in(bundle))} opt-in practices, most "
+        "urgent first: patients affected are those waiting over 28 days, turning 16 not "
+        "protected, turned 16 with automatic access, and a revocation backlog that will not "
+        f"clear within {bundle['references'].get('far_months', 12)} months ([c] counted as 1); "
+        "then the longest waits.</p>"
     )
-    _section("Needs attention first", f"<ol>{lis}</ol>")
+    _section("Needs attention first", note + _table(pd.DataFrame(rows), text=True))
 
 
 def _clear(row: dict) -> str:
-    status = row.get("projected_clear_status")
-    if status != "clearing":
-        return str(status or "n/a")
-    if row.get("projected_clear_latest"):
-        return f"{row['projected_clear_date']} to {row['projected_clear_latest']}"
-    return str(row["projected_clear_date"])
+    return clear_words(row)
+
+
+def _work_row(r: dict) -> dict:
+    return {
+        "Practice": _name(r),
+        "Revocation backlog": show(r["revocation_backlog"]),
+        "Backlog clears": _clear(r),
+        "Open requests": show(r["open_requests"]),
+        "Waiting over 28 days": show(r["open_requests_over_28_days"]),
+        "over 90": show(r.get("open_requests_over_90_days")),
+        "over 180": show(r.get("open_requests_over_180_days")),
+    }
+
+
+def _protection_row(r: dict) -> dict:
+    return {
+        "Practice": _name(r),
+        "Opt-in uptake (16+ account holders)": show(r["opt_in_share_of_account_holders"], "share"),
+        "Protection coverage (target 95%)": show(r["protection_coverage_share"], "share"),
+        "Turning 16 within 6 months, not protected": show(r["pending_16_at_risk"]),
+        "Turned 16 with automatic access": show(r["turned_16_automatic"]),
+        "16+ without access, not opted out": show(r["withheld_pending_opt_in"]),
+    }
+
+
+def _by_pcn(rows: list[dict]) -> list[tuple[str, list[dict]]]:
+    """Rows grouped by PCN (in the order of the first of each, "PCN not known" last); one
+    group with no heading where no PCN is known."""
+    if not any(r.get("pcn") for r in rows):
+        return [("", rows)]
+    groups: dict[str, list[dict]] = {}
+    for r in sorted(rows, key=lambda r: r.get("pcn") is None):
+        groups.setdefault(r.get("pcn") or "PCN not known", []).append(r)
+    return list(groups.items())
 
 
 def practice_table(bundle: dict) -> None:
-    """The opt-in practices side by side, those needing attention first: the backlog and
-    requests in one table, protection and turning 16 in another."""
+    """The opt-in practices side by side, by PCN where known (those needing attention
+    first within each): the backlog and requests in one table, protection and turning 16
+    in another."""
     rows = _opt_in(bundle)
     if not rows:
         return
-    work = pd.DataFrame(
-        [
-            {
-                "Practice": _name(r),
-                "Revocation backlog": show(r["revocation_backlog"]),
-                "Backlog clears": _clear(r),
-                "Open requests": show(r["open_requests"]),
-                "Waiting over 28 days": show(r["open_requests_over_28_days"]),
-                "Longest wait": band_words(r.get("longest_wait_band")),
-            }
-            for r in rows
-        ]
-    )
-    protection = pd.DataFrame(
-        [
-            {
-                "Practice": _name(r),
-                "Opt-in uptake (16+ account holders)": show(
-                    r["opt_in_share_of_account_holders"], "share"
-                ),
-                "Protection coverage (target 95%)": show(r["protection_coverage_share"], "share"),
-                "Turning 16 within 6 months, not protected": show(r["pending_16_at_risk"]),
-                "Turned 16 with automatic access": show(r["turned_16_automatic"]),
-                "16+ without access, not opted out": show(r["withheld_pending_opt_in"]),
-            }
-            for r in rows
-        ]
-    )
-    _section(
-        "Opt-in practices side by side",
-        "<h3>Revocation backlog and opt-in requests</h3>"
-        + _table(work)
-        + "<h3>Protection and patients turning 16</h3>"
-        + _table(protection),
-    )
+    body = ""
+    for title, make in (
+        ("Revocation backlog and opt-in requests", _work_row),
+        ("Protection and patients turning 16", _protection_row),
+    ):
+        body += f"<h3>{title}</h3>"
+        for pcn, group in _by_pcn(rows):
+            heading = f"<h4>{html.escape(pcn)}</h4>" if pcn else ""
+            body += heading + _table(pd.DataFrame([make(r) for r in group]))
+    _section("Opt-in practices side by side", body)
 
 
 def default_model_table(bundle: dict) -> None:
@@ -203,6 +244,7 @@ def default_model_table(bundle: dict) -> None:
         [
             {
                 "Practice": _name(r),
+                "Below NHS England's lines": "; ".join(r["flags"]) or "no",
                 "16+ with full prospective access": show(r["access_share_of_eligible"], "share"),
                 f"16+ account holders with access (NHS England: {ref['access']:.0%} or more)": show(
                     r["access_share_of_account_holders"], "share"
@@ -229,14 +271,7 @@ def totals_table(bundle: dict) -> None:
     suppressed practice."""
     if not bundle["totals"]:
         return
-    rows = []
-    for key, label in TOTAL_LABELS.items():
-        t = bundle["totals"][key]
-        text = show(t["value"])
-        if t["suppressed"]:
-            k = t["suppressed"]
-            text = f"at least {text} ({k} practice{'s' * (k > 1)} shown as [c])"
-        rows.append((label, text))
+    rows = [(label, total_text(bundle["totals"][key])) for key, label in TOTAL_LABELS.items()]
     n = len(_opt_in(bundle))
     note = (
         f"<p class='note'>Over the {n} opt-in practices that reported. A practice's "
@@ -318,7 +353,7 @@ def trends(bundle: dict) -> None:
     frame = frame[frame["measure"].isin(keep)]
     frame = frame.assign(label=frame["measure"].map(TOTAL_LABELS))
     frame["text"] = [
-        f"at least {v:,} ({s} suppressed)" if s else f"{v:,}"
+        total_text({"value": v, "suppressed": s})
         for v, s in zip(frame["value"], frame["suppressed"], strict=True)
     ]
     table = frame.pivot(index="period", columns="label", values="text").reset_index()

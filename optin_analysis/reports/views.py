@@ -24,6 +24,7 @@ from optin_analysis.outgoing.summary import (
     LABELS,
     PRACTICE,
     bundle_for,
+    clear_words,
     headline_rows,
 )
 from optin_analysis.reports import charts
@@ -166,6 +167,15 @@ def _people(frame: pd.DataFrame, labels: dict[str, str], counts: list[str]) -> p
     return out.rename(columns=labels)
 
 
+def at_least_words(total: object, parts: list[object]) -> str:
+    """A total shown beside its parts: where a part is "[c]" (so the total is too), "at
+    least N" from the parts, so a suppressed total never reads smaller than a part shown."""
+    if not hidden(total):
+        return show(total)
+    known = sum(int(p) for p in parts if p is not None and not hidden(p))
+    return f"at least {known + sum(hidden(p) for p in parts):,}"
+
+
 def _total_words(values: pd.Series, unit: str) -> str:
     """The sum of the published figures, saying how many were suppressed ("[c]")."""
     known = sum(int(v) for v in values if not hidden(v))
@@ -292,9 +302,8 @@ def _mostly_hidden(values: pd.Series) -> bool:
 
 
 def _clear(h: dict) -> str:
-    status = h.get("projected_clear_status")
-    if status != "clearing":
-        return str(status)
+    if h.get("projected_clear_status") != "clearing":
+        return clear_words(h)
     if h.get("projected_clear_latest"):
         return f"between {h['projected_clear_date']} and {h['projected_clear_latest']}"
     return f"by {h['projected_clear_date']}"
@@ -307,8 +316,10 @@ def pending_16_chart(bundle: dict) -> None:
     frame, level = _rows(bundle, "pending_16"), _level(bundle, "pending_16")
     h = bundle["headline"]
     months = h.get("pending_16_horizon_months", 6)
+    cohort = at_least_words(h["pending_16_cohort"], [h["pending_16_protected"],
+                                                     h["pending_16_at_risk"]])  # fmt: skip
     summary = (
-        f"Over the next {months} months: {show(h['pending_16_cohort'])} turning 16, "
+        f"Over the next {months} months: {cohort} turning 16, "
         f"{show(h['pending_16_protected'])} protected, {show(h['pending_16_at_risk'])} "
         "not protected."
     )
@@ -416,7 +427,8 @@ def history_chart(bundle: dict) -> None:
         return
     missing = [m for m in months if m not in periods]
     chart = charts.facet_lines(frame, "label", "", percent_labels=("Protection coverage",))
-    table = frame.pivot(index="period", columns="label", values="value").reset_index()
+    table = frame.pivot(index="period", columns="label", values="value")
+    table = table.rename_axis(columns=None).reset_index()
     shown = table.assign(
         **{
             c: table[c].map(

@@ -712,28 +712,36 @@ def write_rollup(
     ``results`` of the run that wrote the summaries name the practices that failed (and
     why) and hand over exact figures for ICB totals where that is safe.
     """
-    from optin_analysis.outgoing.rollup import build
+    from optin_analysis.outgoing.rollup import build_for_run
 
     folder = cfg.reports_dir / period
-    with _signals.installed() as signals:
-        _prepare(cfg, period, Options(lists=False))
-        failures = {r.ods_code: r.problem for r in results or [] if r.status == FAILED}
-        exact = {r.ods_code: r.headline for r in results or [] if r.headline}
-        try:
-            with tempfile.TemporaryDirectory(dir=folder, prefix=f".rollup{STAGING}") as tmp:
-                stage = Path(tmp)
-                bundle = build(cfg, period, generated, failures, exact if results else None)
-                with naming(folder / "rollup.json"):
-                    write_json(bundle, stage / "rollup.json")
-                notebook, title = ROLLUP
-                parameters = {"period": period, "rollup_path": str(stage / "rollup.json")}
-                render(session(), notebook, f"{title} — {period}", parameters,
-                       stage / ROLLUP_HTML)  # fmt: skip
-                with signals.atomic():
-                    for name in ("rollup.json", ROLLUP_HTML):
-                        os.replace(stage / name, folder / name)
-        except HistoryError as exc:
-            raise RunError(str(exc)) from None
+    _prepare(cfg, period, Options(lists=False))
+    failures = {r.ods_code: r.problem for r in results or [] if r.status == FAILED}
+    exact = {r.ods_code: r.headline for r in results or [] if r.headline}
+    try:
+        bundle = build_for_run(cfg, period, generated, failures, exact if results else None)
+    except HistoryError as exc:
+        raise RunError(str(exc)) from None
+    return publish_rollup(bundle, folder)
+
+
+def publish_rollup(bundle: dict, folder: Path) -> Path:
+    """Write a roll-up bundle's ``rollup.json`` and ``icb-rollup.html`` into ``folder``:
+    staged beside it and moved into place only when the HTML is complete."""
+    period = bundle["period"]
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = tempfile.TemporaryDirectory(dir=folder, prefix=f".rollup{STAGING}")
+    with _signals.installed() as signals, staging as tmp:
+        stage = Path(tmp)
+        with naming(folder / "rollup.json"):
+            write_json(bundle, stage / "rollup.json")
+        notebook, title = ROLLUP
+        parameters = {"period": period, "rollup_path": str(stage / "rollup.json")}
+        render(session(), notebook, f"{title} — {period}", parameters,
+               stage / ROLLUP_HTML)  # fmt: skip
+        with signals.atomic():
+            for name in ("rollup.json", ROLLUP_HTML):
+                os.replace(stage / name, folder / name)
     return folder / ROLLUP_HTML
 
 

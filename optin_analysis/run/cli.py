@@ -706,6 +706,85 @@ def _warnings_summary(results, config: Path) -> None:
     )
 
 
+@app.command()
+def rollup(
+    inbox: Annotated[
+        Path, typer.Argument(metavar="INBOX", help="Folder of what the practices sent.")
+    ],
+    period: PeriodOpt,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Folder for icb-rollup.html and rollup.json [default: icb-rollup/PERIOD].",
+        ),
+    ] = None,
+    practices: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="CSV",
+            help="The ICB's practices (ODS code, name, PCN): who "
+            "has not sent anything, and groups by PCN.",
+        ),
+    ] = None,
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="The ICB's history store of received summaries "
+            "[default: icb-rollup/icb-history.duckdb].",
+        ),
+    ] = None,
+) -> None:
+    """The ICB's roll-up from the summaries its practices sent.
+
+    INBOX holds a folder per practice (with its summary.json), files named by ODS code, or
+    zip files of either. Each summary is checked against the summary format; one for
+    another period, edited, or sent twice is refused and listed with the reason. Exit 1
+    when any was refused.
+    """  # fmt: skip
+    from optin_analysis.config import Disclosure
+    from optin_analysis.outgoing import inbox as received
+    from optin_analysis.outgoing.history import History
+    from optin_analysis.outgoing.rollup import build
+    from optin_analysis.run.batch import RunError, publish_rollup
+    from optin_analysis.run.lock import LockError, acquire
+
+    period = _period(period)
+    out = out or Path("icb-rollup") / period
+    history = history or out.parent / "icb-history.duckdb"
+    if not inbox.is_dir():
+        fail(f"Cannot read the inbox {inbox}: not a folder")
+        raise typer.Exit(2)
+    roster = received.read_roster(practices) if practices else {}
+    summaries, refused = received.receive(inbox, period)
+    with _command():
+        try:
+            acquire(out.parent)
+        except LockError as exc:
+            raise RunError(str(exc)) from None
+        with History(history) as store:
+            for summary in summaries:
+                store.record(summary, dt.datetime.now())
+            rule = Disclosure(
+                **{
+                    k: v
+                    for k, v in (summaries[0]["disclosure"] if summaries else {}).items()
+                    if k != "footnote"
+                }
+            )
+            bundle = build(summaries, period, history=store, rule=rule, roster=roster,
+                           missing=received.not_sent(roster, summaries, refused),
+                           refused=[r.as_dict() for r in refused])  # fmt: skip
+        written = publish_rollup(bundle, out)
+    console.print(f"Roll-up of {len(summaries)} practice(s) for {period}: {written}",
+                  markup=False)  # fmt: skip
+    for r in refused:
+        fail(f"✗ refused {r.where}: {r.reason}")
+    if refused:
+        raise typer.Exit(1)
+
+
 history_app = typer.Typer(
     cls=_PlainHelp, help="List or correct the history store behind the trends.",
     rich_markup_mode="markdown",

@@ -28,7 +28,7 @@ from optin_analysis.config import Disclosure, Practice, RunConfig
 from optin_analysis.generate import generate
 from optin_analysis.ingest.load import PracticeData
 from optin_analysis.outgoing.history import History
-from optin_analysis.outgoing.rollup import EXACT_TOTALS, build
+from optin_analysis.outgoing.rollup import EXACT_TOTALS, build_for_run
 from optin_analysis.outgoing.summary import compute, outgoing, write_json
 from tests.disclosure.attacker import MARK, Attack
 
@@ -235,7 +235,7 @@ def run_releases(practices: list[PracticeData], tmp_path, released: bool = True)
                 continue
             exact[code] = month.measures.headline
             model_release(ledger, month, bundle, code, PERIODS[i - 1] if i else None)
-        _rollup(ledger, build(cfg, period, exact=exact), period)
+        _rollup(ledger, build_for_run(cfg, period, exact=exact), period)
     return ledger
 
 
