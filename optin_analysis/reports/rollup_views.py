@@ -46,6 +46,14 @@ TOTAL_LABELS = {
 }
 
 
+def marked(status: str) -> str:
+    """A step's status with its mark: ✔ done, ◐ in progress (and why), ✘ not started or
+    behind, – not applicable."""
+    head = status.split(":")[0]
+    mark = STATUS_MARK.get(head, "✘ " + head if head == "behind" else head).split(" ")[0]
+    return f"{mark} {status}" if mark != head else status
+
+
 def total_text(total: dict) -> str:
     """An ICB total as the page shows it, the same wherever it appears: the figure, or "at
     least N (K practice(s) shown as [c])" where practices' figures are suppressed."""
@@ -136,7 +144,7 @@ def step_matrix(bundle: dict) -> None:
         return
     rows = []
     for r in opt_in:
-        cells = [STATUS_MARK.get(s, f"✘ {s}" if s.startswith("behind") else s) for s in r["steps"]]
+        cells = [marked(s) for s in r["steps"]]
         rows.append([_name(r), f"{r['supplier'].upper()}: {r['go_live']}", *cells])
     steps = [f"{i}. {s}" for i, s in enumerate(STEPS, start=1)]
     frame = pd.DataFrame(rows, columns=["Practice", "System and go-live", *steps])
