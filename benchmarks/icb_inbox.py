@@ -38,14 +38,13 @@ def _run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProc
 def _practice_config(data: Path, practice: dict, folder: Path) -> Path:
     """A configuration of one practice, with its own reports and history."""
     folder.mkdir(parents=True, exist_ok=True)
-    config = {
-        "reports_dir": "reports",
-        "worklists_dir": "worklists",
-        "practices": [
-            {**practice, "patients": str(data / practice["patients"]),
-             "events": str(data / practice["events"])}
-        ],
-    }  # fmt: skip
+    files = {
+        key: str(data / practice[key])
+        for key in ("patients", "events", "dpia_narrative")
+        if key in practice
+    }
+    config = {"reports_dir": "reports", "worklists_dir": "worklists",
+              "practices": [{**practice, **files}]}  # fmt: skip
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path

@@ -253,7 +253,8 @@ def _backlog(automatic: Table, supplier: Supplier) -> Table:
 
 
 def _open_requests(frame: pd.DataFrame, rule: Disclosure) -> Table:
-    """Open requests by stage: two base cells (the total is their sum)."""
+    """Open requests by stage: two base cells (open requests in all is a third, see
+    :func:`_open_totals`)."""
     by_stage = frame.groupby("stage", sort=False)["requests"].sum()
     rows = [{"stage": s, "requests": control_count(int(by_stage.get(s, 0)), rule)} for s in STAGES]
     return Table("stage", rows)
@@ -330,12 +331,17 @@ def _derived(out: dict, supplier: Supplier) -> dict:
     return out
 
 
-def _open_totals(stages: Table, waits: Table) -> dict:
-    """Open requests (the sum of the stages), the tail and the longest band: the band
-    above the longest threshold some request waited beyond (never shorter than the longest
-    wait, as every threshold is published on its own)."""
+def _open_totals(opened: Published, waits: Table) -> dict:
+    """Open requests, the tail and the longest band: the band above the longest threshold
+    some request waited beyond (never shorter than the longest wait, as every threshold is
+    published on its own).
+
+    ``opened`` is the controlled count of every open request: a base cell like each count
+    of the tail (the tail waiting over 0 days), not the sum of the two stages, which reads
+    "[c]" whenever a stage does. Rounding keeps order, so open requests never read fewer
+    than those waiting over 28 days, nor "[c]" beside a larger count.
+    """
     tail = {r["over_days"]: r["requests"] for r in waits.rows}
-    opened = total(r["requests"] for r in stages.rows)
     beyond = [t for t, v in tail.items() if hidden(v) or v]
     longest = AGE_BANDS[WAIT_THRESHOLDS.index(max(beyond)) + 1] if beyond else None
     if longest is None:
@@ -456,7 +462,7 @@ def _headline(
     out = {k: exact.get(k) for k in ("ref_date", "period_start", "pending_16_horizon_months")}
     out |= {k: control_count(exact.get(k), rule) for k in BASE_COUNTS}
     out |= _flows(tables, month)
-    out |= _open_totals(tables["open_requests"], tables["waits"])
+    out |= _open_totals(control_count(exact.get("open_requests"), rule), tables["waits"])
     out |= _pending_totals(tables["pending_16"])
     out |= _percentiles(exact, out["provisioned_period"])
     out = _derived(out, supplier)

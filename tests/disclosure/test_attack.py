@@ -53,10 +53,11 @@ CELLS = {
     "automatic_with_account": ("auto", "automatic_with_account"),
     "dormant_exposure": ("auto", "dormant"),
 }
-TAIL = {f"open_requests_over_{t}_days": t for t in (28, 90, 180)}
+#: Open requests (all: the tail over 0 days) and the tail, each a base cell of its own.
+TAIL = {"open_requests": 0} | {f"open_requests_over_{t}_days": t for t in (28, 90, 180)}
 #: Figures derived from published ones (sums, shares, dates, labels): they add nothing.
 DERIVED = {
-    "revocation_backlog", "with_access", "account_holders_with_access", "open_requests",
+    "revocation_backlog", "with_access", "account_holders_with_access",
     "pending_16_protected", "pending_16_at_risk", "pending_16_cohort",
     "opt_in_share_of_eligible", "opt_in_share_of_account_holders",
     "counselled_before_provision_share", "access_share_of_eligible",
@@ -145,6 +146,8 @@ def _open_requests(ledger: Ledger, release: str, tables: dict, frame: pd.DataFra
     for row in tables["open_requests"]["rows"]:
         parts = [fine[row["stage"], b] for b in BAND_LABELS]
         ledger.cell(f"{release}|open|{row['stage']}", parts, row["requests"])
+    if f"{release}|over|0" not in ledger.attack.names:  # every open request: the headline's
+        ledger.attack.sum_of(f"{release}|over|0", list(fine.values()))
     for row in tables["waits"]["rows"]:
         late = [lab for lab, (low, _) in zip(BAND_LABELS, BANDS, strict=True)
                 if low > row["over_days"]]  # fmt: skip

@@ -125,3 +125,18 @@ def test_needs_attention_first_reads_in_the_order_of_rollup_json(icb) -> None:
     assert affected == sorted(affected, reverse=True)
     models = [r["model"] for r in icb["rollup"]["practices"]]
     assert models == sorted(models, key=lambda m: m == "default")  # default model last
+
+
+def test_open_requests_never_read_fewer_than_those_waiting_over_28_days(icb) -> None:
+    # per practice and in the totals: a nested count never reads below the one inside it
+    keys = ["open_requests"] + [f"open_requests_over_{t}_days" for t in (28, 90, 180)]
+    low = {"[c]": 1, None: 0}
+    for row in icb["rollup"]["practices"]:
+        if row["model"] == "default":
+            continue
+        values = [low.get(row[k], row[k]) for k in keys]
+        assert values == sorted(values, reverse=True), (row["ods_code"], values)
+        if row["open_requests"] == "[c]":
+            assert all(row[k] in ("[c]", 0) for k in keys[1:]), row["ods_code"]
+    totals = [icb["rollup"]["totals"][k]["value"] for k in keys]
+    assert totals == sorted(totals, reverse=True)

@@ -76,7 +76,8 @@ def _measures(**headline: object) -> MonthMeasures:
             "ref_date": "2024-03-31", "period_start": "2024-03-01",
             "pending_16_horizon_months": 6, "eligible": 40, "opt_in_holders": 12,
             "account_holders_16plus": 40, "opt_in_holders_with_account": 12,
-            "protection_coverage_denominator": 40, "unprotected": 12, **headline,
+            "protection_coverage_denominator": 40, "unprotected": 12, "open_requests": 13,
+            **headline,
         },
         previous=None,
         uptake_by_month=pd.DataFrame({
@@ -224,6 +225,21 @@ def test_sdc_wait_tail_and_stages_each_published_on_its_own() -> None:
     assert (h["open_requests"], h["open_requests_over_28_days"]) == (15, 0)
     assert (h["open_requests_over_90_days"], h["open_requests_over_180_days"]) == (0, 0)
     assert h["longest_wait_band"] == "8-14"
+
+
+def test_sdc_open_requests_a_count_of_their_own_never_fewer_than_the_tail() -> None:
+    # 9 open requests, all waiting 29-56 days: 4 awaiting counselling, 5 awaiting
+    # provisioning. Each stage is [c]; open requests are a count of their own, 9 -> 10, as
+    # is the tail over 28 days, 9 -> 10. (Their sum, [c] + [c], would read "[c] open"
+    # beside "10 waiting over 28 days": once, 23 of 150 generated practices did.)
+    frame = _measures().open_requests.assign(requests=[0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0])
+    m = _measures(open_requests=9)
+    pub = publish(MonthMeasures(**{**m.__dict__, "open_requests": frame}), RULE, Supplier.EMIS)
+    stages = [r["requests"] for r in pub.tables["open_requests"].rows]
+    h = pub.headline
+    assert stages == [C, C]
+    assert (h["open_requests"], h["open_requests_over_28_days"]) == (10, 10)
+    assert (h["open_requests_over_90_days"], h["longest_wait_band"]) == (0, "29-56")
 
 
 @pytest.mark.parametrize(
