@@ -8,7 +8,8 @@ would), collects every practice's ``summary.json`` into an inbox with three summ
 ICB must refuse planted beside them (another month, an edited figure, one sent twice),
 and times ``optin-analysis rollup`` over it. It also runs the same practices in one run
 (as a PCN or federation would) and checks that the inbox roll-up's figures are that
-run's published figures. Prints a JSON report; writes under ``build/icb-inbox``.
+run's published figures, practice by practice and in the totals. Prints a JSON report;
+writes under ``build/icb-inbox``.
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ def _plant(inbox: Path, separate: Path, codes: list[str]) -> None:
     shutil.copy(inbox / third / "summary.json", inbox / f"{third}.json")
 
 
+def _published_total(values: list) -> tuple[int, int]:
+    """The sum of published figures, a "[c]" counted as 1, and how many read "[c]"."""
+    hidden = sum(v == "[c]" for v in values)
+    return sum(int(v) for v in values if v not in ("[c]", None)) + hidden, hidden
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--practices", type=int, default=150)
@@ -106,6 +113,9 @@ def main(argv: list[str] | None = None) -> dict:
     keys = list(single["totals"])
     same_rows = all({k: r[k] for k in keys} == {k: rows[r["ods_code"]][k] for k in keys}
                     for r in received["practices"])  # fmt: skip
+    opt_in = [rows[r["ods_code"]] for r in received["practices"] if r["model"] != "default"]
+    same_totals = all(_published_total([r[k] for r in opt_in]) == (t["value"], t["suppressed"])
+                      for k, t in received["totals"].items())  # fmt: skip
     report = {
         "practices": args.practices,
         "patients": args.patients,
@@ -117,6 +127,7 @@ def main(argv: list[str] | None = None) -> dict:
         "refused": received["refused"],
         "single_run_exit": together.returncode,
         "rows_equal_single_run": same_rows,
+        "totals_equal_single_run_published": same_totals,
         "attention_first": [(r["ods_code"], r["patients_affected"], r["flags"][:2])
                             for r in received["practices"] if r["flags"]][:5],
         "html": str(work / "icb" / PERIOD / "icb-rollup.html"),
