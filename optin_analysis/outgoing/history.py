@@ -33,6 +33,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from optin_analysis.outgoing.disclosure import MARK
 from optin_analysis.outgoing.releases import Released, ledger_cells
 
 SCHEMA = """
@@ -52,7 +53,6 @@ CREATE TABLE IF NOT EXISTS reviews (
     recorded_at TIMESTAMP NOT NULL, PRIMARY KEY (practice_code, reviewed_on)
 );
 """
-MARK = "[c]"
 
 
 def _number(value: object) -> bool:
@@ -166,12 +166,16 @@ class History:
     def released(self, period: str) -> dict[str, Released]:
         """Per practice, what its releases other than ``period``'s published: every series
         cell (the first release of a cell wins, though later ones repeat it) and the
-        headline of the month before ``period``."""
-        frame = self.con.execute(
-            "SELECT practice_code, period, headline, cells FROM releases WHERE period <> ? "
-            "ORDER BY practice_code, period",
-            [period],
-        ).df()
+        headline of the month before ``period``. A store written before the release ledger
+        (0.2.0) has recorded none: nothing is released."""
+        try:
+            frame = self.con.execute(
+                "SELECT practice_code, period, headline, cells FROM releases WHERE period <> ? "
+                "ORDER BY practice_code, period",
+                [period],
+            ).df()
+        except duckdb.CatalogException:  # opened read-only, from before the ledger
+            return {}
         before = str(pd.Period(period, freq="M") - 1)
         out = {}
         for code, rows in frame.groupby("practice_code"):

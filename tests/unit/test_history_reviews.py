@@ -1,4 +1,5 @@
-"""The history store remembers each practice's weekly reviews (dates only)."""
+"""The history store remembers each practice's weekly reviews (dates only), and reads a store
+from before reviews or releases were recorded."""
 
 from __future__ import annotations
 
@@ -37,3 +38,14 @@ def test_a_store_from_before_reviews_were_recorded_has_none(tmp_path):
     con.close()
     with History(path, read_only=True) as history:
         assert history.last_review("Y90001", dt.date(2026, 10, 31)) is None
+
+
+def test_a_store_from_before_the_release_ledger_has_released_nothing(tmp_path):
+    # 0.2.0 stores hold the headline table only; the first run after upgrading reads them
+    # read-only before writing, and must not stop at the missing ledger
+    path = tmp_path / "history.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE headline (practice_code VARCHAR, period VARCHAR)")
+    con.close()
+    with History(path, read_only=True) as history:
+        assert history.released("2026-10") == {}
