@@ -31,6 +31,7 @@ from pathlib import Path
 
 import jsonschema
 
+from optin_analysis.config import Disclosure
 from optin_analysis.outgoing.schema import (
     FORMAT_VERSION,
     published_value_problems,
@@ -72,8 +73,16 @@ def sent(inbox: Path) -> list[Sent]:
         if path.is_file() and path.suffix.lower() == ".zip":
             out += _zipped(path, where)
         elif path.is_file() and _wanted(path.name):
-            out.append((where, _too_big(path.stat().st_size) or path.read_bytes()))
+            out.append((where, _read(path)))
     return out
+
+
+def _read(path: Path) -> bytes | str:
+    """A file's bytes, or why they cannot be read."""
+    try:
+        return _too_big(path.stat().st_size) or path.read_bytes()
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
 
 
 def _too_big(size: int) -> str | None:
@@ -92,9 +101,13 @@ def _zipped(path: Path, where: str) -> list[Sent]:
         return [(where, f"a zip file that cannot be read ({exc})")]
 
 
-def check(where: str, raw: bytes | str, period: str) -> dict | Refused:
+class RosterError(ValueError):
+    """The ICB's list of practices cannot be read; the message names the file and why."""
+
+
+def check(where: str, raw: bytes | str, period: str, rule: Disclosure) -> dict | Refused:
     """The summary in ``raw`` (or why it cannot be read) if the ICB can use it for
-    ``period``, else why not."""
+    ``period`` under its disclosure ``rule``, else why not."""
     guess = (ODS.search(where) or [None, None])[1]
     if isinstance(raw, str):
         return Refused(where, guess, raw)
@@ -104,10 +117,14 @@ def check(where: str, raw: bytes | str, period: str) -> dict | Refused:
         return Refused(where, guess, f"not JSON ({exc})")
     if not isinstance(summary, dict):
         return Refused(where, guess, "not a summary (JSON, but not an object)")
-    code = (summary.get("practice") or {}).get("ods_code") or guess
-    if summary.get("format_version") != FORMAT_VERSION:
-        return Refused(where, code, f"format version {summary.get('format_version')!r}; this "
-                       f"optin-analysis reads version {FORMAT_VERSION}")  # fmt: skip
+    practice = summary.get("practice")
+    code = practice.get("ods_code") if isinstance(practice, dict) else None
+    code = code if isinstance(code, str) else guess
+    if (version := summary.get("format_version")) != FORMAT_VERSION:
+        newer = isinstance(version, int) and version > FORMAT_VERSION
+        return Refused(where, code, f"format version {version!r}; this optin-analysis reads "
+                       f"version {FORMAT_VERSION}" + ("; upgrade it to read this summary"
+                                                      if newer else ""))  # fmt: skip
     if summary.get("period") != period:
         return Refused(where, code, f"for {summary.get('period')}, not {period}")
     error = jsonschema.exceptions.best_match(_validator().iter_errors(summary))
@@ -117,10 +134,22 @@ def check(where: str, raw: bytes | str, period: str) -> dict | Refused:
     if summary.get("audience") != "icb" or not summary["disclosure"]["enabled"]:
         return Refused(where, code, "a practice's exact copy, not for sending: it holds "
                        "figures without disclosure control")  # fmt: skip
+    if weaker := _weaker(summary["disclosure"], rule):
+        return Refused(where, code, weaker)
     if problems := published_value_problems(summary):
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         return Refused(where, code, f"{problems[0]}{more}: edited after it was made?")
     return summary
+
+
+def _weaker(theirs: dict, rule: Disclosure) -> str | None:
+    """Why a summary's disclosure rule is weaker than the ICB's, or None."""
+    k, r = theirs["redact_at_or_below"], theirs["round_to"]
+    if k >= rule.redact_at_or_below and r % rule.round_to == 0:
+        return None
+    return (f"made under a weaker disclosure rule (1 to {k} hidden, rounded to {r}) than the "
+            f"ICB's (1 to {rule.redact_at_or_below}, rounded to {rule.round_to}): ask the "
+            "practice to run again with the ICB's rule")  # fmt: skip
 
 
 @functools.cache
@@ -128,13 +157,16 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(summary_schema())
 
 
-def receive(inbox: Path, period: str) -> tuple[list[dict], list[Refused]]:
-    """The usable summaries for ``period`` in ``inbox`` (one per practice, by ODS code) and
-    every one refused, with its reason."""
+def receive(
+    inbox: Path, period: str, rule: Disclosure | None = None
+) -> tuple[list[dict], list[Refused]]:
+    """The usable summaries for ``period`` in ``inbox`` (one per practice, by ODS code,
+    made under ``rule`` or a stricter one) and every one refused, with its reason."""
+    rule = rule or Disclosure()
     accepted: dict[str, list[tuple[str, dict]]] = {}
     refused: list[Refused] = []
     for where, raw in sent(inbox):
-        result = check(where, raw, period)
+        result = check(where, raw, period, rule)
         if isinstance(result, Refused):
             refused.append(result)
         else:
@@ -152,14 +184,25 @@ def receive(inbox: Path, period: str) -> tuple[list[dict], list[Refused]]:
 
 def read_roster(path: Path) -> dict[str, dict]:
     """The ICB's practices from a CSV with columns for the ODS code, name and PCN (headings
-    such as ``ods_code``/``ODS``, ``name``, ``pcn``/``PCN``): ODS code -> name and PCN."""
-    text = path.read_text(encoding="utf-8-sig")
-    rows = list(csv.DictReader(io.StringIO(text)))
+    such as ``ods_code``/``ODS``, ``name``, ``pcn``/``PCN``): ODS code -> name and PCN.
+    Raises :class:`RosterError` naming the file when it cannot be read or has no column
+    of ODS codes."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RosterError(f"{path}: cannot be read ({exc})") from None
+    reader = csv.DictReader(io.StringIO(text))
+    headings = {h.strip().lower().replace(" ", "_"): h for h in reader.fieldnames or [] if h}
+    column = next((headings[h] for h in ("ods_code", "ods", "code") if h in headings), None)
+    if column is None:
+        found = ", ".join(reader.fieldnames or []) or "none"
+        raise RosterError(
+            f"{path}: no column of ODS codes (a heading 'ODS code', 'ODS' or 'code'); found {found}"
+        )
     out = {}
-    for row in rows:
+    for row in reader:
         norm = {k.strip().lower().replace(" ", "_"): (v or "").strip() for k, v in row.items() if k}
-        code = norm.get("ods_code") or norm.get("ods") or norm.get("code")
-        if code:
+        if code := (row.get(column) or "").strip():
             out[code.upper()] = {"name": norm.get("name") or code, "pcn": norm.get("pcn") or None}
     return out
 

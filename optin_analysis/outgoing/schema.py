@@ -3,8 +3,12 @@
 ``optin_analysis/data/summary.schema.json`` is a JSON Schema (draft 2020-12) generated
 from the code here (``python -m optin_analysis.outgoing.schema`` writes it again; a test
 fails when the file and the code differ). ``format_version`` is the summary's own
-version: it changes when a key is removed or changes meaning (a new key keeps it), and the
-ICB's ``optin-analysis rollup`` refuses a version it does not know.
+version. Every object is closed (no key the schema does not name), so nothing unexpected
+leaves a practice: any change to the keys or their meaning is a new version, and the
+ICB's ``optin-analysis rollup`` refuses a version it does not know (the ICB upgrades to
+read it). Each summary holds every figure of its model: an opt-in practice's headline has
+every key of :data:`HEADLINE_KINDS` and its four steps, a default-model practice's the
+keys of :data:`DEFAULT_MODEL_HEADLINE`; what the roll-up reads is always there.
 
 What JSON Schema cannot say is checked by :func:`published_value_problems`: that every
 count is a value the summary's own disclosure rule publishes ("[c]", 0, or a count above
@@ -17,9 +21,13 @@ import json
 import sys
 from pathlib import Path
 
-from optin_analysis.measures.definitions import AGE_BANDS, STAGES
+from optin_analysis.measures.definitions import AGE_BANDS
 from optin_analysis.outgoing.disclosure import MARK
-from optin_analysis.outgoing.published import HEADLINE_KINDS, WAIT_THRESHOLDS
+from optin_analysis.outgoing.published import (
+    DEFAULT_MODEL_HEADLINE,
+    HEADLINE_KINDS,
+    WAIT_THRESHOLDS,
+)
 
 FORMAT_VERSION = 1
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "data" / "summary.schema.json"
@@ -52,7 +60,6 @@ TABLES: dict[str, dict[str, dict | None]] = {
     "revocations": {**_SERIES, "revocations": None},
     "automatic": {**_SERIES, "automatic_with_account": None, "backlog": None, "dormant": None},
     "backlog": {"period": {"type": "string"}, "backlog": None},
-    "open_requests": {"stage": {"enum": list(STAGES)}, "requests": None},
     "waits": {"over_days": {"enum": list(WAIT_THRESHOLDS)}, "requests": None},
     "pending_16": {"period": {"type": "string"}, "protected": None, "at_risk": None,
                    "cohort": None},
@@ -107,7 +114,10 @@ def summary_schema() -> dict:
             }, ["ods_code", "name", "supplier", "model", "go_live_status", "extract_date"]),
             "period": _MONTH, "period_start": _DATE, "ref_date": _DATE, "generated": text,
             "software": text,
-            "status": {"type": "object"},
+            "status": _closed({
+                "go_live": text, "partial_month": {"type": "boolean"},
+                "earlier_list": {"type": "boolean"}, "note": text,
+            }, ["go_live"]),
             "disclosure": _closed({
                 "enabled": {"type": "boolean"},
                 "redact_at_or_below": {"type": "integer", "minimum": 0},
@@ -117,8 +127,9 @@ def summary_schema() -> dict:
             "previous": {"anyOf": [headline, _NULL]},
             "tables": _closed({name: _table(fields) for name, fields in TABLES.items()}),
             "action_plan": {"type": "array", "items": _closed({
-                "step": {"type": "integer"}, "action": text, "status": text, "evidence": text,
-            })},
+                "step": {"type": "integer", "minimum": 1, "maximum": 4}, "action": text,
+                "status": text, "evidence": text,
+            }, ["step", "status"])},
             "commentary": {"type": "array", "items": text},
             "placeholder_codes": {"type": "array", "items": text},
             "history": {"type": "array", "items": _closed({
@@ -126,9 +137,28 @@ def summary_schema() -> dict:
                 "value": {"anyOf": [_C, {"type": "number"}, _NULL]},
             })},
             "dpia": {"type": "object"},
-        }, ["format_version", "audience", "practice", "period", "ref_date", "disclosure",
-            "headline", "tables"]),
+        }, ["format_version", "audience", "practice", "period", "ref_date", "status",
+            "disclosure", "headline", "tables"]),
+        "allOf": [_by_model()],
     }  # fmt: skip
+
+
+def _by_model() -> dict:
+    """What each model's summary always holds: every figure of its model (and an opt-in
+    practice's four steps)."""
+    default = {"properties": {"practice": {"properties": {"model": {"const": "default"}}}}}
+    every = sorted(HEADLINE_KINDS)
+    return {
+        "if": default,
+        "then": {"properties": {"headline": {"required": list(DEFAULT_MODEL_HEADLINE)}}},
+        "else": {
+            "properties": {
+                "headline": {"required": every},
+                "action_plan": {"minItems": 4, "maxItems": 4},
+            },
+            "required": ["action_plan"],
+        },
+    }
 
 
 def schema_text() -> str:

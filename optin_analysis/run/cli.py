@@ -432,11 +432,6 @@ KEY_MEASURES = ("eligible", "open_requests", "open_requests_over_28_days",
                 "revocation_backlog", "pending_16_at_risk")  # fmt: skip
 
 
-#: Measures of the opt-in model that do not apply to a practice on the default model.
-OPT_IN_ONLY = ("open_requests", "open_requests_over_28_days", "revocation_backlog",
-               "pending_16_at_risk")  # fmt: skip
-
-
 def _model(result) -> str | None:
     return ((result.bundle or {}).get("practice") or {}).get("model")
 
@@ -446,7 +441,8 @@ def _print_headlines(results, controlled: bool = False) -> None:
     for logs of scheduled runs, which may be read outside the practice)."""
     from rich.table import Table
 
-    from optin_analysis.outgoing.summary import LABELS, figure_text, headline_rows
+    from optin_analysis.outgoing.published import DEFAULT_MODEL_HEADLINE
+    from optin_analysis.outgoing.summary import DEFAULT_MODEL_LABELS, LABELS, figure_text
 
     figures = {r.ods_code: r.bundle["headline"] if controlled else r.headline
                for r in results if r.headline or (controlled and r.bundle)}  # fmt: skip
@@ -455,29 +451,30 @@ def _print_headlines(results, controlled: bool = False) -> None:
     first = next(iter(figures.values()))
     kind = "disclosure-controlled" if controlled else "exact"
     table = Table(title=f"Headline measures as of {first['ref_date']} ({kind})")
+    default = {r.ods_code for r in results if _model(r) == "default"}
+
+    def cell(code: str, key: str) -> str:  # the opt-in model's figures: n/a on the default
+        return "n/a" if code in default and key not in DEFAULT_MODEL_HEADLINE else (
+            figure_text(key, figures[code]))  # fmt: skip
+
     if len(figures) > WIDE_PRACTICES:  # a column a practice would not fit: a row each
         table.add_column("Practice")
         for key in KEY_MEASURES:
             table.add_column(LABELS[key], justify="right")
-        default = {r.ods_code for r in results if _model(r) == "default"}
-        for code, h in figures.items():
-            cells = [
-                "n/a" if code in default and key in OPT_IN_ONLY else figure_text(key, h)
-                for key in KEY_MEASURES
-            ]
-            table.add_row(code, *cells)
+        for code in figures:
+            table.add_row(code, *(cell(code, key) for key in KEY_MEASURES))
         console.print(table)
         console.print(
             "Key measures only: every measure is in each practice's report and the roll-up.",
             markup=False,
         )
         return
+    labels = DEFAULT_MODEL_LABELS if set(figures) <= default else LABELS
     table.add_column("Measure")
-    rows = {code: headline_rows(h) for code, h in figures.items()}
     for code in figures:
         table.add_column(code, justify="right")
-    for i, (label, *_rest) in enumerate(next(iter(rows.values()))):
-        table.add_row(label, *(rows[code][i][1] for code in figures))
+    for key, label in labels.items():
+        table.add_row(label, *(cell(code, key) for code in figures))
     console.print(table)
 
 
@@ -732,20 +729,28 @@ def rollup(
         typer.Option(
             metavar="FILE",
             help="The ICB's history store of received summaries "
-            "[default: icb-rollup/icb-history.duckdb].",
+            "[default: icb-history.duckdb beside the --out folder].",
         ),
     ] = None,
+    redact_at_or_below: Annotated[
+        int,
+        typer.Option(min=0, metavar="K", help="The ICB's disclosure rule: counts 1 to K hidden."),
+    ] = 7,
+    round_to: Annotated[
+        int,
+        typer.Option(min=1, metavar="R", help="... and other counts rounded to R."),
+    ] = 5,
 ) -> None:
     """The ICB's roll-up from the summaries its practices sent.
 
     INBOX holds a folder per practice (with its summary.json), files named by ODS code, or
     zip files of either. Each summary is checked against the summary format; one for
-    another period, edited, or sent twice is refused and listed with the reason. Exit 1
-    when any was refused.
+    another period, edited, sent twice, or made under a weaker disclosure rule than the
+    ICB's is refused and listed with the reason. Exit 1 when any was refused.
     """  # fmt: skip
     from optin_analysis.config import Disclosure
     from optin_analysis.outgoing import inbox as received
-    from optin_analysis.outgoing.history import History
+    from optin_analysis.outgoing.history import History, HistoryError
     from optin_analysis.outgoing.rollup import build
     from optin_analysis.run.batch import RunError, publish_rollup
     from optin_analysis.run.lock import LockError, acquire
@@ -756,26 +761,27 @@ def rollup(
     if not inbox.is_dir():
         fail(f"Cannot read the inbox {inbox}: not a folder")
         raise typer.Exit(2)
-    roster = received.read_roster(practices) if practices else {}
-    summaries, refused = received.receive(inbox, period)
+    rule = Disclosure(redact_at_or_below=redact_at_or_below, round_to=round_to)
+    try:
+        roster = received.read_roster(practices) if practices else {}
+    except received.RosterError as exc:
+        fail(f"Cannot read the practices list: {exc}")
+        raise typer.Exit(2) from None
+    summaries, refused = received.receive(inbox, period, rule)
     with _command():
         try:
             acquire(out.parent)
         except LockError as exc:
             raise RunError(str(exc)) from None
-        with History(history) as store:
-            for summary in summaries:
-                store.record(summary, dt.datetime.now())
-            rule = Disclosure(
-                **{
-                    k: v
-                    for k, v in (summaries[0]["disclosure"] if summaries else {}).items()
-                    if k != "footnote"
-                }
-            )
-            bundle = build(summaries, period, history=store, rule=rule, roster=roster,
-                           missing=received.not_sent(roster, summaries, refused),
-                           refused=[r.as_dict() for r in refused])  # fmt: skip
+        try:
+            with History(history) as store:
+                for summary in summaries:
+                    store.record(summary, dt.datetime.now())
+                bundle = build(summaries, period, history=store, rule=rule, roster=roster,
+                               missing=received.not_sent(roster, summaries, refused),
+                               refused=[r.as_dict() for r in refused])  # fmt: skip
+        except HistoryError as exc:
+            raise RunError(str(exc)) from None
         written = publish_rollup(bundle, out)
     console.print(f"Roll-up of {len(summaries)} practice(s) for {period}: {written}",
                   markup=False)  # fmt: skip
