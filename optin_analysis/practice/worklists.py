@@ -63,6 +63,9 @@ REQUESTS, CODES_104, DISAGREEMENTS_LIST = "requests", "codes-104", "disagreement
 GIVE_ACCESS = "give-access"
 OPT_IN_LISTS = (REVOKE, PROTECT_16, PROTECT_ADULTS, REQUESTS, DISAGREEMENTS_LIST)
 DEFAULT_LISTS = (GIVE_ACCESS, CODES_104, DISAGREEMENTS_LIST)
+#: Every list a run may write, and 0.2.0's protect.csv: one not written again is removed
+#: from the folder, so a practice that changed model keeps no list of the other.
+KNOWN_LISTS = (*OPT_IN_LISTS, *DEFAULT_LISTS, REVIEW, "protect")
 #: Turning 16 within this many weeks is on the weekly review, unless told otherwise.
 REVIEW_WEEKS = 4
 #: Without an earlier review (nor ``--since``), the review looks back this many days.
@@ -963,10 +966,16 @@ def stage_worklists(
 
 
 def commit_worklists(pending: Pending) -> list[Path]:
-    """Rename staged worklist files into place; returns the final paths."""
+    """Rename staged worklist files into place, and remove any list of an earlier run
+    this one did not write (:data:`KNOWN_LISTS`); returns the final paths."""
     for temp, final in pending:
         temp.replace(final)
-    return [final for _, final in pending]
+    written = [final for _, final in pending]
+    for folder in {path.parent for path in written}:
+        for name in KNOWN_LISTS:
+            if (old := folder / f"{name}.csv") not in written:
+                old.unlink(missing_ok=True)
+    return written
 
 
 def discard_worklists(pending: Pending) -> None:

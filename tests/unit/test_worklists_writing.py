@@ -92,6 +92,19 @@ def test_staged_files_are_only_in_place_once_committed(tmp_path):
     assert {p.name for p in folder.iterdir()} == {"empty.csv", "revoke.csv", "worklists.xlsx"}
 
 
+def test_a_list_the_run_no_longer_writes_is_removed(tmp_path):
+    # a practice moved to the default model and ran the month again: its folder keeps no
+    # opt-in list (nor 0.2.0's protect.csv); files that are not its lists stay
+    folder = tmp_path / "2026-10" / "A81001"
+    wl.write_worklists(_lists(), tmp_path, "A81001", "2026-10")
+    for name in ("protect.csv", "requests.csv", "notes.txt"):
+        (folder / name).write_text("x")
+    frame = _lists()["revoke"]
+    wl.write_worklists({"give-access": frame, "codes-104": frame}, tmp_path, "A81001", "2026-10")
+    names = {p.name for p in folder.iterdir()}
+    assert names == {"give-access.csv", "codes-104.csv", "worklists.xlsx", "notes.txt", "empty.csv"}
+
+
 def test_stale_temporaries_of_a_killed_run_are_removed(tmp_path):
     wl.stage_worklists(_lists(), tmp_path, "A81001", "2026-10")  # never committed
     (tmp_path / "2026-10" / "A81001" / ".worklists.xlsx.abc.tmp").mkdir()  # xlsxwriter's
