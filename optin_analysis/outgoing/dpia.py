@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Literal
@@ -69,7 +70,6 @@ from optin_analysis.outgoing.published import BASE_COUNTS, SHARES
 
 Hidden = tuple[int, int]  #: the counts a suppressed "[c]" can stand for
 DATA = Path(str(files("optin_analysis") / "data"))
-MODELS = ("opt_in", "default")
 MODEL_WORDS = {"opt_in": "opt-in", "default": "default"}
 DEFAULT_REGISTER = {
     "opt_in": DATA / "risk-register.yaml",
@@ -594,14 +594,14 @@ def levels_when_effective(register: Register, branch: str) -> dict[str, str]:
 # --------------------------------------------------------------------------- narrative
 
 
-class _Fill(dict):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+#: A placeholder in a narrative's text: a name in braces.
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def fill(text: str, values: dict) -> str:
-    """``text`` with {placeholders} replaced (unknown ones left as they are)."""
-    return text.format_map(_Fill(values))
+    """``text`` with {placeholders} replaced by ``values``; any other brace, and a
+    placeholder with no value, is left as written (the practice edits these texts)."""
+    return PLACEHOLDER.sub(lambda m: str(values[m[1]]) if m[1] in values else m[0], text)
 
 
 def _step2_parts(section: Section) -> dict[str, Part]:

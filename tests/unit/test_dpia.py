@@ -13,6 +13,7 @@ from optin_analysis.outgoing.dpia import (
     branch_key,
     dpia,
     evaluate,
+    fill,
     load_narrative,
     load_register,
     overall,
@@ -329,3 +330,11 @@ def test_a_new_practice_s_sign_off_reads_to_complete(monkeypatch):
     intro = _shown(monkeypatch, dpia_views.introduction, bundle)
     assert "Re-approval needed: no approval of this DPIA is recorded." in intro
     assert "Re-approval needed" in page.get_text()
+
+
+def test_a_narrative_may_hold_any_brace_the_practice_types():
+    # the practice edits these texts: only a {name} with a value is filled; a lone brace,
+    # an empty or numbered one, or a dotted name stays as typed (format_map once failed the
+    # run with "Single '}' encountered", naming no file)
+    text = "Retention {years} years } {} {0} {x.y} {unknown}"
+    assert fill(text, {"years": 8}) == "Retention 8 years } {} {0} {x.y} {unknown}"
