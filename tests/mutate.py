@@ -125,13 +125,13 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     _one(
         "wait-band-upper-bound-outside", "wait-bands", DEFS,
-        'np.searchsorted(_BAND_UPPER, wait_days, side="left")',
-        'np.searchsorted(_BAND_UPPER, wait_days, side="right")',
+        'np.searchsorted(BAND_UPPER, wait_days, side="left")',
+        'np.searchsorted(BAND_UPPER, wait_days, side="right")',
     ),
     _one(
         "wait-band-15-27", "wait-bands", DEFS,
-        "_BAND_UPPER = np.array([7, 14, 28, 56, 90, 180])",
-        "_BAND_UPPER = np.array([7, 14, 27, 56, 90, 180])",
+        "BAND_UPPER = np.array([7, 14, 28, 56, 90, 180])",
+        "BAND_UPPER = np.array([7, 14, 27, 56, 90, 180])",
     ),
     _one(
         "sdc-7-not-suppressed", "sdc-count", SDC,

@@ -40,7 +40,7 @@ State = pd.DataFrame | StateArrays
 
 #: Bands of days waited by open requests (upper bounds of all but the last, inclusive).
 AGE_BANDS: tuple[str, ...] = ("0-7", "8-14", "15-28", "29-56", "57-90", "91-180", "181+")
-_BAND_UPPER = np.array([7, 14, 28, 56, 90, 180])
+BAND_UPPER = np.array([7, 14, 28, 56, 90, 180])
 STAGES: tuple[str, ...] = ("awaiting counselling", "awaiting provisioning")
 #: A 104 is "bulk" when at least this many patients got one on the same date.
 BULK_104_THRESHOLD = 50
@@ -260,7 +260,7 @@ def band_words(band: str | None) -> str:
 
 def band_of(wait_days: np.ndarray) -> np.ndarray:
     """Index in :data:`AGE_BANDS` of each number of days waited ([rule wait-bands])."""
-    return np.searchsorted(_BAND_UPPER, wait_days, side="left")
+    return np.searchsorted(BAND_UPPER, wait_days, side="left")
 
 
 def _open_requests(ctx: _Ctx) -> pd.DataFrame:

@@ -51,7 +51,9 @@ def _headline(ctx: d._Ctx, period_start: DateLike) -> dict[str, object]:
     _, _, cohort, protected = d._pending_16_counts(ctx, d.DEFAULT_HORIZON_MONTHS)
     coverage = d._protection_coverage(ctx)
     codes = d._active_104(ctx)
-    wait = ctx.state["wait_days"][d._open_mask(ctx)]
+    is_open = d._open_mask(ctx)
+    wait = ctx.state["wait_days"][is_open]
+    not_counselled = np.isnat(d._dates(ctx.state, "counselled_date")[is_open])
     flows = _period_counts(ctx, period_start)
     counselled = d._counselled_provisions(ctx, period_start)
     return {
@@ -67,6 +69,7 @@ def _headline(ctx: d._Ctx, period_start: DateLike) -> dict[str, object]:
         "provisioned_counselled_period": counselled,
         "counselled_before_provision_share": d._share(counselled, flows["provisioned_period"]),
         "open_requests": len(wait),
+        "open_requests_awaiting_counselling": int(np.count_nonzero(not_counselled)),
         **{f"open_requests_over_{t}_days": int((wait > t).sum()) for t in d.WAIT_TAIL_DAYS},
         "longest_wait_band": d.AGE_BANDS[int(d.band_of(wait.max()))] if len(wait) else "none",
         "request_to_provision_n": times.n,
@@ -120,8 +123,9 @@ def headline(
     :func:`~definitions.backlog_by_month`; provisioned_counselled_period
     (:func:`~definitions.counselled_before_provision`) and
     counselled_before_provision_share (of provisioned_period; NaN without one);
-    open_requests and open_requests_over_28_days, _90_days and _180_days (waiting more than
-    that many days: the tail [rule wait-tail]); longest_wait_band (the band of the longest
+    open_requests, open_requests_awaiting_counselling (not yet counselled, the rest
+    awaiting provisioning) and open_requests_over_28_days, _90_days and _180_days (waiting
+    more than that many days: the tail [rule wait-tail]); longest_wait_band (the band of the longest
     wait, ``"none"`` without an open request); request_to_provision_n, _median_days,
     _p90_days for provisions in the period; revocation_backlog, revocation_rate_per_month,
     projected_clear_status, projected_clear_date

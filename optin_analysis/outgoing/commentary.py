@@ -11,7 +11,7 @@ from __future__ import annotations
 from optin_analysis.config import Model, Practice, Supplier
 from optin_analysis.measures.definitions import band_words
 from optin_analysis.outgoing.disclosure import hidden, show
-from optin_analysis.outgoing.published import Publication
+from optin_analysis.outgoing.published import BELIEVABLE_MONTHS, Publication
 
 
 def _n(value: object) -> str:
@@ -60,18 +60,37 @@ def backlog(h: dict, prev: dict | None, supplier: Supplier) -> str:
     )
     status = h["projected_clear_status"]
     if status == "not clearing":
-        window = h.get("revocation_window_months") or 3
-        return (
-            f"{held}. It is not clearing: no revocations of automatic access in the last "
-            f"{window} months."
-        )
-    if h.get("projected_clear_latest"):
-        when = f"between {h['projected_clear_date']} and {h['projected_clear_latest']}"
-    else:
-        when = f"by {h['projected_clear_date']}"
+        return f"{held}. {not_clearing_words(h)}"
     return (
         f"{held}; {_n(h['revocations_period'])} were revoked this month. At the recent "
-        f"rate it would clear {when}."
+        f"rate it would clear {clear_words(h, in_a_sentence=True)}."
+    )
+
+
+def clear_words(h: dict, in_a_sentence: bool = False) -> str:
+    """The projected clear date (or range, or status) in words: "2027-11-30", "2027-11-30
+    to 2028-02-29"; ``in_a_sentence``: "by 2027-11-30", "between ... and ..."."""
+    status = h.get("projected_clear_status")
+    if status == "not clearing":
+        return "not clearing at the recent rate"
+    if status != "clearing":
+        return str(status or "n/a")
+    date, latest = h["projected_clear_date"], h.get("projected_clear_latest")
+    if in_a_sentence:
+        return f"between {date} and {latest}" if latest else f"by {date}"
+    return f"{date} to {latest}" if latest else str(date)
+
+
+def not_clearing_words(h: dict) -> str:
+    """Why a backlog is "not clearing": no revocations lately, or too few to clear it
+    within :data:`BELIEVABLE_MONTHS` months."""
+    rate, window = h.get("revocation_rate_per_month"), h.get("revocation_window_months")
+    if rate == 0 or rate is None:
+        months = f"the last {window} months" if window else "any complete month yet"
+        return f"It is not clearing: no revocations of automatic access in {months}."
+    return (
+        f"It is not clearing at the recent rate ({show(rate, 'rate')} a month): at that rate "
+        f"it would take more than {BELIEVABLE_MONTHS // 12} years."
     )
 
 

@@ -21,7 +21,9 @@ their practices. It rests on three rules:
    shares come from published counts, a projected date from the published backlog and
    revocations. A derived figure carries nothing its base cells do not. No published
    figure is a difference of two others: a difference of rounded counts can read 0
-   where the true count is not.
+   where the true count is not. Where the parts are not published at all (those with
+   access on the default model), the total is a base cell instead ([rule
+   sdc-default-access]).
 
 3. Releases ([rule sdc-releases], :mod:`optin_analysis.outgoing.releases`). A cell once
    released is released again identically or not at all, and months are never grouped
@@ -31,8 +33,10 @@ their practices. It rests on three rules:
 With no identity among them, published base cells bound the true values cell by cell
 only: a suppressed cell could be any of 1..k, a rounded cell any of its r values. Two
 kinds of figure are nested rather than summed, which bounds each by the next but pins
-none: the wait tail (open requests waiting more than 7 ... 180 days) and a figure beside
-its part (provisions counselled first beside provisions). Order statistics (the median
+none: the wait tail (open requests, and those waiting more than 7 ... 180 days) and a
+figure beside its part (open requests awaiting counselling beside open requests,
+provisions counselled first beside provisions); the difference of the two is not
+published. Order statistics (the median
 and 90th percentile of waits) are whole days by nearest rank, an observed wait,
 published only over at least ten published provisions: nothing in them depends on the
 group's size.
@@ -62,7 +66,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from optin_analysis.config import Disclosure
 
@@ -213,7 +216,7 @@ def show(value: object, kind: str = "count") -> str:
     blank or 0), "n/a" when it does not apply (a share of nobody).
 
     ``kind``: ``count`` (thousands separators), ``share`` (a percentage with at most one
-    decimal), ``days`` (whole days, or one decimal).
+    decimal), ``days`` (whole days, or one decimal), ``rate`` (at most one decimal).
     """
     if hidden(value):
         return MARK
@@ -225,9 +228,6 @@ def show(value: object, kind: str = "count") -> str:
     if kind == "days":
         days = float(value)
         return f"{days:,.0f} days" if days == round(days) else f"{days:,.1f} days"
+    if kind == "rate":
+        return f"{float(value):,.1f}".removesuffix(".0")
     return f"{int(value):,}"
-
-
-def show_frame(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
-    """A copy of ``frame`` with the named columns as text for people (see :func:`show`)."""
-    return frame.assign(**{c: frame[c].map(lambda v, k=k: show(v, k)) for c, k in kinds.items()})

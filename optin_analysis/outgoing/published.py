@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from optin_analysis.config import Disclosure, Model, Supplier
-from optin_analysis.measures.definitions import AGE_BANDS, STAGES, WAIT_TAIL_DAYS
+from optin_analysis.measures.definitions import AGE_BANDS, BAND_UPPER, STAGES, WAIT_TAIL_DAYS
 from optin_analysis.measures.month import MonthMeasures
 from optin_analysis.outgoing.disclosure import (
     MARK,
@@ -39,7 +39,7 @@ from optin_analysis.outgoing.releases import (
 UPTAKE = ("requests", "counselled", "provisioned")
 #: The wait tail published ([rule sdc-wait-tail]): open requests waiting more than these
 #: many days (the upper bounds of the wait bands).
-WAIT_THRESHOLDS = (7, 14, 28, 56, 90, 180)
+WAIT_THRESHOLDS = tuple(int(t) for t in BAND_UPPER)
 #: A median or percentile of waits is published only over at least this many provisions,
 #: judged from the published count (so whether it is shown tells nothing more).
 MIN_GROUP_FOR_PERCENTILES = 10
@@ -105,9 +105,9 @@ HEADLINE_KINDS = {
          "turned_16_automatic", "record_disagreements", "provisioned_counselled_period",
          "requests_period", "counselled_period", "provisioned_period", "revocations_period",
          "automatic_with_account", "dormant_exposure", "revocation_backlog", "open_requests",
-         "open_requests_over_28_days", "open_requests_over_90_days",
-         "open_requests_over_180_days", "pending_16_protected", "pending_16_at_risk",
-         "pending_16_cohort", "with_access", "account_holders_with_access"),
+         "open_requests_awaiting_counselling", "open_requests_over_28_days",
+         "open_requests_over_90_days", "open_requests_over_180_days", "pending_16_protected",
+         "pending_16_at_risk", "pending_16_cohort", "with_access", "account_holders_with_access"),
         "count",
     ),
     **dict.fromkeys(
@@ -130,13 +130,7 @@ HEADLINE_KINDS = {
     "revocation_window_months": "months",
 }  # fmt: skip
 #: How each published headline figure is shown (anything not listed is a count).
-KINDS = {
-    **dict.fromkeys(SHARES, "share"),
-    "protection_coverage_share": "share",
-    "request_to_provision_median_days": "days",
-    "request_to_provision_p90_days": "days",
-    "revocation_rate_per_month": "rate",
-}
+KINDS = {k: v for k, v in HEADLINE_KINDS.items() if v in ("share", "days", "rate")}
 
 
 def _quarter(month: str) -> str:
@@ -252,14 +246,6 @@ def _backlog(automatic: Table, supplier: Supplier) -> Table:
     return Table("month", rows)
 
 
-def _open_requests(frame: pd.DataFrame, rule: Disclosure) -> Table:
-    """Open requests by stage: two base cells (open requests in all is a third, see
-    :func:`_open_totals`)."""
-    by_stage = frame.groupby("stage", sort=False)["requests"].sum()
-    rows = [{"stage": s, "requests": control_count(int(by_stage.get(s, 0)), rule)} for s in STAGES]
-    return Table("stage", rows)
-
-
 def _waits(frame: pd.DataFrame, rule: Disclosure) -> Table:
     """The wait tail ([rule sdc-wait-tail]): open requests waiting more than each of
     :data:`WAIT_THRESHOLDS` days, every one a base cell of its own. Nested counts, never
@@ -331,16 +317,19 @@ def _derived(out: dict, supplier: Supplier) -> dict:
     return out
 
 
-def _open_totals(opened: Published, waits: Table) -> dict:
-    """Open requests, the tail and the longest band: the band above the longest threshold
-    some request waited beyond (never shorter than the longest wait, as every threshold is
-    published on its own).
+def _open_totals(frame: pd.DataFrame, waits: Table, rule: Disclosure) -> dict:
+    """Open requests, those not yet counselled, the tail, and the longest band: the band
+    above the longest threshold some request waited beyond (never shorter than the longest
+    wait, as every threshold is published on its own).
 
-    ``opened`` is the controlled count of every open request: a base cell like each count
-    of the tail (the tail waiting over 0 days), not the sum of the two stages, which reads
-    "[c]" whenever a stage does. Rounding keeps order, so open requests never read fewer
-    than those waiting over 28 days, nor "[c]" beside a larger count.
+    [rule sdc-wait-tail] Open requests and those among them awaiting counselling are
+    nested counts, each a base cell like each count of the tail (open requests are the
+    tail over 0 days): never summed from parts, so never "[c]" beside a larger count, and,
+    as rounding keeps order, never fewer than those waiting over 28 days. Those awaiting
+    provisioning would be a difference of the two: not published.
     """
+    counselling = frame.loc[frame["stage"] == STAGES[0], "requests"].sum()
+    opened = control_count(int(frame["requests"].sum()), rule)
     tail = {r["over_days"]: r["requests"] for r in waits.rows}
     beyond = [t for t, v in tail.items() if hidden(v) or v]
     longest = AGE_BANDS[WAIT_THRESHOLDS.index(max(beyond)) + 1] if beyond else None
@@ -348,6 +337,7 @@ def _open_totals(opened: Published, waits: Table) -> dict:
         longest = AGE_BANDS[0] if hidden(opened) or opened else "none"
     return {
         "open_requests": opened,
+        "open_requests_awaiting_counselling": control_count(int(counselling), rule),
         **{f"open_requests_over_{t}_days": tail[t] for t in WAIT_TAIL_DAYS},
         "longest_wait_band": longest,
     }
@@ -419,18 +409,40 @@ def publish(
         "automatic": automatic,
         "backlog": _backlog(automatic, supplier),
         "revocations": _series(revocations, ["revocations"], rule, released, "revocations", done),
-        "open_requests": _open_requests(m.open_requests, rule),
         "waits": _waits(m.open_requests, rule),
         "pending_16": _pending_16(m.pending_16, rule),
     }
-    head = _headline(m.headline, tables, rule, _month_label(ref), supplier)
+    head = _headline(m.headline, tables, rule, _month_label(ref), supplier, m.open_requests)
     previous = released.previous
     if previous is None and m.previous is not None:
         month = _previous_month(ref)
         previous = _previous_headline(m.previous, tables, rule, month, supplier)
     if model is Model.DEFAULT:
+        head = _default_access(head, m, rule)
         return _default_model(Publication(head, previous, tables))
     return Publication(head, previous, tables)
+
+
+def _default_access(head: dict, m: MonthMeasures, rule: Disclosure) -> dict:
+    """[rule sdc-default-access] On the default model the parts of those with access
+    (opt-in, automatic, without a usable account) are not published, so those with access,
+    and the account holders among them, are base cells of their own and NHS England's
+    access shares come from them: a part from 1 to k does not hide the share."""
+    month = m.backlog_by_month[
+        m.backlog_by_month["month"] == _month_label(str(m.headline["ref_date"]))
+    ]
+    auto, dormant = (int(month[c].sum()) for c in ("automatic_with_account", "dormant"))
+    h = m.headline
+    out = {
+        **head,
+        "with_access": control_count(int(h["opt_in_holders"]) + auto + dormant, rule),
+        "account_holders_with_access": control_count(
+            int(h["opt_in_holders_with_account"]) + auto, rule
+        ),
+    }
+    for name in ("access_share_of_eligible", "access_share_of_account_holders"):
+        out[name] = share(*(out[k] for k in SHARES[name]))
+    return out
 
 
 def _default_model(pub: Publication) -> Publication:
@@ -457,12 +469,19 @@ def _flows(tables: dict[str, Table], month: str | None) -> dict:
 
 
 def _headline(
-    exact: dict, tables: dict[str, Table], rule: Disclosure, month: str, supplier: Supplier
+    exact: dict,
+    tables: dict[str, Table],
+    rule: Disclosure,
+    month: str,
+    supplier: Supplier,
+    opened: pd.DataFrame,
 ) -> dict:
+    """This month's published figures: base cells, the tables' cells for the month, open
+    requests from ``opened`` (by stage and band), and what is derived from them."""
     out = {k: exact.get(k) for k in ("ref_date", "period_start", "pending_16_horizon_months")}
     out |= {k: control_count(exact.get(k), rule) for k in BASE_COUNTS}
     out |= _flows(tables, month)
-    out |= _open_totals(control_count(exact.get("open_requests"), rule), tables["waits"])
+    out |= _open_totals(opened, tables["waits"], rule)
     out |= _pending_totals(tables["pending_16"])
     out |= _percentiles(exact, out["provisioned_period"])
     out = _derived(out, supplier)
@@ -483,7 +502,8 @@ def _previous_headline(
     out |= {k: control_count(exact.get(k), rule) for k in BASE_COUNTS}
     out |= _flows(tables, month)
     tail = [f"open_requests_over_{t}_days" for t in WAIT_TAIL_DAYS]
-    for key in ("open_requests", *tail, "pending_16_protected", "pending_16_at_risk"):
+    nested = ("open_requests", "open_requests_awaiting_counselling", *tail)
+    for key in (*nested, "pending_16_protected", "pending_16_at_risk"):
         out[key] = control_count(exact.get(key), rule)
     # last month's bands are not published; the practice's own copy shows the exact band
     out["longest_wait_band"] = MARK if rule.enabled else exact.get("longest_wait_band")
@@ -522,44 +542,39 @@ def projection(backlog: Published, revocations: Table, ref_date: object, rule: D
     """When the backlog would clear at the recent published revocation rate.
 
     From published figures only: the backlog at D and the revocations of automatic access
-    in the last complete periods spanning at least three months. A suppressed figure
-    counts as anything from 1 to k, so the date may be a range; one whose latest end is
-    more than :data:`BELIEVABLE_MONTHS` away is "not clearing" at the recent rate.
+    in the last complete periods spanning three months or more (fewer where the series is
+    shorter; ``revocation_window_months``). A suppressed figure counts as anything from 1
+    to k, so the date may be a range. "not clearing": no revocations in the window (rate
+    0), or a latest end more than :data:`BELIEVABLE_MONTHS` away (rate above 0).
     """
-    ref = pd.Timestamp(ref_date)
-    if not revocations.rows:
-        return {
-            "projected_clear_status": "cleared" if backlog == 0 else "not clearing",
-            "projected_clear_date": None,
-            "projected_clear_latest": None,
-            "revocation_rate_per_month": None,
-        }
     base = {
         "projected_clear_status": "cleared",
         "projected_clear_date": None,
         "projected_clear_latest": None,
         "revocation_rate_per_month": None,
+        "revocation_window_months": None,
     }
     if not hidden(backlog) and int(backlog) == 0:
         return base
-    cells, months = _complete(revocations, ref)
+    if not revocations.rows:
+        return {**base, "projected_clear_status": "not clearing"}
+    cells, months = _complete(revocations, pd.Timestamp(ref_date))
     known = sum(int(c) for c in cells if not hidden(c))
     n_hidden = sum(hidden(c) for c in cells)
     lo_r, hi_r = known + n_hidden, known + n_hidden * rule.redact_at_or_below
     b_lo, b_hi = (1, rule.redact_at_or_below) if hidden(backlog) else (int(backlog),) * 2
     rate = MARK if n_hidden else (round(known / months, 1) if months else 0.0)
+    base |= {"revocation_rate_per_month": rate, "revocation_window_months": months}
     if hi_r == 0 or months == 0:
-        return {**base, "projected_clear_status": "not clearing", "revocation_rate_per_month": 0.0,
-                "revocation_window_months": months}  # fmt: skip
-    end = pd.Period(ref, freq="M")
+        return {**base, "projected_clear_status": "not clearing", "revocation_rate_per_month": 0.0}
+    end = pd.Period(pd.Timestamp(ref_date), freq="M")
     soonest = end + math.ceil(b_lo * months / hi_r)
     latest = end + math.ceil(b_hi * months / lo_r)
     if (latest - end).n > BELIEVABLE_MONTHS:  # a date decades off is no projection
-        return {**base, "projected_clear_status": "not clearing",
-                "revocation_rate_per_month": rate, "revocation_window_months": months}  # fmt: skip
+        return {**base, "projected_clear_status": "not clearing"}
     return {
+        **base,
         "projected_clear_status": "clearing",
         "projected_clear_date": soonest.end_time.date().isoformat(),
         "projected_clear_latest": None if latest == soonest else latest.end_time.date().isoformat(),
-        "revocation_rate_per_month": rate,
     }

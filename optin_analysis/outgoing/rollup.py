@@ -42,7 +42,9 @@ EXACT_TOTALS = (
     "withheld_pending_opt_in",
     "turned_16_automatic",
 )
-#: ICB totals: base cells above, then figures derived in each practice (sums of parts).
+#: ICB totals: the base cells above, then other published figures of each practice (the
+#: backlog, month-end states, open requests and the wait tail, those turning 16
+#: unprotected), summed as published.
 TOTALS = (
     *EXACT_TOTALS,
     "revocation_backlog",

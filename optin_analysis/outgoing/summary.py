@@ -223,6 +223,7 @@ LABELS = {
     "provisioned_period": "Access provisioned this month",
     "counselled_before_provision_share": "Provisions counselled first (this month)",
     "open_requests": "Open requests",
+    "open_requests_awaiting_counselling": "... of which awaiting counselling",
     "open_requests_over_28_days": "Open requests waiting over 28 days",
     "open_requests_over_90_days": "... over 90 days",
     "open_requests_over_180_days": "... over 180 days",
@@ -265,18 +266,6 @@ NOT_APPLICABLE = {
 }
 
 
-def clear_words(h: dict) -> str:
-    """The projected clear date (or range, or status) in words."""
-    status = h.get("projected_clear_status")
-    if status == "not clearing":
-        return "not clearing at the recent rate"
-    if status != "clearing":
-        return str(status or "n/a")
-    if h.get("projected_clear_latest"):
-        return f"{h['projected_clear_date']} to {h['projected_clear_latest']}"
-    return str(h["projected_clear_date"])
-
-
 def figure_text(key: str, h: dict | None, reasons: bool = False) -> str:
     """One headline figure as display text ("[c]" where suppressed); with ``reasons``, an
     n/a says why (:data:`NOT_APPLICABLE`)."""
@@ -285,7 +274,7 @@ def figure_text(key: str, h: dict | None, reasons: bool = False) -> str:
     if reasons and key in NOT_APPLICABLE and h.get(key) is None:
         return f"n/a ({NOT_APPLICABLE[key]})"
     if key == "projected_clear_date":
-        return clear_words(h)
+        return commentary.clear_words(h)
     if key == "longest_wait_band":
         band = h.get(key)
         return MARK if band == MARK else band_words(band) if band else "n/a"

@@ -16,9 +16,9 @@ import altair as alt
 import pandas as pd
 from IPython.display import HTML, display
 
+from optin_analysis.outgoing.commentary import clear_words
 from optin_analysis.outgoing.disclosure import MARK, hidden, show
 from optin_analysis.outgoing.rollup import STEPS
-from optin_analysis.outgoing.summary import clear_words
 from optin_analysis.reports import charts
 from optin_analysis.reports.render import chart_block
 from optin_analysis.reports.views import made_by

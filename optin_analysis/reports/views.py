@@ -17,6 +17,7 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from optin_analysis.measures.definitions import band_words
+from optin_analysis.outgoing.commentary import clear_words
 from optin_analysis.outgoing.disclosure import MARK, hidden, show
 from optin_analysis.outgoing.summary import (
     DEFAULT_MODEL_LABELS,
@@ -24,7 +25,6 @@ from optin_analysis.outgoing.summary import (
     LABELS,
     PRACTICE,
     bundle_for,
-    clear_words,
     headline_rows,
 )
 from optin_analysis.reports import charts
@@ -262,7 +262,7 @@ def backlog_chart(bundle: dict) -> None:
             _note(
                 f"Most month-end figures are too small to publish ([c]); at the end of "
                 f"{backlog['period'].iloc[-1]}: {show(h['revocation_backlog'])}; projected to "
-                f"clear: {_clear(h)}."
+                f"clear: {clear_words(h, in_a_sentence=True)}."
             ),
         )
         return
@@ -270,7 +270,7 @@ def backlog_chart(bundle: dict) -> None:
     message = (
         f"The backlog went from {show(first['backlog'])} at the end of {first['period']} to "
         f"{show(last['backlog'])} at the end of {last['period']}; projected to clear: "
-        f"{_clear(h)}."
+        f"{clear_words(h, in_a_sentence=True)}."
     )
     panels = [charts.month_line(backlog, "backlog", "Backlog (patients)")]
     if not revoked.empty:
@@ -299,14 +299,6 @@ def backlog_chart(bundle: dict) -> None:
 def _mostly_hidden(values: pd.Series) -> bool:
     """More than half the published values are suppressed: a chart would be mostly gaps."""
     return 2 * int(values.map(hidden).sum()) > len(values)
-
-
-def _clear(h: dict) -> str:
-    if h.get("projected_clear_status") != "clearing":
-        return clear_words(h)
-    if h.get("projected_clear_latest"):
-        return f"between {h['projected_clear_date']} and {h['projected_clear_latest']}"
-    return f"by {h['projected_clear_date']}"
 
 
 def pending_16_chart(bundle: dict) -> None:
@@ -356,12 +348,15 @@ def pending_16_chart(bundle: dict) -> None:
 
 
 def open_requests_chart(bundle: dict) -> None:
-    """Open opt-in requests by stage, and how many have waited more than 7 ... 180 days."""
+    """Open opt-in requests, those not yet counselled, and how many have waited more than
+    7 ... 180 days: nested counts, each published on its own."""
     if _default(bundle):
         return
     h = bundle["headline"]
     message = (
-        f"{show(h['open_requests'])} requests open; waiting more than 28 days: "
+        f"{show(h['open_requests'])} requests open, "
+        f"{show(h.get('open_requests_awaiting_counselling'))} of them awaiting counselling; "
+        f"waiting more than 28 days: "
         f"{show(h['open_requests_over_28_days'])}, more than 90: "
         f"{show(h['open_requests_over_90_days'])}, more than 180: "
         f"{show(h['open_requests_over_180_days'])}. The longest "
@@ -370,19 +365,22 @@ def open_requests_chart(bundle: dict) -> None:
     if hidden(h["open_requests"]) or not int(h["open_requests"]):
         _section("Open opt-in requests and how long they have waited", _note(message))
         return
-    stages = _rows(bundle, "open_requests").assign(label=lambda f: f["stage"].str.capitalize())
+    stages = pd.DataFrame({
+        "label": ["All open", "Awaiting counselling"],
+        "requests": [h["open_requests"], h.get("open_requests_awaiting_counselling")],
+    })  # fmt: skip
     waits = _rows(bundle, "waits").assign(label=lambda f: "more than " + f["over_days"].astype(str))
     chart = charts.panels(
         [
             charts.bars(stages, "label", "requests", "Open requests", charts.COLOURS[0], 80,
-                        "Stage"),
+                        None),
             charts.bars(waits, "label", "requests", "Requests", charts.COLOURS[1], 100,
                         "Days waited"),
         ]
     )  # fmt: skip
     table = pd.concat(
         [
-            stages.assign(what="Open, " + stages["stage"]),
+            stages.assign(what=["Open", "Open, awaiting counselling"]),
             waits.assign(what="Waiting " + waits["label"] + " days"),
         ]
     )
@@ -391,8 +389,9 @@ def open_requests_chart(bundle: dict) -> None:
         _people(table, {"what": "Open requests", "requests": "Requests"}, ["requests"]),
         "Open opt-in requests and how long they have waited",
         message,
-        "Two bar charts: open opt-in requests by stage, and the requests waiting more than "
-        "7, 14, 28, 56, 90 and 180 days (each counted on its own). " + message,
+        "Two bar charts: open opt-in requests and those awaiting counselling, and the "
+        "requests waiting more than 7, 14, 28, 56, 90 and 180 days (each counted on its "
+        "own). " + message,
     )
 
 

@@ -53,8 +53,12 @@ CELLS = {
     "automatic_with_account": ("auto", "automatic_with_account"),
     "dormant_exposure": ("auto", "dormant"),
 }
-#: Open requests (all: the tail over 0 days) and the tail, each a base cell of its own.
-TAIL = {"open_requests": 0} | {f"open_requests_over_{t}_days": t for t in (28, 90, 180)}
+#: Nested counts of open requests, each a base cell of its own, and the sum of requests
+#: by stage and band each is: all of them (the tail over 0 days), those awaiting
+#: counselling, and the tail.
+TAIL = {"open_requests": "over|0", "open_requests_awaiting_counselling": "counselling"} | {
+    f"open_requests_over_{t}_days": f"over|{t}" for t in (28, 90, 180)
+}
 #: Figures derived from published ones (sums, shares, dates, labels): they add nothing.
 DERIVED = {
     "revocation_backlog", "with_access", "account_holders_with_access",
@@ -139,15 +143,13 @@ def _states(ledger: Ledger, code: str, table: dict, frame: pd.DataFrame) -> None
 
 
 def _open_requests(ledger: Ledger, release: str, tables: dict, frame: pd.DataFrame) -> None:
-    """Requests open at D by stage and band (true), their stage sums and the wait tail."""
+    """Requests open at D by stage and band (true), and the wait tail."""
     fine = {(s, b): f"{release}|open|{s}|{b}" for s in STAGES for b in BAND_LABELS}
     for r in frame.to_dict(orient="records"):
         ledger.true(fine[r["stage"], r["band"]], r["requests"])
-    for row in tables["open_requests"]["rows"]:
-        parts = [fine[row["stage"], b] for b in BAND_LABELS]
-        ledger.cell(f"{release}|open|{row['stage']}", parts, row["requests"])
-    if f"{release}|over|0" not in ledger.attack.names:  # every open request: the headline's
+    if f"{release}|over|0" not in ledger.attack.names:  # the headline's nested counts
         ledger.attack.sum_of(f"{release}|over|0", list(fine.values()))
+        ledger.attack.sum_of(f"{release}|counselling", [fine[STAGES[0], b] for b in BAND_LABELS])
     for row in tables["waits"]["rows"]:
         late = [lab for lab, (low, _) in zip(BAND_LABELS, BANDS, strict=True)
                 if low > row["over_days"]]  # fmt: skip
@@ -173,9 +175,9 @@ def _headline(ledger: Ledger, code: str, key: str, h: dict, month: str, release:
         if h.get(name) not in (None, MARK):
             ledger.attack.same(f"{release}|{key}|{name}", f"{code}|{prefix}|{col}|{month}")
             ledger.publish(f"{release}|{key}|{name}", h[name])
-    for name, days in TAIL.items():
+    for name, cell in TAIL.items():
         if key == "head":
-            ledger.attack.same(f"{release}|head|{name}", f"{release}|over|{days}")
+            ledger.attack.same(f"{release}|head|{name}", f"{release}|{cell}")
         ledger.publish(f"{release}|{key}|{name}", h[name])
 
 

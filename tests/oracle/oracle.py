@@ -821,6 +821,14 @@ def m_open_requests(hs, D):
     return n, tail
 
 
+def m_open_awaiting_counselling(hs, D):
+    """GLOSSARY: an open request's "stage is awaiting counselling or, once counselled,
+    awaiting provisioning": open at D with no counselling of its episode on or before D.
+    (Added by the team, from those words, after the package published it.)"""
+    return sum(1 for h in hs if (ep := h.open_episode(D)) is not None
+               and not any(c <= D for c in ep["counselled"]))  # fmt: skip
+
+
 def m_longest_wait_band(hs, D):
     """Glossary: "Waits are shown in bands 0-7, 8-14, 15-28, 29-56, 57-90, 91-180 and over
     180 days": the band of the longest wait of a request open at D ('none' without one).
@@ -1001,6 +1009,7 @@ def headline(practice: Practice, period: str) -> dict:
     )
     out["longest_wait_band"] = m_longest_wait_band(hs, D)
     out["open_requests"], tail = m_open_requests(hs, D)
+    out["open_requests_awaiting_counselling"] = m_open_awaiting_counselling(hs, D)
     out |= {f"open_requests_over_{t}_days": n for t, n in tail.items()}
     (
         out["request_to_provision_n"],

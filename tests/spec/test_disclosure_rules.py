@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optin_analysis.config import Disclosure, Supplier
+from optin_analysis.config import Disclosure, Model, Supplier
 from optin_analysis.measures.month import MonthMeasures
 from optin_analysis.outgoing import rollup
 from optin_analysis.outgoing.disclosure import (
@@ -76,8 +76,7 @@ def _measures(**headline: object) -> MonthMeasures:
             "ref_date": "2024-03-31", "period_start": "2024-03-01",
             "pending_16_horizon_months": 6, "eligible": 40, "opt_in_holders": 12,
             "account_holders_16plus": 40, "opt_in_holders_with_account": 12,
-            "protection_coverage_denominator": 40, "unprotected": 12, "open_requests": 13,
-            **headline,
+            "protection_coverage_denominator": 40, "unprotected": 12, **headline,
         },
         previous=None,
         uptake_by_month=pd.DataFrame({
@@ -211,33 +210,34 @@ def test_sdc_coarsen_parts_until_none_is_suppressed() -> None:
 
 
 def test_sdc_wait_tail_and_stages_each_published_on_its_own() -> None:
-    # Open requests: 10 waiting 0-7 days and 3 waiting 8-14 (none counselled). By stage:
-    # awaiting counselling 13 -> 15, awaiting provisioning 0; open requests = 15 + 0.
-    # The tail, each count on its own: more than 7 days 3 -> [c]; more than 14, 28, 56,
-    # 90 and 180 days 0. The longest wait is in the band above the longest threshold
-    # some request waited beyond: more than 7 -> "8-14" (never shortened by merging).
+    # Open requests: 10 waiting 0-7 days and 3 waiting 8-14 (none counselled). Nested
+    # counts, each on its own: open requests 13 -> 15, awaiting counselling 13 -> 15 (those
+    # awaiting provisioning, a difference, are not published); the tail: more than 7 days
+    # 3 -> [c]; more than 14, 28, 56, 90 and 180 days 0. The longest wait is in the band
+    # above the longest threshold some request waited beyond: more than 7 -> "8-14" (never
+    # shortened by merging).
     pub = publish(_measures(), RULE, Supplier.EMIS)
-    stages = [(r["stage"], r["requests"]) for r in pub.tables["open_requests"].rows]
-    assert stages == [("awaiting counselling", 15), ("awaiting provisioning", 0)]
+    assert "open_requests" not in pub.tables  # no table of stages: their sum is no cell
     tail = [(r["over_days"], r["requests"]) for r in pub.tables["waits"].rows]
     assert tail == [(7, C), (14, 0), (28, 0), (56, 0), (90, 0), (180, 0)]
     h = pub.headline
-    assert (h["open_requests"], h["open_requests_over_28_days"]) == (15, 0)
+    assert (h["open_requests"], h["open_requests_awaiting_counselling"]) == (15, 15)
+    assert h["open_requests_over_28_days"] == 0
     assert (h["open_requests_over_90_days"], h["open_requests_over_180_days"]) == (0, 0)
     assert h["longest_wait_band"] == "8-14"
 
 
 def test_sdc_open_requests_a_count_of_their_own_never_fewer_than_the_tail() -> None:
     # 9 open requests, all waiting 29-56 days: 4 awaiting counselling, 5 awaiting
-    # provisioning. Each stage is [c]; open requests are a count of their own, 9 -> 10, as
-    # is the tail over 28 days, 9 -> 10. (Their sum, [c] + [c], would read "[c] open"
-    # beside "10 waiting over 28 days": once, 23 of 150 generated practices did.)
-    frame = _measures().open_requests.assign(requests=[0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0])
-    m = _measures(open_requests=9)
+    # provisioning. Open requests are a count of their own, 9 -> 10, as is the tail over
+    # 28 days, 9 -> 10; awaiting counselling 4 -> [c]. (The sum of the stages, [c] + [c],
+    # read "[c] open" beside "10 waiting over 28 days": once, 23 of 150 generated
+    # practices did.)
+    m = _measures()
+    frame = m.open_requests.assign(requests=[0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0])
     pub = publish(MonthMeasures(**{**m.__dict__, "open_requests": frame}), RULE, Supplier.EMIS)
-    stages = [r["requests"] for r in pub.tables["open_requests"].rows]
     h = pub.headline
-    assert stages == [C, C]
+    assert (h["open_requests"], h["open_requests_awaiting_counselling"]) == (10, C)
     assert (h["open_requests"], h["open_requests_over_28_days"]) == (10, 10)
     assert (h["open_requests_over_90_days"], h["longest_wait_band"]) == (0, "29-56")
 
@@ -410,3 +410,18 @@ def test_sdc_rollup_exact_total_only_where_safe() -> None:
 )  # fmt: skip
 def test_sdc_show(value: object, kind: str, text: str) -> None:
     assert show(value, kind) == text
+
+
+def test_sdc_default_access_counts_of_their_own() -> None:
+    # A default-model practice at D = 2024-03-31: 12 opt-in holders (all with an account),
+    # 12 automatic holders with an account and 3 without a usable one. None of these
+    # parts is published on the default model; those with access are a count of their
+    # own, 27 -> 25, and the account holders among them 24 -> 25, so NHS England's shares
+    # read 25 / 40 = 62.5% each. (As a sum of parts, [c] for the 3 hid both shares.)
+    m = _measures()
+    months = m.backlog_by_month.assign(automatic_with_account=[30, 20, 12], dormant=[30, 20, 3])
+    m = MonthMeasures(**{**m.__dict__, "backlog_by_month": months})
+    h = publish(m, RULE, Supplier.EMIS, Model.DEFAULT).headline
+    assert (h["with_access"], h["account_holders_with_access"]) == (25, 25)
+    assert (h["access_share_of_eligible"], h["access_share_of_account_holders"]) == (0.625, 0.625)
+    assert "opt_in_holders" not in h and "dormant_exposure" not in h

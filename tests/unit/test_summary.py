@@ -9,6 +9,7 @@ import pytest
 
 from optin_analysis.config import Disclosure
 from optin_analysis.ingest.load import PracticeData
+from optin_analysis.outgoing.commentary import not_clearing_words
 from optin_analysis.outgoing.disclosure import MARK
 from optin_analysis.outgoing.published import Table, projection
 from optin_analysis.outgoing.summary import (
@@ -170,3 +171,27 @@ def test_action_plan_is_decided_on_what_is_published():
     plan = outgoing(compute(_practice(), "2025-03"), RULE)["action_plan"]
     assert [s["status"] for s in plan[:2]] == ["not started", "on track"]
     assert "[c] opt-in requests open" in plan[1]["evidence"]
+
+
+def test_not_clearing_says_why_and_every_projection_has_the_same_keys():
+    # backlog 1,000 at 10 revocations a month: 100 months off, beyond 60: "not clearing",
+    # but revocations were made, and the words must not say there were none
+    months = [("2026-08", 10), ("2026-09", 10), ("2026-10", 10)]
+    slow = projection(1000, _revocations("month", months), "2026-10-31", RULE)
+    assert (slow["projected_clear_status"], slow["revocation_rate_per_month"]) == (
+        "not clearing",
+        10.0,
+    )
+    assert not_clearing_words(slow) == (
+        "It is not clearing at the recent rate (10 a month): at that rate it would take "
+        "more than 5 years."
+    )
+    none = [("2026-08", 0), ("2026-09", 0), ("2026-10", 0)]
+    stopped = projection(1000, _revocations("month", none), "2026-10-31", RULE)
+    assert not_clearing_words(stopped) == (
+        "It is not clearing: no revocations of automatic access in the last 3 months."
+    )
+    cleared = projection(0, _revocations("month", none), "2026-10-31", RULE)
+    empty = projection(5, _revocations("month", []), "2026-10-31", RULE)
+    keys = {frozenset(p) for p in (slow, stopped, cleared, empty)}
+    assert len(keys) == 1
