@@ -133,26 +133,10 @@ HEADLINE_KINDS = {
 KINDS = {k: v for k, v in HEADLINE_KINDS.items() if v in ("share", "days", "rate")}
 
 
-def _quarter(month: str) -> str:
-    year, m = month.split("-")
-    return f"{year} Q{(int(m) - 1) // 3 + 1}"
-
-
 def _grouped(name: str, keys: list[str]) -> Level:
     labels = tuple(dict.fromkeys(keys))
     index = {label: i for i, label in enumerate(labels)}
     return Level(name, np.array([index[k] for k in keys], dtype=np.int64), labels)
-
-
-def month_levels(months: list[str]) -> list[Level]:
-    """Months, calendar quarters, years, and the whole span (one cell)."""
-    span = f"{months[0]} to {months[-1]}" if months else "all"
-    return [
-        _grouped("month", months),
-        _grouped("quarter", [_quarter(m) for m in months]),
-        _grouped("year", [m[:4] for m in months]),
-        _grouped("whole period", [span] * len(months)),
-    ]
 
 
 def pending_levels(months: list[str]) -> list[Level]:

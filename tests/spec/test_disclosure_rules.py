@@ -26,8 +26,8 @@ from optin_analysis.outgoing.disclosure import (
     show,
     total,
 )
-from optin_analysis.outgoing.published import month_levels, publish
-from optin_analysis.outgoing.releases import Released
+from optin_analysis.outgoing.published import publish
+from optin_analysis.outgoing.releases import Released, series_rows
 
 C = "[c]"
 RULE = Disclosure()
@@ -264,23 +264,20 @@ def test_sdc_percentiles_only_over_ten_published_provisions(provisioned, median,
 @pytest.mark.parametrize(
     ("monthly", "level", "published"),
     [
-        # 1 of 4 non-zero months suppressed = 25%: months published
-        ([20, 3, 20, 20], "month", [20, C, 20, 20]),
-        # 2 of 4 = 50%: quarters, Q1 20 + 3 + 3 = 26 -> 25, Q2 20
-        ([20, 3, 3, 20], "quarter", [25, 20]),
+        # 1 of 12 non-zero months suppressed (8%, at most 25%): months
+        ([20, 3] + [20] * 10, "month", [20, C] + [20] * 10),
+        # 4 of 12 (33%): quarters, 20+3+3 = 26 -> 25, 20+3+20 = 43 -> 45, 43 -> 45, 60
+        ([20, 3, 3, 20, 3, 20, 20, 3, 20, 20, 20, 20], "quarter", [25, 45, 45, 60]),
+        # 2 every month: months all [c], quarters (6) all [c], the year 24 -> 25
+        ([2] * 12, "year", [25]),
     ],
 )
-def test_sdc_coarsen_series_months_to_quarters(monthly, level, published) -> None:
-    months = ["2024-01", "2024-02", "2024-03", "2024-04"]
-    got_level, got = coarsen(np.array(monthly, float), month_levels(months), RULE, "series")
-    assert (got_level.name, got) == (level, published)
-
-
-def test_sdc_coarsen_series_to_a_year() -> None:
-    # 2 requests every month of 2024: months all [c], quarters (6) all [c], year 24 -> 25.
-    months = [f"2024-{k:02d}" for k in range(1, 13)]
-    level, got = coarsen(np.full(12, 2.0), month_levels(months), RULE, "series")
-    assert (level.name, got) == ("year", [25])
+def test_sdc_coarsen_series_a_complete_year(monthly, level, published) -> None:
+    # a year no release has published yet, complete: the finest level that passes
+    frame = pd.DataFrame({"month": [f"2024-{k:02d}" for k in range(1, 13)], "requests": monthly})
+    rows = series_rows(frame, ["requests"], RULE, released=[], last_complete="2024-12")
+    assert {r["level"] for r in rows} == {level}
+    assert [r["requests"] for r in rows] == published
 
 
 # --------------------------------------------------------------------------- releases
