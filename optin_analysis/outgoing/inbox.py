@@ -26,10 +26,11 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import jsonschema
+import fastjsonschema
 
 from optin_analysis.config import Disclosure
 from optin_analysis.outgoing.schema import (
@@ -127,10 +128,11 @@ def check(where: str, raw: bytes | str, period: str, rule: Disclosure) -> dict |
                                                       if newer else ""))  # fmt: skip
     if summary.get("period") != period:
         return Refused(where, code, f"for {summary.get('period')}, not {period}")
-    error = jsonschema.exceptions.best_match(_validator().iter_errors(summary))
-    if error is not None:
-        at = ".".join(str(p) for p in error.absolute_path) or "the summary"
-        return Refused(where, code, f"{at}: {error.message} (summary.schema.json)")
+    try:
+        _validator()(summary)
+    except fastjsonschema.JsonSchemaValueException as error:
+        said = error.message.removeprefix("data.").replace("data must", "the summary must", 1)
+        return Refused(where, code, f"{said} (summary.schema.json)")
     if summary.get("audience") != "icb" or not summary["disclosure"]["enabled"]:
         return Refused(where, code, "a practice's exact copy, not for sending: it holds "
                        "figures without disclosure control")  # fmt: skip
@@ -153,8 +155,9 @@ def _weaker(theirs: dict, rule: Disclosure) -> str | None:
 
 
 @functools.cache
-def _validator() -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(summary_schema())
+def _validator() -> Callable[[dict], object]:
+    """The schema compiled to a function (fastjsonschema: a summary in about 3 ms)."""
+    return fastjsonschema.compile(summary_schema())
 
 
 def receive(
