@@ -102,9 +102,14 @@ def _name(row: dict) -> str:
 def title_block(bundle: dict) -> None:
     """Title, period, who reported, and every practice that did not, with the reason."""
     n, missing = len(bundle["practices"]), bundle["missing"]
+    refused = bundle.get("refused") or []
+    counted = {r["ods_code"] for r in (*bundle["practices"], *missing)}
+    unused = {r["ods_code"] for r in refused} - counted - {None}
+    known = n + len(missing) + len(unused)
+    whose = f" ({len(unused)} sent a summary that could not be used: below)" if unused else ""
     facts = [
         ("Period", bundle["period"]),
-        ("Practices", f"{n} of {n + len(missing)} reported"),
+        ("Practices", f"{n} of {known} reported{whose}"),
         ("Generated", bundle["generated"].replace("T", " ")),
     ]
     rows = "".join(f"<dt>{k}</dt><dd>{html.escape(v)}</dd>" for k, v in facts)
@@ -121,7 +126,6 @@ def title_block(bundle: dict) -> None:
         warning += (
             f"<div class='alert'><p>{who} did not report this month:</p><ul>{items}</ul></div>"
         )
-    refused = bundle.get("refused") or []
     if refused:
         items = "".join(
             f"<li><strong>{html.escape(r['where'])}</strong>: {html.escape(r['reason'])}</li>"
