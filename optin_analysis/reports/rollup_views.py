@@ -310,8 +310,16 @@ def coverage_chart(bundle: dict) -> None:
             "Protection coverage": [show(r["protection_coverage_share"], "share") for r in rows],
         }
     )
-    shown = data.assign(value=charts.numeric(data["coverage"]))
-    x = alt.X("practice:N", title="Practice", sort=None)
+    shown = data.assign(value=charts.numeric(data["coverage"])).sort_values(
+        "value", kind="stable"
+    )  # lowest first, so the target's label sits above the lowest bars
+    many = len(shown) > LABEL_PRACTICES
+    x = alt.X(
+        "practice:N",
+        sort=None,
+        title="Practices, lowest coverage first (names in the table)" if many else "Practice",
+        axis=alt.Axis(labels=not many, ticks=not many),
+    )
     bars = (
         alt.Chart(shown)
         .mark_bar(color=charts.COLOURS[0])
@@ -349,6 +357,11 @@ def coverage_chart(bundle: dict) -> None:
         "A bar chart of each opt-in practice's protection coverage with the target "
         f"line. {message}",
     )
+
+
+#: Beyond this many practices, a chart's bars are not labelled one by one (they would
+#: overlap); the table beside it names each practice.
+LABEL_PRACTICES = 30
 
 
 def trends(bundle: dict) -> None:
