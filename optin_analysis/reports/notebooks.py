@@ -27,6 +27,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
@@ -71,6 +72,14 @@ STAGING = ".partial-"  #: marks staging folders; stale ones are removed by the n
 RESET = (
     "[get_ipython().user_ns.pop(k) for k in list(get_ipython().user_ns)"
     " if not k.startswith('_') and k not in get_ipython().user_ns_hidden]"
+)
+#: What every report notebook imports, and vl-convert's engine started with the reports'
+#: fonts (about a second for the first chart of a process): done once a kernel is up,
+#: while this process reads and measures the first practice.
+WARM_UP = (
+    "import optin_analysis.reports.views, optin_analysis.reports.dpia_views, "
+    "optin_analysis.reports.rollup_views\n"
+    "optin_analysis.reports.render.warm_up()"
 )
 
 
@@ -121,16 +130,36 @@ class KernelSession:
     def __init__(self) -> None:
         self.km: KernelManager | None = None
         self.kc = None
+        self._warming: threading.Thread | None = None
+
+    def warm(self) -> None:
+        """Start the kernel and its imports in the background (nothing if started): it
+        starts on the other core while this process reads and measures a practice, and
+        the first notebook finds it ready. A failure is left to the first notebook."""
+        if self._warming is None and self.km is None:
+            self._warming = threading.Thread(target=self._warm_up, daemon=True)
+            self._warming.start()
+
+    def _warm_up(self) -> None:
+        with contextlib.suppress(Exception):
+            self._start_once_more()
+            self.kc.execute_interactive(WARM_UP, silent=True, timeout=120)
 
     def _kernel(self) -> KernelManager:
+        if self._warming is not None:
+            self._warming.join()
+            self._warming = None
         if self.km is None or not self.km.is_alive():
-            try:
-                self._start()
-            except RuntimeError:  # died at start: another process took one of its ports
-                self._start()  # (ZMQ "Address already in use", papermill#511): once more
+            self._start_once_more()
         else:
             self.kc.execute_interactive(RESET, silent=True, timeout=30)
         return self.km
+
+    def _start_once_more(self) -> None:
+        try:
+            self._start()
+        except RuntimeError:  # died at start: another process took one of its ports
+            self._start()  # (ZMQ "Address already in use", papermill#511): once more
 
     def _start(self) -> None:
         """A new kernel and its connected client (any earlier one stopped first)."""
@@ -167,6 +196,9 @@ class KernelSession:
 
     def close(self) -> None:
         """Disconnect and shut the kernel down."""
+        if self._warming is not None:
+            self._warming.join()
+            self._warming = None
         self._stop_client()
         if self.km is not None and self.km.is_alive():
             self.km.shutdown_kernel(now=True)

@@ -135,6 +135,14 @@ def _chart_id(spec: dict) -> str:
     return "chart-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
+def warm_up() -> None:
+    """Start vl-convert's engine with the reports' fonts (a second, once a process)."""
+    import vl_convert as vlc
+
+    fonts.register_for_charts()
+    vlc.vegalite_to_svg({"mark": "point", "config": {"font": fonts.FAMILY}})
+
+
 def chart_svg(spec: dict, title: str, description: str) -> str:
     """The chart as inline SVG, labelled for screen readers by ``title`` and
     ``description`` (vl-convert renders it without a browser or network)."""

@@ -233,6 +233,8 @@ def run_practice(
     start = time.perf_counter()
     staged = Staged()
     try:
+        if options.reports:
+            session().warm()  # the kernel starts while this process reads and measures
         with timings.stage("load+validate"):
             data = load_practice(profile, codelist)
             result.warnings = [p.message for p in practice_warnings(data, cfg.source)]
