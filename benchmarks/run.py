@@ -65,7 +65,8 @@ SIZES = {  # full run, --quick
 REFERENCE_KEYS = (  # the headline figures the DuckDB reference computes
     "eligible", "account_holders_16plus", "revocation_backlog", "opt_in_holders",
     "open_requests", "pending_16_at_risk", "protection_coverage_numerator",
-    "protection_coverage_denominator", "withheld_pending_opt_in",
+    "protection_coverage_denominator", "withheld_pending_opt_in", "record_disagreements",
+    "open_requests_over_28_days", "open_requests_over_90_days", "open_requests_over_180_days",
 )  # fmt: skip
 VERSIONS = ("pandas", "numpy", "pyarrow", "duckdb", "altair", "vl-convert-python",
             "weasyprint", "papermill", "nbconvert", "rvgsrust-xlsxwriter")  # fmt: skip
