@@ -436,8 +436,9 @@ def _automatic_revocations(ev: Events, spells: Spells) -> np.ndarray:
 
 
 def timeline(prep: Prepared, profile: Practice) -> Timeline:
-    """The :class:`Timeline` of ``prep`` under ``profile`` (worked out once, then kept)."""
-    key = ("timeline", profile)
+    """The :class:`Timeline` of ``prep`` under ``profile`` (worked out once, then kept, by
+    the two dates of the profile it depends on: hashing a whole profile costs more)."""
+    key = ("timeline", profile.go_live_date, profile.extract_date)
     if key not in prep.cache:
         coded = Events.of(prep)
         auto = auto_start(prep, profile)
