@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
+import pyarrow as pa
 
 from optin_analysis.config import Practice
 from optin_analysis.ingest import validate
@@ -40,7 +41,10 @@ def load_practice(profile: Practice, codelist: pd.DataFrame | None = None) -> Pr
     patients, problems = validate.patients(
         raw_p, mapping.patients, profile.ods_code, profile.extract_date, limits
     )
-    problems = raw_p.problems + problems
+    problems, large = raw_p.problems + problems, _release(raw_p)
+    del raw_p  # the text: gone before the events are read
+    if large:
+        give_back()
     try:
         raw_e = read_raw(profile.events, mapping.events, "events", mapping.encoding, limits)
     except InputError as exc:
@@ -55,6 +59,26 @@ def load_practice(profile: Practice, codelist: pd.DataFrame | None = None) -> Pr
         limits,
     )
     problems += raw_e.problems + event_problems
+    large |= _release(raw_e)
+    del raw_e
+    if large:
+        give_back()
     if errors(problems):
         raise InputError(problems)
     return PracticeData(profile, patients, events, problems)
+
+
+#: Text tables larger than this (bytes) are given back to the system once read: Arrow's
+#: allocator keeps freed memory for reuse, which for the largest practices doubled the
+#: memory the measures start from.
+RELEASE_BYTES = 64 << 20
+
+
+def _release(raw) -> bool:
+    """Whether ``raw`` is large enough to give its memory back once it is dropped."""
+    return raw.table.nbytes > RELEASE_BYTES
+
+
+def give_back() -> None:
+    """Return the memory Arrow's allocator holds unused to the system (a few ms)."""
+    pa.default_memory_pool().release_unused()
