@@ -67,7 +67,7 @@ from optin_analysis.measures.link import (
     Prepared,
     prepare,
 )
-from optin_analysis.measures.timeline import disagreement_words, timeline
+from optin_analysis.measures.timeline import coded_text, disagreement_words, timeline
 
 #: The columns of :func:`patient_state` as numpy arrays (see :func:`state_arrays`).
 StateArrays = dict[str, np.ndarray]
@@ -199,8 +199,7 @@ def state_frame(prep: Prepared, cols: StateArrays) -> pd.DataFrame:
     its :data:`FRAME_ONLY` columns)."""
     is_open = cols["open_request"]
     counselled = ~np.isnat(cols["counselled_date"])
-    stage = np.where(counselled, AWAITING_PROVISIONING, AWAITING_COUNSELLING).astype(object)
-    stage[~is_open] = None
+    stage = np.where(is_open, counselled.astype(np.int8), -1)  # -1: no open request
     return pd.DataFrame(
         {
             "patient_id": prep.patients["patient_id"].array,
@@ -208,7 +207,7 @@ def state_frame(prep: Prepared, cols: StateArrays) -> pd.DataFrame:
             "age": pd.arrays.IntegerArray(
                 np.where(prep.dob_day == MISSING, 0, cols["age"]), prep.dob_day == MISSING
             ),
-            "stage": pd.array(stage, dtype="str"),
+            "stage": coded_text(stage, [AWAITING_COUNSELLING, AWAITING_PROVISIONING]),
             "wait_days": pd.arrays.IntegerArray(np.where(is_open, cols["wait_days"], 0), ~is_open),
             "disagreement": disagreement_words(cols["disagreement"], prep.patients.index),
         },
