@@ -132,7 +132,7 @@ class KernelSession:
         self.kc = None
         self._warming: threading.Thread | None = None
         self._starting = threading.Lock()  #: one start at a time (notebooks run in a thread)
-        self.stopped = False  #: set by :meth:`kill`: no kernel is started again
+        self.stopped = False  #: set by :meth:`kill`: no kernel is started until closed
 
     def warm(self) -> None:
         """Start the kernel and its imports in the background (nothing if started): it
@@ -212,7 +212,7 @@ class KernelSession:
         self._stop_client()
         if self.km is not None and self.km.is_alive():
             self.km.shutdown_kernel(now=True)
-        self.km = None
+        self.km, self.stopped = None, False  # a later run starts a kernel again
 
     def kill(self) -> None:
         """Kill the kernel and anything it started, at once (safe in a signal handler).

@@ -138,11 +138,20 @@ def _chart_id(spec: dict) -> str:
 
 
 def warm_up() -> None:
-    """Start vl-convert's engine with the reports' fonts (a second, once a process)."""
+    """Start vl-convert's engine with the reports' fonts (a second, once a process); not
+    where the address space is limited (``ulimit -v``), where its JavaScript engine may
+    not start: a run that draws no chart must not fail for it."""
     import vl_convert as vlc
 
     fonts.register_for_charts()
-    vlc.vegalite_to_svg({"mark": "point", "config": {"font": fonts.FAMILY}})
+    try:
+        import resource
+
+        limited = resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY
+    except ImportError:  # not a POSIX system
+        limited = False
+    if not limited:
+        vlc.vegalite_to_svg({"mark": "point", "config": {"font": fonts.FAMILY}})
 
 
 def chart_svg(spec: dict, title: str, description: str) -> str:

@@ -645,6 +645,8 @@ def _run_here(cfg, todo, period, options, codelist, earlier, progress) -> None:
         for left in begun:
             wait([left.reports] if left.reports else [])
             left.staged.discard()
+        if _session is not None:
+            _session.close()  # what is left of it (the next run starts a new kernel)
         raise
     finally:
         reports.shutdown(wait=True)
