@@ -6,14 +6,17 @@ One run measures, on generated data (seed 42, extract date 2026-10-31):
 
 * **ICB scale** (100 practices, 1,000,000 patients): ingest + validate against
   ``pyarrow.csv.read_csv``; all measures against ``headline.sql`` in DuckDB (same data,
-  figures compared); worklists (compute + CSV + XLSX), one process and two (as the run
-  does them); one practice's reports (kernel start, notebook execution, HTML);
+  figures compared); worklists (computed, then written as CSV + XLSX against
+  ``pyarrow.csv.write_csv`` of the same rows), one process and two (as the run does
+  them); one practice's reports (kernel start, notebook execution, HTML);
   ``optin-analysis run --jobs 2`` without and with the DPIA PDFs.
-* **Against the straightforward pipeline** on 10 practices: ``optin-analysis run --jobs 1``
+* **10 practices**: ``optin-analysis run --jobs 1`` against its floor (the same command
+  with the reports laid out in-process: ``run.py --floor``, see :class:`InProcess`) and
   against a sequential loop of the ``papermill`` CLI per notebook (a fresh kernel each)
   then ``jupyter nbconvert --to html``.
 * **Scaling**: ingest + measures for one practice of 10k to 2M patients; the whole run
-  (``--jobs 2``) for 10, 50 and 100 practices.
+  (``--jobs 2 --no-pdf``) for 10, 50 and 100 practices, and for a generated ICB of 500
+  practices (5,000,000 patients).
 
 It writes ``benchmarks/results.json`` (machine, versions, every figure, ratios, each
 target met or not) and ``benchmarks/scaling.svg`` (time against size), and prints the
