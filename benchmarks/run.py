@@ -306,10 +306,10 @@ def _worklists_of(
         if floor:
             out = folder / "bench-csv" / data.profile.ods_code
             out.mkdir(parents=True, exist_ok=True)
-            tables = {n: pa.Table.from_pandas(f, preserve_index=False) for n, f in lists.items()}
-            start = _clock()
-            for name, table in tables.items():
-                csv.write_csv(table, out / f"{name}.csv")
+            start = _clock()  # from the same frames: their conversion to Arrow included
+            for name, frame in lists.items():
+                csv.write_csv(pa.Table.from_pandas(frame, preserve_index=False),
+                              out / f"{name}.csv")  # fmt: skip
             plain += _clock() - start
     return computed, written, plain, cells
 

@@ -734,24 +734,44 @@ def _is_text(column: pd.Series) -> bool:
     )
 
 
-def _cells(frame: pd.DataFrame, flags: dict[bool, str]) -> tuple[pa.Table, dict[str, np.ndarray]]:
-    """A list as Arrow columns for a file, and where each text column is risky: dates as
-    dates, numbers as numbers (missing: null), flags as ``flags``' words, text as text."""
-    columns, risky = {}, {}
+@dataclass(frozen=True)
+class Cells:
+    """A list as Arrow columns, made once for both files: dates as dates, numbers as
+    numbers (missing: null), flags as booleans, text as text; where each text column is
+    risky (see :data:`FORMULA_START`), and how long its longest value is."""
+
+    table: pa.Table
+    risky: dict[str, np.ndarray]
+    longest: dict[str, int]
+
+    def with_flags(self, words: dict[bool, str]) -> pa.Table:
+        """The table with its flags as ``words``."""
+        table = self.table
+        for i, kind in enumerate(table.schema.types):
+            if pa.types.is_boolean(kind):
+                flags = pc.fill_null(table.column(i), False)
+                text = pc.if_else(flags, words[True], words[False]).cast(pa.large_string())
+                table = table.set_column(i, table.column_names[i], text)
+        return table
+
+
+def cells(frame: pd.DataFrame) -> Cells:
+    """``frame`` as :class:`Cells`."""
+    columns, risky, longest = {}, {}, {}
     for name in frame.columns:
         column = frame[name]
         if pd.api.types.is_datetime64_any_dtype(column):
             days = column.to_numpy().astype("datetime64[D]")
             columns[name] = pa.array(days, type=pa.date32(), mask=np.isnat(days))
         elif pd.api.types.is_bool_dtype(column):
-            words = np.where(column.fillna(False).to_numpy(dtype=bool), flags[True], flags[False])
-            columns[name] = pa.array(words, type=pa.large_string())
+            columns[name] = pa.array(column.fillna(False).to_numpy(dtype=bool))
         elif pd.api.types.is_numeric_dtype(column):
             columns[name] = pa.array(column, from_pandas=True)
         else:
             text = pa.array(column.astype("str"), type=pa.large_string(), from_pandas=True)
             columns[name], risky[name] = text, _risky(text)
-    return pa.table(columns), risky
+            longest[name] = pc.max(pc.utf8_length(text)).as_py() or 0
+    return Cells(pa.table(columns), risky, longest)
 
 
 #: How flags read in CSV (as pandas writes them).
@@ -759,10 +779,10 @@ CSV_FLAGS = {True: "True", False: "False"}
 CSV_OPTIONS = pacsv.WriteOptions(eol="\r\n", quoting_header="none")
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+def _write_csv(list_cells: Cells, path: Path) -> None:
     """One list as CSV (RFC 4180 line ends, so a CR in a value is quoted): dates as ISO
     text, text cells neutralised (a quote before what would be a formula)."""
-    table, risky = _cells(frame, CSV_FLAGS)
+    table, risky = list_cells.with_flags(CSV_FLAGS), list_cells.risky
     for name, where in risky.items():
         if where.any():
             text = table[name].combine_chunks()
@@ -819,8 +839,9 @@ class SheetLayout:
         return HEADER_ROW, 0, HEADER_ROW + self.data_rows, self.last_column
 
 
-def _width(heading: str, column: pd.Series) -> int:
-    """Characters a column needs: its heading or longest value, whichever is longer."""
+def _width(heading: str, column: pd.Series, longest_text: int | None = None) -> int:
+    """Characters a column needs: its heading or longest value, whichever is longer
+    (``longest_text``: of a text column, when known)."""
     if pd.api.types.is_datetime64_any_dtype(column):
         longest = DATE_WIDTH
     elif pd.api.types.is_bool_dtype(column):
@@ -828,15 +849,21 @@ def _width(heading: str, column: pd.Series) -> int:
     elif pd.api.types.is_numeric_dtype(column):
         top = column.abs().max() if len(column) else 0
         longest = len(f"{int(top)}") if pd.notna(top) else 1
+    elif longest_text is not None:
+        longest = longest_text
     else:
         lengths = pc.utf8_length(pa.array(column.astype("str"), from_pandas=True))
         longest = pc.max(lengths).as_py() or 0
     return min(max(len(str(heading)), longest, MIN_WIDTH) + 2, MAX_WIDTH)
 
 
-def sheet_layout(frame: pd.DataFrame, note: str) -> SheetLayout:
-    """The layout of a list's sheet (see :class:`SheetLayout`)."""
-    widths = tuple(_width(name, frame[name]) for name in frame.columns)
+def sheet_layout(
+    frame: pd.DataFrame, note: str, longest: dict[str, int] | None = None
+) -> SheetLayout:
+    """The layout of a list's sheet (see :class:`SheetLayout`); ``longest``: the length of
+    the longest value of text columns, where known (:class:`Cells`)."""
+    known = longest or {}
+    widths = tuple(_width(name, frame[name], known.get(name)) for name in frame.columns)
     return SheetLayout(note, widths, len(frame))
 
 
@@ -872,15 +899,17 @@ def _apply_layout(sheet: xl.Worksheet, layout: SheetLayout, formats: dict) -> No
 
 def _write_sheet(
     book: xl.Workbook, formats: dict, name: str, frame: pd.DataFrame, note: str = "",
-    constant_memory: bool = False,
+    constant_memory: bool = False, list_cells: Cells | None = None,
 ) -> None:  # fmt: skip
     """One list as a worksheet laid out by :func:`sheet_layout`: its rows written from
-    Arrow columns, in order (constant-memory mode needs that), a row with a risky text
-    cell on its own, that cell quote-prefixed."""
+    Arrow columns (``list_cells``, made from ``frame`` if not given), in order
+    (constant-memory mode needs that), a row with a risky text cell on its own, that cell
+    quote-prefixed."""
+    list_cells = list_cells or cells(frame)
     sheet = book.add_worksheet(name[:31], constant_memory)
-    _apply_layout(sheet, sheet_layout(frame, note), formats)
+    _apply_layout(sheet, sheet_layout(frame, note, list_cells.longest), formats)
     sheet.write_row(HEADER_ROW, 0, [str(c) for c in frame.columns], formats["heading"])
-    table, risky = _cells(frame, BOOL_TEXT)
+    table, risky = list_cells.with_flags(BOOL_TEXT), list_cells.risky
     plain = {c: formats[kind] for c, t in zip(table.column_names, table.schema.types, strict=True)
              if (kind := _number_kind(t))}  # fmt: skip
     flagged = np.flatnonzero(np.logical_or.reduce([*risky.values(), np.zeros(len(frame), bool)]))
@@ -903,12 +932,14 @@ def _number_kind(kind: pa.DataType) -> str | None:
     return "number" if pa.types.is_integer(kind) or pa.types.is_floating(kind) else None
 
 
-def _write_xlsx(lists: Mapping[str, pd.DataFrame], path: Path) -> None:
+def _write_xlsx(
+    lists: Mapping[str, pd.DataFrame], path: Path, made: Mapping[str, Cells] | None = None
+) -> None:
     """Every list as a sheet of one workbook: real dates (YYYY-MM-DD), text never a formula,
     the first row saying who acts and how (``lists.notes``, when ``lists`` is a
     :class:`Worklists`). Written with rust_xlsxwriter (the ``rvgsrust-xlsxwriter``
-    bindings) from Arrow columns, into the file at ``path`` by Python (so a full disk is
-    an ``OSError`` naming it).
+    bindings) from Arrow columns (``made``: each list's :class:`Cells`, where already made),
+    into the file at ``path`` by Python (so a full disk is an ``OSError`` naming it).
 
     A workbook of up to :data:`IN_MEMORY_CELLS` cells is built in memory; a larger one in
     constant-memory mode, whose temporary files (they hold identifiers) go to a private
@@ -924,7 +955,8 @@ def _write_xlsx(lists: Mapping[str, pd.DataFrame], path: Path) -> None:
     try:
         formats = _formats(book)
         for name, frame in lists.items():
-            _write_sheet(book, formats, name, frame, notes.get(name, ""), scratch is not None)
+            _write_sheet(book, formats, name, frame, notes.get(name, ""), scratch is not None,
+                         (made or {}).get(name))  # fmt: skip
         _save(book, path)
     finally:
         if scratch is not None:
@@ -960,16 +992,17 @@ def stage_worklists(
     folder = private_folder(out_dir, _safe_part(period, "period"),
                             _safe_part(practice_code, "practice"))  # fmt: skip
     pending: Pending = []
+    made = {name: cells(frame) for name, frame in lists.items()}  # once, for both files
     try:
-        for name, frame in lists.items():
+        for name in lists:
             final = folder / f"{_safe_part(name, 'worklist name')}.csv"
             with naming(final):
                 pending.append((_temp_beside(final), final))
-                _write_csv(frame, pending[-1][0])
+                _write_csv(made[name], pending[-1][0])
         book = folder / "worklists.xlsx"
         with naming(book):
             pending.append((_temp_beside(book), book))
-            _write_xlsx(lists, pending[-1][0])
+            _write_xlsx(lists, pending[-1][0], made)
     except BaseException:
         discard_worklists(pending)
         raise
