@@ -12,7 +12,6 @@ import pandas as pd
 import pyarrow as pa
 
 from optin_analysis.config import Practice
-from optin_analysis.ingest import validate
 from optin_analysis.ingest.adapters import load_mapping, read_raw
 from optin_analysis.ingest.codelist import load_codelist
 from optin_analysis.problems import InputError, Problem, errors
@@ -34,6 +33,8 @@ def load_practice(profile: Practice, codelist: pd.DataFrame | None = None) -> Pr
     All problems in both files are collected before raising, so one run lists them all.
     The practice's ``limits`` (the run's, by default) bound what is read.
     """
+    from optin_analysis.ingest import validate  # here: what reads PracticeData needs not
+
     codelist = load_codelist() if codelist is None else codelist
     mapping = load_mapping(profile.supplier, profile.mapping)
     limits = profile.limits
