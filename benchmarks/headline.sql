@@ -4,7 +4,10 @@
 -- which times it against `summary.compute` and checks that the figures agree. It is written
 -- from the rules' words, not translated from the pandas code, so agreeing figures are an
 -- independent check of the package. One row per practice; the columns are the benchmark's
--- REFERENCE_KEYS, each the figure of the same name in `summary.compute(...).measures.headline`.
+-- REFERENCE_KEYS, each the figure of the same name in `summary.compute(...).measures.headline`
+-- (the access figures, protection, the wait tail and record disagreements).
+-- tests/oracle/test_headline_sql.py checks that it agrees with the package in every month of
+-- the oracle's edge population and of a generated one.
 --
 -- Inputs (all practices at once):
 --   patients  the canonical patients table (optin_analysis.ingest.schema.PATIENT_COLUMNS);
@@ -116,7 +119,10 @@ coded AS (
         -- [rule open-request], by the codes: an episode open at the end of D
         max(k) FILTER (t = 'opt_in_requested' AND day <= d)
             > coalesce(max(k) FILTER (t IN ('access_granted', 'opt_in_declined', 'opt_out')
-                AND day <= d), -1) AS open_coded_at_d
+                AND day <= d), -1) AS open_coded_at_d,
+        -- the latest coded event closing an episode, up to D
+        max(k) FILTER (t IN ('access_granted', 'opt_in_declined', 'opt_out') AND day <= d)
+            AS close_k_coded
     FROM flagged f JOIN practice USING (practice_code)
     GROUP BY f.practice_code, f.patient_id
 ),
@@ -126,14 +132,16 @@ current AS (  -- per patient: from when the extract's current access level appli
         -- date skipped; none without a go-live date (or a date of birth)
         CASE WHEN go_live_day IS NOT NULL AND b16 IS NOT NULL
             THEN greatest(go_live_day, account_day, b16) END AS auto_start,
-        -- [rule current-start]: access_start_date; without one, full access from the day of
-        -- the latest coded grant/revoke up to the extract date when it is a grant, else from
-        -- auto_start (the extract date at the latest: it shows the access held then), else
-        -- always (-2^41, before any date); any other level from the extract date
-        CASE WHEN access_day IS NOT NULL THEN access_day
-            WHEN NOT full_access THEN extract_day
+        -- [rule level-start]: a level without full access from the extract date, whatever
+        -- its access_start_date. [rule current-start]: full access from its
+        -- access_start_date; without one, from the day of the latest coded grant/revoke up
+        -- to the extract date when it is a grant, else from auto_start or the extract date,
+        -- the earlier (the extract shows the access held then; without auto_start, as at a
+        -- practice not yet live, the extract date)
+        CASE WHEN NOT full_access THEN extract_day
+            WHEN access_day IS NOT NULL THEN access_day
             WHEN last_coded % 4 < 2 THEN last_coded // 4
-            ELSE coalesce(least(auto_start, extract_day), -(1::BIGINT << 41)) END
+            ELSE least(coalesce(auto_start, extract_day), extract_day) END
             AS current_start
     FROM patient LEFT JOIN coded USING (practice_code, patient_id)
 ),
@@ -149,6 +157,15 @@ at_start AS (
         max(f.k) FILTER (f.provision AND f.day <= c.current_start)
             > coalesce(max(f.k) FILTER (f.t = 'opt_out' AND f.day <= c.current_start), -1)
             AS opted_in_at_start,
+        -- ... or the latest coded grant/revoke on or before that day is an opt-in grant
+        -- (keyed as `last_coded`)
+        max(4 * f.day + CASE WHEN f.t = 'access_revoked' THEN 2 WHEN f.optin_grant THEN 1
+            ELSE 0 END) FILTER (f.t IN ('access_granted', 'access_revoked')
+                AND f.day <= c.current_start) AS coded_at_start,
+        -- [rule extract-kind]: automatic access becomes opt-in on the day of the first opt-in
+        -- grant after the start, up to the extract date
+        min(f.day) FILTER (f.optin_grant AND f.day > c.current_start AND f.day <= c.extract_day)
+            AS becomes_optin,
         -- [rule history]: the first day with grants or revocations up to the start, keyed
         -- 2 * day + 1 when that day has revocations only
         min(2 * f.day + (f.t = 'access_revoked')::INT)
@@ -172,11 +189,11 @@ state AS (  -- per patient: the state at D ([rule registered-only] is applied in
         coalesce(asked, FALSE) AS asked,
         -- [rule protection-setting]
         coalesce(protected_104, FALSE) OR setting_protects AS protected,
-        -- [rule extract-kind]: the extract's full access is opt-in when the latest coded
-        -- grant/revoke up to the extract date is an opt-in grant, an episode is open on its
-        -- start day, or a provision on or before that day has no opt_out after it
-        full_access AND (coalesce(last_coded % 4 = 1, FALSE) OR coalesce(open_at_start, FALSE)
-            OR coalesce(opted_in_at_start, FALSE)) AS extract_optin,
+        -- [rule extract-kind]: the extract's full access is opt-in from its start day when
+        -- the latest coded grant/revoke on or before that day is an opt-in grant, an episode
+        -- is open that day, or a provision on or before it has no opt_out after it
+        full_access AND (coalesce(coded_at_start % 4 = 1, FALSE) OR coalesce(open_at_start,
+            FALSE) OR coalesce(opted_in_at_start, FALSE)) AS extract_optin,
         -- [rule access]: on and after the current start the extract decides ([rule
         -- extract-wins]); before it [rule history]: the latest day with codes on or before D,
         -- else automatic access from auto_start when the first such day up to the start has
@@ -187,7 +204,8 @@ state AS (  -- per patient: the state at D ([rule registered-only] is applied in
         CASE WHEN d >= current_start THEN full_access
             WHEN history_at_d IS NOT NULL THEN history_at_d % 4 < 2
             ELSE coalesce(first_coded % 2 = 1 AND auto_start <= d, FALSE) END AS has_access,
-        CASE WHEN d >= current_start THEN extract_optin
+        -- [rule extract-kind]: opt-in only from the first opt-in grant known by D
+        CASE WHEN d >= current_start THEN extract_optin OR coalesce(becomes_optin <= d, FALSE)
             ELSE coalesce(history_at_d % 4 = 1, FALSE) END AS via_opt_in,
         -- [rule open-request]: an episode open at the end of D, unless [rule provision] the
         -- extract's access start date, on or before D, is an implied provision closing it
@@ -196,10 +214,41 @@ state AS (  -- per patient: the state at D ([rule registered-only] is applied in
         -- unless closed since (which the codes tell).
         coalesce(open_coded_at_d, FALSE) AND NOT coalesce(full_access AND access_day IS NOT NULL
             AND open_at_start AND access_day <= d AND last_request_day <= access_day, FALSE)
-            AS open_request
+            AS open_request,
+        -- the latest event closing an episode up to D, the implied provision included (it
+        -- ranks as a grant on its day): the open episode began with the first request after
+        greatest(coalesce(close_k_coded, -1), CASE WHEN full_access AND access_day IS NOT NULL
+            AND open_at_start AND access_day <= d THEN 8 * access_day + 4 ELSE -1 END)
+            AS close_k,
+        -- [rule disagreement] at the extract date, of patients registered then: the latest
+        -- coded grant/revoke up to it is a grant and the extract shows no full access; or a
+        -- revocation and the extract shows full access, unless given after the revocation
+        -- (a later access start date) through opt-in
+        coalesce(reg_day <= extract_day, FALSE) AND coalesce(
+            (last_coded % 4 < 2 AND NOT full_access) OR (last_coded % 4 = 2 AND full_access
+                AND NOT (coalesce(access_day > last_coded // 4, FALSE) AND extract_optin)),
+            FALSE) AS disagrees
     FROM current LEFT JOIN at_start USING (practice_code, patient_id)
-)
-SELECT practice_code,
+),
+-- [rule stage], [rule wait-tail]: days waited at D by each open request, from the first
+-- request of its episode (the first request after the latest closing event)
+waits AS (
+    SELECT s.practice_code, s.patient_id, s.d - min(f.day) AS wait_days
+    FROM state s JOIN flagged f USING (practice_code, patient_id)
+    WHERE s.registered AND s.open_request AND f.t = 'opt_in_requested' AND f.day <= s.d
+        AND f.k > s.close_k
+    GROUP BY s.practice_code, s.patient_id, s.d
+),
+tail AS (
+    SELECT practice_code,
+        count(*) FILTER (wait_days > 28) AS open_requests_over_28_days,
+        count(*) FILTER (wait_days > 90) AS open_requests_over_90_days,
+        count(*) FILTER (wait_days > 180) AS open_requests_over_180_days
+    FROM waits
+    GROUP BY practice_code
+),
+counts AS (
+    SELECT practice_code,
     count(*) FILTER (eligible) AS eligible,
     count(*) FILTER (eligible AND account) AS account_holders_16plus,
     -- [rule backlog-emis]: account holders holding automatic access; [rule backlog-tpp]:
@@ -218,7 +267,15 @@ SELECT practice_code,
     count(*) FILTER (eligible AND NOT has_access AND NOT opted_out AND NOT asked)
         AS protection_coverage_denominator,
     -- [rule withheld]
-    count(*) FILTER (eligible AND NOT has_access AND NOT opted_out) AS withheld_pending_opt_in
+    count(*) FILTER (eligible AND NOT has_access AND NOT opted_out) AS withheld_pending_opt_in,
+    -- [rule disagreement], counted as of the extract date whatever D
+    count(*) FILTER (disagrees) AS record_disagreements
 FROM state
 GROUP BY practice_code
+)
+SELECT counts.*,
+    coalesce(open_requests_over_28_days, 0) AS open_requests_over_28_days,
+    coalesce(open_requests_over_90_days, 0) AS open_requests_over_90_days,
+    coalesce(open_requests_over_180_days, 0) AS open_requests_over_180_days
+FROM counts LEFT JOIN tail USING (practice_code)
 ORDER BY practice_code

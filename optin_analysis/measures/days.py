@@ -20,8 +20,13 @@ MISSING = np.iinfo(np.int64).min
 NEVER = np.iinfo(np.int64).max
 
 
+_ORDINAL_1970 = dt.date(1970, 1, 1).toordinal()
+
+
 def day_number(value: DateLike) -> int:
     """Days since 1970-01-01 of a date (the integer form used internally)."""
+    if isinstance(value, dt.date):  # dates and Timestamps (datetimes): their calendar day
+        return value.toordinal() - _ORDINAL_1970
     return int(as_timestamp(value).to_datetime64().astype("datetime64[D]").astype(np.int64))
 
 

@@ -110,7 +110,8 @@ class _Ctx:
 
 
 def _ctx(prep: Prepared, profile: Practice, ref_date: DateLike) -> _Ctx:
-    return _Ctx(prep, state_arrays(prep, profile, ref_date), profile, day_number(ref_date))
+    state = state_arrays(prep, profile, ref_date, frame=False)
+    return _Ctx(prep, state, profile, day_number(ref_date))
 
 
 def _context(

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from optin_analysis.ingest.load import give_back
 from optin_analysis.ingest.schema import AccessLevel, EventType
 from optin_analysis.measures.days import (
     MISSING,
@@ -29,6 +30,8 @@ from optin_analysis.measures.days import (
 EventArrays = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 KINDS: tuple[EventType, ...] = tuple(EventType)
+#: Linking more rows than this gives Arrow's freed memory back (see ``load.give_back``).
+GIVE_BACK_ROWS = 1_000_000
 K_ADDED = KINDS.index(EventType.ENHANCED_REVIEW_ADDED)
 K_REMOVED = KINDS.index(EventType.ENHANCED_REVIEW_REMOVED)
 K_OPT_OUT = KINDS.index(EventType.OPT_OUT)
@@ -191,6 +194,8 @@ def _equals(values: pd.Series, text: str) -> np.ndarray:
 def prepare(patients: pd.DataFrame, events: pd.DataFrame) -> Prepared:
     """Link events to patients and turn dates into day numbers, once for any number of dates."""
     pos, group = _link(patients, events)
+    if len(patients) + len(events) > GIVE_BACK_ROWS:
+        give_back()  # what linking took in Arrow, before the arrays are made
     kind = _kinds(events["event_type"])
     day = to_days(events["event_date"])
     keep = (pos >= 0) & (kind >= 0) & (day != MISSING)

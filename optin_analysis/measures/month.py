@@ -21,7 +21,7 @@ from optin_analysis.dates import as_timestamp
 from optin_analysis.measures import definitions as d
 from optin_analysis.measures.days import DateLike, day_number
 from optin_analysis.measures.link import prepare
-from optin_analysis.measures.state import state_frame
+from optin_analysis.measures.state import frame_only, state_frame
 
 
 def _json(value: object) -> int | float | str | None:
@@ -170,6 +170,11 @@ class MonthMeasures:
         return self.state_source()
 
 
+def _state(prep, profile: Practice, ctx: d._Ctx) -> pd.DataFrame:
+    """The patient-level state of ``ctx``, with the columns only the frame has."""
+    return state_frame(prep, {**ctx.state, **frame_only(prep, profile, ctx.d, ctx.state)})
+
+
 def month_measures(
     patients: pd.DataFrame,
     events: pd.DataFrame,
@@ -195,5 +200,5 @@ def month_measures(
         backlog_by_month=d._backlog_by_month(ctx, trend_start),
         pending_16=d._pending_16(ctx, horizon_months),
         open_requests=d._open_requests(ctx),
-        state_source=partial(state_frame, prep, ctx.state),
+        state_source=partial(_state, prep, profile, ctx),
     )

@@ -67,7 +67,7 @@ from optin_analysis.measures.link import (
     Prepared,
     prepare,
 )
-from optin_analysis.measures.timeline import disagreement_words, timeline
+from optin_analysis.measures.timeline import coded_text, disagreement_words, timeline
 
 #: The columns of :func:`patient_state` as numpy arrays (see :func:`state_arrays`).
 StateArrays = dict[str, np.ndarray]
@@ -109,23 +109,49 @@ def setting_protects(profile: Practice, d: int) -> bool:
 
 
 def _requests(prep: Prepared, profile: Practice, d: int, upto: EventArrays) -> StateArrays:
-    """request_date, counselled_date, granted_date, declined_date and open_request on D."""
+    """request_date, counselled_date and open_request on D."""
     tl = timeline(prep, profile)
     ev = tl.events
-    n = prep.n
     opener = ev.latest(ev.opens, d)
     request = ev.value(ev.day, opener, MISSING)
     return {
         "request": request,
-        "counselled": _first_on_or_after(upto, n, K_COUNSELLED, request),
-        "granted": _first_on_or_after(upto, n, K_GRANTED, request),
-        "declined": _first_on_or_after(upto, n, K_DECLINED, request),
+        "counselled": _first_on_or_after(upto, prep.n, K_COUNSELLED, request),
         "open": tl.open_on(d),
     }
 
 
-def state_arrays(prep: Prepared, profile: Practice, ref_date: DateLike) -> StateArrays:
-    """The columns of :func:`patient_state` as numpy arrays, without building the frame.
+#: The columns of the patient state only its frame has (no measure reads them): worked
+#: out when the frame is made (:func:`frame_only`).
+FRAME_ONLY = ("granted_date", "declined_date", "auto_start")
+
+
+def frame_only(prep: Prepared, profile: Practice, d: int, cols: StateArrays) -> StateArrays:
+    """:data:`FRAME_ONLY` columns at day ``d`` of a state ``cols`` without them."""
+    dates = cols["request_date"]
+    request = np.where(np.isnat(dates), MISSING, dates.astype("datetime64[D]").astype(np.int64))
+    upto = prep.events_until(d)
+    return {
+        "granted_date": to_dates(_first_on_or_after(upto, prep.n, K_GRANTED, request)),
+        "declined_date": to_dates(_first_on_or_after(upto, prep.n, K_DECLINED, request)),
+        "auto_start": to_dates(timeline(prep, profile).auto_start),
+    }
+
+
+#: The order of the state's columns in its frame.
+STATE_COLUMNS = (
+    "age", "sixteenth_birthday", "registered", "eligible", "account", "opted_out",
+    "protected_104", "enhanced_review_date", "protected", "request_date", "counselled_date",
+    "granted_date", "declined_date", "auto_start", "has_access", "via_opt_in", "automatic",
+    "open_request", "wait_days", "disagreement",
+)  # fmt: skip
+
+
+def state_arrays(
+    prep: Prepared, profile: Practice, ref_date: DateLike, frame: bool = True
+) -> StateArrays:
+    """The columns of :func:`patient_state` as numpy arrays, without building the frame
+    (without the :data:`FRAME_ONLY` ones unless ``frame``).
 
     Flags are bool and dates ``datetime64[us]`` (NaT for none), as in the frame. ``age``
     (int64) is meaningless where the date of birth is missing and ``wait_days`` (int64)
@@ -141,7 +167,7 @@ def state_arrays(prep: Prepared, profile: Practice, ref_date: DateLike) -> State
     protected_104 = _latest_is_upper(review)
     has_access, via_opt_in = tl.spells.on(d, n)
     req = _requests(prep, profile, d, upto)
-    return {
+    cols = {
         "age": age,
         "sixteenth_birthday": to_dates(prep.b16_day),
         "registered": registered,
@@ -153,9 +179,6 @@ def state_arrays(prep: Prepared, profile: Practice, ref_date: DateLike) -> State
         "protected": protected_104 | setting_protects(profile, d),
         "request_date": to_dates(req["request"]),
         "counselled_date": to_dates(req["counselled"]),
-        "granted_date": to_dates(req["granted"]),
-        "declined_date": to_dates(req["declined"]),
-        "auto_start": to_dates(tl.auto_start),
         "has_access": has_access,
         "via_opt_in": via_opt_in,
         "automatic": has_access & ~via_opt_in,
@@ -163,6 +186,7 @@ def state_arrays(prep: Prepared, profile: Practice, ref_date: DateLike) -> State
         "wait_days": np.where(req["request"] == MISSING, NEVER, d - req["request"]),
         "disagreement": tl.disagreement,
     }
+    return {**cols, **frame_only(prep, profile, d, cols)} if frame else cols
 
 
 def state_at(prep: Prepared, profile: Practice, ref_date: DateLike) -> pd.DataFrame:
@@ -171,23 +195,24 @@ def state_at(prep: Prepared, profile: Practice, ref_date: DateLike) -> pd.DataFr
 
 
 def state_frame(prep: Prepared, cols: StateArrays) -> pd.DataFrame:
-    """The frame of :func:`patient_state` from :func:`state_arrays` already computed."""
+    """The frame of :func:`patient_state` from :func:`state_arrays` already computed (with
+    its :data:`FRAME_ONLY` columns)."""
     is_open = cols["open_request"]
     counselled = ~np.isnat(cols["counselled_date"])
-    stage = np.where(counselled, AWAITING_PROVISIONING, AWAITING_COUNSELLING).astype(object)
-    stage[~is_open] = None
+    stage = np.where(is_open, counselled.astype(np.int8), -1)  # -1: no open request
     return pd.DataFrame(
         {
             "patient_id": prep.patients["patient_id"].array,
-            **{name: values for name, values in cols.items() if name != "wait_days"},
+            **{name: cols[name] for name in STATE_COLUMNS if name != "wait_days"},
             "age": pd.arrays.IntegerArray(
                 np.where(prep.dob_day == MISSING, 0, cols["age"]), prep.dob_day == MISSING
             ),
-            "stage": pd.array(stage, dtype="str"),
+            "stage": coded_text(stage, [AWAITING_COUNSELLING, AWAITING_PROVISIONING]),
             "wait_days": pd.arrays.IntegerArray(np.where(is_open, cols["wait_days"], 0), ~is_open),
             "disagreement": disagreement_words(cols["disagreement"], prep.patients.index),
         },
         index=prep.patients.index,
+        copy=False,  # the arrays stay shared with ``cols`` (copy-on-write keeps them apart)
     )
 
 

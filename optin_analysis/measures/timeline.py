@@ -81,6 +81,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from optin_analysis.config import Practice
 from optin_analysis.measures.days import MISSING, NEVER, day_number, group_min
@@ -125,10 +126,17 @@ DISAGREEMENTS = {
 }
 
 
+def coded_text(codes: np.ndarray, words: list[str]) -> pd.api.extensions.ExtensionArray:
+    """``words[code]`` for each code, missing where a code is negative: a text column made
+    in Arrow (no Python string per row)."""
+    missing = codes < 0
+    indices = pa.array(codes, mask=missing) if missing.any() else pa.array(codes)
+    return pd.array(pa.array(words, pa.large_string()).take(indices), dtype="str")
+
+
 def disagreement_words(codes: np.ndarray, index: pd.Index) -> pd.Series:
     """Disagreement codes as words (:data:`DISAGREEMENTS`; empty text where they agree)."""
-    words = np.array(["", *DISAGREEMENTS.values()], dtype=object)
-    return pd.Series(words[codes], index=index, dtype="str")
+    return pd.Series(coded_text(codes, ["", *DISAGREEMENTS.values()]), index=index)
 
 
 @dataclass(frozen=True)
@@ -436,8 +444,9 @@ def _automatic_revocations(ev: Events, spells: Spells) -> np.ndarray:
 
 
 def timeline(prep: Prepared, profile: Practice) -> Timeline:
-    """The :class:`Timeline` of ``prep`` under ``profile`` (worked out once, then kept)."""
-    key = ("timeline", profile)
+    """The :class:`Timeline` of ``prep`` under ``profile`` (worked out once, then kept, by
+    the two dates of the profile it depends on: hashing a whole profile costs more)."""
+    key = ("timeline", profile.go_live_date, profile.extract_date)
     if key not in prep.cache:
         coded = Events.of(prep)
         auto = auto_start(prep, profile)

@@ -363,11 +363,14 @@ STEP2_PARTS = {
     "International transfers": "whether any data leave the UK, and under what safeguards.",
 }
 TO_COMPLETE = "TO COMPLETE:"
+#: libyaml's safe loader where PyYAML has it (ten times faster on the narrative, read for
+#: every practice), else the pure-Python one; both build only plain data.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _load(path: Path, model: type[BaseModel], what: str) -> BaseModel:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506
         return model.model_validate(raw)
     except FileNotFoundError:
         raise ConfigError(f"{path}: {what} not found") from None

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import groupby
 
+import numpy as np
 import pandas as pd
 
 from optin_analysis.config import Disclosure
@@ -109,6 +110,8 @@ def series_rows(
     complete (recorded in the ledger) and a published value per column; oldest first."""
     months = frame["month"].tolist()
     values = frame.set_index("month")[columns]
+    counts = values.to_numpy(dtype=np.int64)  # summed per group below, without pandas
+    row_of = {m: i for i, m in enumerate(months)}
     taken = {m for row in released for m in covered_months(row)}
     inside = [r for r in released if months and months[0] <= r["from"] and r["to"] <= months[-1]]
     rows = [dict(r) for r in inside]
@@ -121,11 +124,11 @@ def series_rows(
             end = _months_of(key, level)[-1]
             if level != "month" and end > last_complete:
                 continue  # a quarter or year is published once complete
-            sums = values.loc[covered].sum()
+            sums = counts[[row_of[m] for m in covered]].sum(axis=0)
             rows.append({
                 "period": _label(key, level, covered), "from": covered[0], "to": covered[-1],
                 "level": level, "complete": end <= last_complete,
-                **{c: control_count(int(sums[c]), rule) for c in columns},
+                **{c: control_count(int(v), rule) for c, v in zip(columns, sums, strict=True)},
             })  # fmt: skip
     return sorted(rows, key=lambda r: r["from"])
 

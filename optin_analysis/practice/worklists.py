@@ -24,7 +24,7 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import xlsxwriter
-from xlsxwriter.worksheet import Worksheet
+import pyarrow.csv as pacsv
+import rvgsrust_xlsxwriter as xl
 
 from optin_analysis.config import GoLiveStatus, Model, Practice, Supplier
 from optin_analysis.dates import as_timestamp
@@ -704,7 +704,7 @@ def _safe_part(value: str, what: str) -> str:
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 RISKY_PATTERN = r"^[=+\-@\t\r]"
 TEMP_SUFFIX = ".tmp"  #: temporary files and folders, renamed or removed when complete
-DATE_FORMAT = "YYYY-MM-DD"
+DATE_FORMAT = "yyyy-mm-dd"  #: Excel's number format of dates (YYYY-MM-DD)
 EXCEL_EPOCH = np.datetime64("1899-12-30", "D")  #: day 0 of Excel's (1900) date system
 IN_MEMORY_CELLS = 250_000  #: larger workbooks are written in constant-memory mode
 
@@ -737,17 +737,66 @@ def _is_text(column: pd.Series) -> bool:
     )
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+@dataclass(frozen=True)
+class Cells:
+    """A list as Arrow columns, made once for both files: dates as dates, numbers as
+    numbers (missing: null), flags as booleans, text as text; where each text column is
+    risky (see :data:`FORMULA_START`), and how long its longest value is."""
+
+    table: pa.Table
+    risky: dict[str, np.ndarray]
+    longest: dict[str, int]
+
+    def with_flags(self, words: dict[bool, str]) -> pa.Table:
+        """The table with its flags as ``words``."""
+        table = self.table
+        for i, kind in enumerate(table.schema.types):
+            if pa.types.is_boolean(kind):
+                flags = pc.fill_null(table.column(i), False)
+                text = pc.if_else(flags, words[True], words[False]).cast(pa.large_string())
+                table = table.set_column(i, table.column_names[i], text)
+        return table
+
+
+def cells(frame: pd.DataFrame) -> Cells:
+    """``frame`` as :class:`Cells`."""
+    columns, risky, longest = {}, {}, {}
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(column):
+            days = column.to_numpy().astype("datetime64[D]")
+            columns[name] = pa.array(days, type=pa.date32(), mask=np.isnat(days))
+        elif pd.api.types.is_bool_dtype(column):
+            columns[name] = pa.array(column.fillna(False).to_numpy(dtype=bool))
+        elif pd.api.types.is_numeric_dtype(column):
+            columns[name] = pa.array(column, from_pandas=True)
+        else:
+            text = pa.array(column.astype("str"), type=pa.large_string(), from_pandas=True)
+            columns[name], risky[name] = text, _risky(text)
+            longest[name] = pc.max(pc.utf8_length(text)).as_py() or 0
+    return Cells(pa.table(columns), risky, longest)
+
+
+#: How flags read in CSV (as pandas writes them).
+CSV_FLAGS = {True: "True", False: "False"}
+CSV_OPTIONS = pacsv.WriteOptions(eol="\r\n", quoting_header="none")
+
+
+def _write_csv(list_cells: Cells, path: Path) -> None:
     """One list as CSV (RFC 4180 line ends, so a CR in a value is quoted): dates as ISO
-    text, text cells neutralised."""
-    safe = frame.assign(**{c: neutralise(frame[c]) for c in frame.columns if _is_text(frame[c])})
-    safe.to_csv(path, index=False, date_format="%Y-%m-%d", lineterminator="\r\n")
+    text, text cells neutralised (a quote before what would be a formula)."""
+    table, risky = list_cells.with_flags(CSV_FLAGS), list_cells.risky
+    for name, where in risky.items():
+        if where.any():
+            text = table[name].combine_chunks()
+            quoted = pc.binary_join_element_wise(pa.scalar("'", text.type), text,
+                                                 pa.scalar("", text.type))  # fmt: skip
+            table = table.set_column(table.column_names.index(name), name,
+                                     pc.if_else(where, quoted, text))  # fmt: skip
+    pacsv.write_csv(table, path, CSV_OPTIONS)
 
 
 # --- how a worklist sheet looks: everything besides its cells, in one place -------------
-#
-# A later writer (e.g. a faster one) needs only :class:`SheetLayout` and
-# :func:`_apply_layout`: the layout itself does not depend on xlsxwriter.
 
 NOTE_ROW, HEADER_ROW, FIRST_DATA_ROW = 0, 1, 2  #: rows of a worklist sheet (from 0)
 MIN_WIDTH, MAX_WIDTH = 6, 80  #: column widths, in characters; longer text is cut off
@@ -793,8 +842,9 @@ class SheetLayout:
         return HEADER_ROW, 0, HEADER_ROW + self.data_rows, self.last_column
 
 
-def _width(heading: str, column: pd.Series) -> int:
-    """Characters a column needs: its heading or longest value, whichever is longer."""
+def _width(heading: str, column: pd.Series, longest_text: int | None = None) -> int:
+    """Characters a column needs: its heading or longest value, whichever is longer
+    (``longest_text``: of a text column, when known)."""
     if pd.api.types.is_datetime64_any_dtype(column):
         longest = DATE_WIDTH
     elif pd.api.types.is_bool_dtype(column):
@@ -802,129 +852,125 @@ def _width(heading: str, column: pd.Series) -> int:
     elif pd.api.types.is_numeric_dtype(column):
         top = column.abs().max() if len(column) else 0
         longest = len(f"{int(top)}") if pd.notna(top) else 1
+    elif longest_text is not None:
+        longest = longest_text
     else:
         lengths = pc.utf8_length(pa.array(column.astype("str"), from_pandas=True))
         longest = pc.max(lengths).as_py() or 0
     return min(max(len(str(heading)), longest, MIN_WIDTH) + 2, MAX_WIDTH)
 
 
-def sheet_layout(frame: pd.DataFrame, note: str) -> SheetLayout:
-    """The layout of a list's sheet (see :class:`SheetLayout`)."""
-    widths = tuple(_width(name, frame[name]) for name in frame.columns)
+def sheet_layout(
+    frame: pd.DataFrame, note: str, longest: dict[str, int] | None = None
+) -> SheetLayout:
+    """The layout of a list's sheet (see :class:`SheetLayout`); ``longest``: the length of
+    the longest value of text columns, where known (:class:`Cells`)."""
+    known = longest or {}
+    widths = tuple(_width(name, frame[name], known.get(name)) for name in frame.columns)
     return SheetLayout(note, widths, len(frame))
 
 
-def _formats(book: xlsxwriter.Workbook) -> dict:
+def _formats(book: xl.Workbook) -> dict:
+    note = book.add_format().set_text_wrap().set_vertical_align("top").set_bold()
     return {
-        "note": book.add_format(
-            {"text_wrap": True, "valign": "top", "bold": True, "bg_color": "#FFF2CC"}
-        ),  # fmt: skip
-        "heading": book.add_format({"bold": True, "bottom": 1}),
-        "date": book.add_format({"num_format": DATE_FORMAT, "align": "left"}),
-        "number": book.add_format({"align": "left"}),
-        "quoted": book.add_format({"quote_prefix": True}),
+        "note": note.set_background_color("#FFF2CC").set_pattern("solid"),
+        "heading": book.add_format().set_bold().set_bottom_border("thin"),
+        "date": book.add_format().set_num_format(DATE_FORMAT).set_align("left"),
+        "number": book.add_format().set_align("left"),
+        "quoted": book.add_format().set_quote_prefix(),
     }
 
 
-def _apply_layout(sheet: Worksheet, layout: SheetLayout, formats: dict) -> None:
+def _apply_layout(sheet: xl.Worksheet, layout: SheetLayout, formats: dict) -> None:
     """Write the note row and set everything of :class:`SheetLayout` but the headings."""
     for col, width in enumerate(layout.widths):
-        sheet.set_column(col, col, width)
-    sheet.set_row(NOTE_ROW, NOTE_LINE_POINTS * layout.note_lines + 3)
+        sheet.set_column_width(col, width)
+    sheet.set_row_height(NOTE_ROW, NOTE_LINE_POINTS * layout.note_lines + 3)
     if layout.last_column > 0:
         sheet.merge_range(NOTE_ROW, 0, NOTE_ROW, layout.last_column, layout.note,
                           formats["note"])  # fmt: skip
     else:
-        sheet.write_string(NOTE_ROW, 0, layout.note, formats["note"])
+        sheet.write(NOTE_ROW, 0, layout.note, formats["note"])
     sheet.freeze_panes(FIRST_DATA_ROW, 1)
     sheet.autofilter(*layout.filter_range)
     sheet.set_landscape()
-    sheet.set_paper(9)  # A4
-    sheet.fit_to_pages(1, 0)
-    sheet.repeat_rows(NOTE_ROW, HEADER_ROW)
+    sheet.set_paper_size(9)  # A4
+    sheet.set_print_fit_to_pages(1, 0)
+    sheet.set_repeat_rows(NOTE_ROW, HEADER_ROW)
     sheet.set_footer(FOOTER)
 
 
-@dataclass(frozen=True)
-class _Column:
-    """One column ready for a worksheet: its write method, values and per-cell formats."""
-
-    write: Callable
-    values: list
-    formats: list
-
-
-def _column(sheet: Worksheet, formats: dict, column: pd.Series) -> _Column:
-    """A column as worksheet cells (None where empty): dates as Excel day numbers in the
-    date format, numbers as numbers, flags as yes/no, everything else as text
-    (quote-prefixed if risky)."""
-    n = len(column)
-    missing = column.isna().to_numpy()
-    if pd.api.types.is_datetime64_any_dtype(column):
-        days = (column.to_numpy().astype("datetime64[D]") - EXCEL_EPOCH).astype("int64")
-        values, cell_formats, write = days.astype(object), [formats["date"]] * n, None
-    elif pd.api.types.is_bool_dtype(column):
-        flags = column.fillna(False).to_numpy(dtype=bool)
-        values = np.where(flags, BOOL_TEXT[True], BOOL_TEXT[False]).astype(object)
-        cell_formats, write = [None] * n, sheet.write_string
-    elif pd.api.types.is_numeric_dtype(column):
-        values = column.to_numpy(dtype=object, na_value=None)
-        cell_formats, write = [formats["number"]] * n, sheet.write_number
-    else:
-        text = pa.array(column.astype("str"), type=pa.large_string(), from_pandas=True)
-        values = column.astype("str").to_numpy(dtype=object)
-        quoted = np.where(_risky(text), formats["quoted"], None) if n else []
-        cell_formats, write = list(quoted), sheet.write_string
-    values[missing] = None
-    return _Column(write or sheet.write_number, values.tolist(), cell_formats)
-
-
 def _write_sheet(
-    book: xlsxwriter.Workbook, formats: dict, name: str, frame: pd.DataFrame, note: str = ""
+    book: xl.Workbook, formats: dict, name: str, frame: pd.DataFrame, note: str = "",
+    constant_memory: bool = False, list_cells: Cells | None = None,
+) -> None:  # fmt: skip
+    """One list as a worksheet laid out by :func:`sheet_layout`: its rows written from
+    Arrow columns (``list_cells``, made from ``frame`` if not given), in order
+    (constant-memory mode needs that), a row with a risky text cell on its own, that cell
+    quote-prefixed."""
+    list_cells = list_cells or cells(frame)
+    sheet = book.add_worksheet(name[:31], constant_memory)
+    _apply_layout(sheet, sheet_layout(frame, note, list_cells.longest), formats)
+    sheet.write_row(HEADER_ROW, 0, [str(c) for c in frame.columns], formats["heading"])
+    table, risky = list_cells.with_flags(BOOL_TEXT), list_cells.risky
+    plain = {c: formats[kind] for c, t in zip(table.column_names, table.schema.types, strict=True)
+             if (kind := _number_kind(t))}  # fmt: skip
+    flagged = np.flatnonzero(np.logical_or.reduce([*risky.values(), np.zeros(len(frame), bool)]))
+    start = 0
+    for stop in [*flagged.tolist(), len(frame)]:
+        rows = [(start, stop - start, plain)] if stop > start else []
+        if stop < len(frame):
+            quoted = {c: formats["quoted"] for c, where in risky.items() if where[stop]}
+            rows.append((stop, 1, {**plain, **quoted}))
+        for first, count, cell_formats in rows:
+            sheet.write_dataframe(FIRST_DATA_ROW + first, 0, table.slice(first, count),
+                                  write_header=False, column_formats=cell_formats)  # fmt: skip
+        start = stop + 1
+
+
+def _number_kind(kind: pa.DataType) -> str | None:
+    """The format of a column's cells: dates as dates, numbers aligned left, text none."""
+    if pa.types.is_date(kind):
+        return "date"
+    return "number" if pa.types.is_integer(kind) or pa.types.is_floating(kind) else None
+
+
+def _write_xlsx(
+    lists: Mapping[str, pd.DataFrame], path: Path, made: Mapping[str, Cells] | None = None
 ) -> None:
-    """One list as a worksheet laid out by :func:`sheet_layout`, row by row
-    (xlsxwriter's constant-memory mode needs that)."""
-    sheet = book.add_worksheet(name[:31])
-    _apply_layout(sheet, sheet_layout(frame, note), formats)
-    columns = [_column(sheet, formats, frame[c]) for c in frame.columns]
-    for col, heading in enumerate(frame.columns):
-        sheet.write_string(HEADER_ROW, col, str(heading), formats["heading"])
-    writers = [c.write for c in columns]
-    rows = zip(*(zip(c.values, c.formats, strict=True) for c in columns), strict=True)
-    for row, cells in enumerate(rows, start=FIRST_DATA_ROW):
-        for col, (value, cell_format) in enumerate(cells):
-            if value is not None:
-                writers[col](row, col, value, cell_format)
-
-
-def _write_xlsx(lists: Mapping[str, pd.DataFrame], path: Path) -> None:
     """Every list as a sheet of one workbook: real dates (YYYY-MM-DD), text never a formula,
     the first row saying who acts and how (``lists.notes``, when ``lists`` is a
-    :class:`Worklists`).
+    :class:`Worklists`). Written with rust_xlsxwriter (the ``rvgsrust-xlsxwriter``
+    bindings) from Arrow columns (``made``: each list's :class:`Cells`, where already made),
+    into the file at ``path`` by Python (so a full disk is an ``OSError`` naming it).
 
-    A workbook of up to :data:`IN_MEMORY_CELLS` cells is built in memory (no temporary
-    files: most of the time for a practice-sized list); a larger one in xlsxwriter's
+    A workbook of up to :data:`IN_MEMORY_CELLS` cells is built in memory; a larger one in
     constant-memory mode, whose temporary files (they hold identifiers) go to a private
     folder beside ``path``, removed at the end, never to the system's temporary folder.
     """
     cells = sum(frame.size for frame in lists.values())
     notes = getattr(lists, "notes", {})
     scratch = None
-    options = {"strings_to_formulas": False, "strings_to_urls": False, "in_memory": True}
+    book = xl.Workbook()
     if cells > IN_MEMORY_CELLS:
         scratch = tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
-        options.update(in_memory=False, constant_memory=True, tmpdir=scratch)
+        book.set_tempdir(scratch)
     try:
-        book = xlsxwriter.Workbook(str(path), options)
         formats = _formats(book)
-        try:
-            for name, frame in lists.items():
-                _write_sheet(book, formats, name, frame, notes.get(name, ""))
-        finally:
-            book.close()
+        for name, frame in lists.items():
+            _write_sheet(book, formats, name, frame, notes.get(name, ""), scratch is not None,
+                         (made or {}).get(name))  # fmt: skip
+        _save(book, path)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _save(book: xl.Workbook, path: Path) -> None:
+    """The workbook's bytes into the (private, already created) file at ``path``."""
+    data = book.save_to_buffer()
+    with open(path, "wb") as handle:
+        handle.write(data)
 
 
 def _temp_beside(final: Path) -> Path:
@@ -949,16 +995,17 @@ def stage_worklists(
     folder = private_folder(out_dir, _safe_part(period, "period"),
                             _safe_part(practice_code, "practice"))  # fmt: skip
     pending: Pending = []
+    made = {name: cells(frame) for name, frame in lists.items()}  # once, for both files
     try:
-        for name, frame in lists.items():
+        for name in lists:
             final = folder / f"{_safe_part(name, 'worklist name')}.csv"
             with naming(final):
                 pending.append((_temp_beside(final), final))
-                _write_csv(frame, pending[-1][0])
+                _write_csv(made[name], pending[-1][0])
         book = folder / "worklists.xlsx"
         with naming(book):
             pending.append((_temp_beside(book), book))
-            _write_xlsx(lists, pending[-1][0])
+            _write_xlsx(lists, pending[-1][0], made)
     except BaseException:
         discard_worklists(pending)
         raise

@@ -45,6 +45,30 @@ def _config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     return chart
 
 
+def _layered(layers: list[alt.Chart], data: alt.NamedData, **props: object) -> alt.LayerChart:
+    """Layers on one panel sharing ``data``: as ``alt.LayerChart(layer=..., ...)`` makes
+    it for layers without data, params, names or sizes of their own (all of ours), without
+    the deep copy of every layer its constructor makes (most of a report's chart time)."""
+    chart = alt.LayerChart(data=data, **props)
+    chart.layer = layers
+    return chart
+
+
+def _stacked(charts: list[alt.TopLevelMixin], **props: object) -> alt.VConcatChart:
+    """Charts one above the other, as ``alt.vconcat`` makes them for charts without params
+    (all of ours), without copying each one."""
+    chart = alt.VConcatChart(**props)
+    chart.vconcat = charts
+    return chart
+
+
+def _side_by_side(charts: list[alt.TopLevelMixin]) -> alt.HConcatChart:
+    """Charts side by side, as ``alt.hconcat`` makes them, without copying each one."""
+    chart = alt.HConcatChart()
+    chart.hconcat = charts
+    return chart
+
+
 #: Rows of the named datasets charts refer to, until :func:`attach_datasets` takes them.
 _ROWS: dict[str, list[dict]] = {}
 
@@ -114,10 +138,7 @@ def bars(
         )
     )
     marks = _marks(data, axis_x, frame[column].map(hidden))
-    # the data once, on the layer: Altair copies each sub-chart it combines
-    return alt.LayerChart(
-        layer=[drawn, labels, marks], data=named(data), width=WIDTH, height=height
-    )
+    return _layered([drawn, labels, marks], named(data), width=WIDTH, height=height)
 
 
 #: Up to this many bars a chart labels every bar; beyond, only bars of several months.
@@ -157,13 +178,12 @@ def period_bars(
         .encode(x=alt.X("mid:T"), y=alt.Y("value:Q"), text=alt.Text("text:N"))
     )
     marks = _marks(data.assign(start=data["mid"]), alt.X("start:T"), frame[column].map(hidden))
-    return alt.LayerChart(layer=[drawn, labels, marks], data=named(data), width=WIDTH,
-                          height=height)  # fmt: skip
+    return _layered([drawn, labels, marks], named(data), width=WIDTH, height=height)
 
 
 def panels(charts: list[alt.TopLevelMixin]) -> alt.TopLevelMixin:
     """Charts one above the other, each on its own scale; configured for the reports."""
-    return _config(alt.vconcat(*charts, spacing=18))
+    return _config(_stacked(charts, spacing=18))
 
 
 def single(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
@@ -188,7 +208,7 @@ def month_line(
     points = alt.Chart().mark_point(color=colour, filled=True, size=60, shape="circle")
     marks = _marks(data, x, frame[column].map(hidden))
     layer = [line.encode(x=x, y=y), points.encode(x=x, y=y), marks]
-    return alt.LayerChart(layer=layer, data=named(data), width=WIDTH, height=height)
+    return _layered(layer, named(data), width=WIDTH, height=height)
 
 
 def facet_lines(
@@ -209,6 +229,7 @@ def facet_lines(
             height=110,
             percent=label in percent_labels,
         )
-        charts.append(chart.properties(title=label, width=190))
-    rows_of = [alt.hconcat(*charts[i : i + columns]) for i in range(0, len(charts), columns)]
-    return _config(alt.vconcat(*rows_of, spacing=12).properties(title=title))
+        chart.title, chart.width = label, 190  # set in place: properties() copies
+        charts.append(chart)
+    rows_of = [_side_by_side(charts[i : i + columns]) for i in range(0, len(charts), columns)]
+    return _config(_stacked(rows_of, spacing=12, title=title))

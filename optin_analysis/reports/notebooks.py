@@ -27,6 +27,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
@@ -71,6 +72,14 @@ STAGING = ".partial-"  #: marks staging folders; stale ones are removed by the n
 RESET = (
     "[get_ipython().user_ns.pop(k) for k in list(get_ipython().user_ns)"
     " if not k.startswith('_') and k not in get_ipython().user_ns_hidden]"
+)
+#: What every report notebook imports, and vl-convert's engine started with the reports'
+#: fonts (about a second for the first chart of a process): done once a kernel is up,
+#: while this process reads and measures the first practice.
+WARM_UP = (
+    "import optin_analysis.reports.views, optin_analysis.reports.dpia_views, "
+    "optin_analysis.reports.rollup_views\n"
+    "optin_analysis.reports.render.warm_up()"
 )
 
 
@@ -121,16 +130,45 @@ class KernelSession:
     def __init__(self) -> None:
         self.km: KernelManager | None = None
         self.kc = None
+        self._warming: threading.Thread | None = None
+        self._starting = threading.Lock()  #: one start at a time (notebooks run in a thread)
+        self.stopped = False  #: set by :meth:`kill`: no kernel is started until closed
+
+    def warm(self) -> None:
+        """Start the kernel and its imports in the background (nothing if started): it
+        starts on the other core while this process reads and measures a practice, and
+        the first notebook finds it ready. A failure is left to the first notebook."""
+        with self._starting:
+            if self._warming is None and self.km is None:
+                self._warming = threading.Thread(target=self._warm_up, daemon=True)
+                self._warming.start()
+
+    def _warm_up(self) -> None:
+        with contextlib.suppress(Exception):
+            self._start_once_more()
+            self.kc.execute(WARM_UP, silent=True, store_history=False)  # not waited for:
+            # the kernel runs it before the first notebook, whose client skips its replies
 
     def _kernel(self) -> KernelManager:
-        if self.km is None or not self.km.is_alive():
-            try:
-                self._start()
-            except RuntimeError:  # died at start: another process took one of its ports
-                self._start()  # (ZMQ "Address already in use", papermill#511): once more
-        else:
-            self.kc.execute_interactive(RESET, silent=True, timeout=30)
+        with self._starting:
+            if self.stopped:
+                raise ReportError("the run is stopping: no notebook is started")
+            if self._warming is not None:
+                self._warming.join()
+                self._warming = None
+            if self.km is None or not self.km.is_alive():
+                self._start_once_more()
+                return self.km
+        self.kc.execute_interactive(RESET, silent=True, timeout=30)
         return self.km
+
+    def _start_once_more(self) -> None:
+        try:
+            self._start()
+        except RuntimeError:  # died at start: another process took one of its ports
+            if self.stopped:
+                raise
+            self._start()  # (ZMQ "Address already in use", papermill#511): once more
 
     def _start(self) -> None:
         """A new kernel and its connected client (any earlier one stopped first)."""
@@ -167,16 +205,21 @@ class KernelSession:
 
     def close(self) -> None:
         """Disconnect and shut the kernel down."""
+        with self._starting:
+            if self._warming is not None:
+                self._warming.join()
+                self._warming = None
         self._stop_client()
         if self.km is not None and self.km.is_alive():
             self.km.shutdown_kernel(now=True)
-        self.km = None
+        self.km, self.stopped = None, False  # a later run starts a kernel again
 
     def kill(self) -> None:
         """Kill the kernel and anything it started, at once (safe in a signal handler).
 
         Kernels run in a session of their own, so their process group is theirs alone.
         """
+        self.stopped = True
         pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
         if pid:
             with contextlib.suppress(OSError):
@@ -244,7 +287,10 @@ def _pdf_helper_init(parent: int) -> None:
 @functools.cache
 def _pdf_helper() -> ProcessPoolExecutor:
     """One helper process per worker for PDFs: a PDF is laid out on the other core while
-    the kernel executes the next notebook (a thread would fight the worker for the GIL)."""
+    the kernel executes the next notebook (a thread would fight the worker for the GIL).
+
+    Start it from the process's main thread (:func:`start_pdf_helper`): it ends with the
+    thread that started it (``PR_SET_PDEATHSIG`` follows threads)."""
     helper = ProcessPoolExecutor(
         1, mp_context=multiprocessing.get_context("spawn"), initializer=_pdf_helper_init,
         initargs=(os.getpid(),),
@@ -254,6 +300,13 @@ def _pdf_helper() -> ProcessPoolExecutor:
     # before multiprocessing closes its queues (their finalizers have priority 10).
     multiprocessing.util.Finalize(helper, helper.shutdown, exitpriority=100)
     return helper
+
+
+@functools.cache
+def start_pdf_helper() -> None:
+    """Start the PDF helper's process now, from this (the main) thread, if it is not
+    running (a pool starts its process on its first job)."""
+    _pdf_helper().submit(int)
 
 
 def _timed_pdf(html: str, path: Path, props: dict | None = None) -> float:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import copy
 import functools
 import hashlib
 import html as html_lib
@@ -29,13 +28,15 @@ import tempfile
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import altair as alt
 import nbformat
 import pandas as pd
 
 from optin_analysis.reports import fonts
+
+if TYPE_CHECKING:  # Altair is imported where charts are drawn (kernels), not by every run
+    import altair as alt
 
 #: Outgoing charts are drawn from aggregated tables; more rows than this is refused.
 MAX_CHART_ROWS = 500
@@ -124,6 +125,7 @@ def _table_problems(table: pd.DataFrame) -> list[str]:
 
 @functools.lru_cache(maxsize=1)
 def _vegalite_version() -> dict[str, str]:
+    import altair as alt
     import vl_convert as vlc
 
     wanted = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
@@ -133,6 +135,23 @@ def _vegalite_version() -> dict[str, str]:
 def _chart_id(spec: dict) -> str:
     canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str)
     return "chart-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def warm_up() -> None:
+    """Start vl-convert's engine with the reports' fonts (a second, once a process); not
+    where the address space is limited (``ulimit -v``), where its JavaScript engine may
+    not start: a run that draws no chart must not fail for it."""
+    import vl_convert as vlc
+
+    fonts.register_for_charts()
+    try:
+        import resource
+
+        limited = resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY
+    except ImportError:  # not a POSIX system
+        limited = False
+    if not limited:
+        vlc.vegalite_to_svg({"mark": "point", "config": {"font": fonts.FAMILY}})
 
 
 def chart_svg(spec: dict, title: str, description: str) -> str:
@@ -296,6 +315,14 @@ class _Fetches(HTMLParser):
 
 
 _FETCHING = frozenset(_FETCHING_ATTRS)
+#: What every finding of :class:`_Fetches` needs in the page's text: a fetching tag's
+#: name, a CSS ``url(`` or ``@import``, or a style attribute with a character reference
+#: (it is decoded before its CSS is read). A page with none of these fetches nothing.
+_MAY_FETCH = re.compile(
+    r"<(?:" + "|".join(sorted({tag for tag, _ in _FETCHING_ATTRS})) + r")\b|url\(|@import"
+    r"""|\bstyle\s*=\s*(?:"[^"]*&|'[^']*&|[^\s>"']*&)""",
+    re.I,
+)
 
 
 def find_external_resources(html: str) -> list[str]:
@@ -304,8 +331,11 @@ def find_external_resources(html: str) -> list[str]:
     Checks resource-loading attributes (script src, link href, img src, ...), CSS
     ``url()`` / ``@import`` in ``<style>`` and ``style=""``. Only ``data:`` URIs and
     in-page ``#fragments`` are allowed; empty ``src`` counts too (it re-requests the
-    page). Ordinary ``<a href>`` links are not fetches and are allowed.
+    page). Ordinary ``<a href>`` links are not fetches and are allowed. A page without
+    any of :data:`_MAY_FETCH` is not parsed (a report's charts are thousands of tags).
     """
+    if not _MAY_FETCH.search(html):
+        return []
     parser = _Fetches()
     parser.feed(html)
     parser.close()
@@ -395,6 +425,15 @@ def _exporter():
     )
 
 
+def _shallow(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``notebook`` whose metadata and cells (not their outputs) are its own:
+    what :func:`_prepare_for_export` replaces."""
+    nb = nbformat.NotebookNode(notebook)
+    nb.metadata = nbformat.NotebookNode(notebook.metadata)
+    nb.cells = [nbformat.NotebookNode(cell) for cell in notebook.cells]
+    return nb
+
+
 def notebook_to_html(notebook: nbformat.NotebookNode, title: str) -> str:
     """Convert an executed notebook to a self-contained, print-friendly HTML page.
 
@@ -405,7 +444,7 @@ def notebook_to_html(notebook: nbformat.NotebookNode, title: str) -> str:
     """
     if not str(title).strip():
         raise ValueError("the report needs a title")
-    nb = copy.deepcopy(notebook)
+    nb = _shallow(notebook)  # nbconvert deep-copies what it is given, twice
     _prepare_for_export(nb)
     nb.metadata["title"] = str(title)
     html, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": str(title)}})

@@ -35,9 +35,16 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -80,6 +87,7 @@ from optin_analysis.reports.notebooks import (
     remove_stale_staging,
     render,
     stage_reports,
+    start_pdf_helper,
 )
 from optin_analysis.run import lock
 from optin_analysis.run.checks import practice_warnings
@@ -226,13 +234,73 @@ def run_practice(
     earlier releases published). Its files are staged, not published: the caller
     publishes ``result.staged``.
     """
+    return begin_practice(cfg, profile, period, options, codelist, earlier).result()
+
+
+@dataclass
+class Begun:
+    """A practice read, measured and its worklists staged, whose reports are being staged
+    (by the kernel, on the other core) while the caller goes on: :meth:`result` waits."""
+
+    result_so_far: PracticeResult
+    staged: Staged
+    timings: Timings
+    seconds: float  #: spent so far (the reports add their own)
+    reports: Future | None = None
+    final: Path | None = None
+
+    def result(self) -> PracticeResult:
+        """The practice's result, once its reports are staged (or failed)."""
+        result, staged = self.result_so_far, self.staged
+        if self.reports is not None:
+            try:
+                stage, seconds = self.reports.result()
+                staged.reports, self.seconds = (stage, self.final), self.seconds + seconds
+            except BaseException as exc:
+                _failed(result, staged, exc)
+        if result.status != FAILED:
+            result.staged = staged
+        result.seconds, result.timings = self.seconds, self.timings.stages
+        return result
+
+
+def _failed(result: PracticeResult, staged: Staged, exc: BaseException) -> None:
+    """``exc`` as the practice's failure (its staged files removed); re-raised when it is
+    not the practice's (a signal, Ctrl-C)."""
+    staged.discard()
+    if isinstance(exc, InputError | ConfigError | PeriodError | ReportError | OSError):
+        result.status, result.problem = FAILED, _describe(exc)
+    elif isinstance(exc, Exception):  # one practice must never stop the batch
+        words = in_words(exc)
+        result.status = FAILED
+        result.problem = words if os_error(exc) is not None else f"unexpected {words}"
+    else:
+        raise exc
+
+
+def begin_practice(
+    cfg: RunConfig,
+    profile: Practice,
+    period: str,
+    options: Options = Options(),
+    codelist: pd.DataFrame | None = None,
+    earlier: Earlier | None = None,
+    reports: ThreadPoolExecutor | None = None,
+) -> Begun:
+    """:func:`run_practice` up to its reports, which are staged in ``reports`` (one thread:
+    the kernel runs one notebook at a time) when given, else here."""
     if options.as_of is not None:
-        return run_review(cfg, profile, period, options, codelist)
+        review = run_review(cfg, profile, period, options, codelist)
+        return Begun(review, review.staged or Staged(), Timings(review.timings), review.seconds)
     result = PracticeResult(profile.ods_code, profile.name)
     timings = Timings()
     start = time.perf_counter()
-    staged = Staged()
+    begun = Begun(result, Staged(), timings, 0.0)
     try:
+        if options.reports:
+            session().warm()  # the kernel starts while this process reads and measures
+            if options.pdf:
+                start_pdf_helper()  # here: it ends with the thread that starts it
         with timings.stage("load+validate"):
             data = load_practice(profile, codelist)
             result.warnings = [p.message for p in practice_warnings(data, cfg.source)]
@@ -254,34 +322,41 @@ def run_practice(
             with timings.stage("worklists"):
                 frames = worklists(data.patients, data.events, profile, month.ref_date,
                                    state=month.measures.state)  # fmt: skip
-                staged.lists = stage_worklists(frames, cfg.worklists_dir, profile.ods_code,
-                                               period)  # fmt: skip
+                begun.staged.lists = stage_worklists(frames, cfg.worklists_dir,
+                                                     profile.ods_code, period)  # fmt: skip
         if options.reports:
-            final = report_folder(cfg, period, profile.ods_code, options.audience)
+            begun.final = final = report_folder(cfg, period, profile.ods_code, options.audience)
             if options.audience == PRACTICE:  # exact figures: kept with the worklists
                 private_folder(cfg.worklists_dir, period, profile.ods_code)
                 private_folder(
                     cfg.worklists_dir, period, profile.ods_code, final.name, create=False
                 )
-            with naming(final):  # its files are staged under temporary names
-                stage = stage_reports(session(), bundle, final, options.keep_notebooks,
-                                      timings, options.pdf)  # fmt: skip
-            staged.reports = (stage, final)
-        result.staged = staged
-    except (InputError, ConfigError, PeriodError, ReportError, OSError) as exc:
-        result.status, result.problem = FAILED, _describe(exc)
-    except Exception as exc:  # noqa: BLE001 - one practice must never stop the batch
-        words = in_words(exc)
-        result.status = FAILED
-        result.problem = words if os_error(exc) is not None else f"unexpected {words}"
-    except BaseException:
-        staged.discard()
-        raise
-    if result.status == FAILED:
-        staged.discard()
-    result.seconds = time.perf_counter() - start
-    result.timings = timings.stages
-    return result
+            job = partial(_stage_reports, bundle, final, options, timings)
+            begun.reports = reports.submit(job) if reports is not None else _now(job)
+    except BaseException as exc:
+        _failed(result, begun.staged, exc)
+        begun.reports = None
+    begun.seconds = time.perf_counter() - start
+    return begun
+
+
+def _stage_reports(bundle: dict, final: Path, options: Options, timings: Timings):
+    """A practice's reports staged beside ``final``: (the staging folder, seconds)."""
+    start = time.perf_counter()
+    with naming(final):  # its files are staged under temporary names
+        stage = stage_reports(session(), bundle, final, options.keep_notebooks, timings,
+                              options.pdf)  # fmt: skip
+    return stage, time.perf_counter() - start
+
+
+def _now(job: Callable) -> Future:
+    """``job`` run here, as a finished future (its exception kept in it)."""
+    done: Future = Future()
+    try:
+        done.set_result(job())
+    except Exception as exc:  # noqa: BLE001 - handed over as the future's
+        done.set_exception(exc)
+    return done
 
 
 def review_since(options: Options, ods_code: str) -> tuple[dt.date, str]:
@@ -546,6 +621,37 @@ def _run_parallel(cfg, todo, period, options, codelist, earlier, jobs, progress)
         progress(_died(profile))
 
 
+def _run_here(cfg, todo, period, options, codelist, earlier, progress) -> None:
+    """Run in this process, one practice after another, each one's reports staged by the
+    kernel while the next practice is read, measured and its worklists staged (so the two
+    cores are used with one job). On a signal the kernel is stopped, the reports not yet
+    staged are dropped and nothing more is published."""
+    reports = ThreadPoolExecutor(1, thread_name_prefix="reports")
+    begun: list[Begun] = []
+    try:
+        for p in todo:
+            begun.append(begin_practice(cfg, p, period, options, codelist,
+                                        earlier.get(p.ods_code), reports))  # fmt: skip
+            if len(begun) > 1:
+                progress(begun[0].result())
+                begun.pop(0)
+        while begun:
+            progress(begun[0].result())
+            begun.pop(0)
+    except BaseException:
+        reports.shutdown(wait=False, cancel_futures=True)
+        if _session is not None:
+            _session.kill()  # the notebook running now fails at once
+        for left in begun:
+            wait([left.reports] if left.reports else [])
+            left.staged.discard()
+        if _session is not None:
+            _session.close()  # what is left of it (the next run starts a new kernel)
+        raise
+    finally:
+        reports.shutdown(wait=True)
+
+
 def _writes(options: Options) -> bool:
     return options.reports or options.lists
 
@@ -643,9 +749,7 @@ def run_batch(
             if jobs > 1 and len(todo) > 1:
                 _run_parallel(cfg, todo, period, options, codelist, earlier, jobs, finished)
             else:
-                for p in todo:
-                    finished(run_practice(cfg, p, period, options, codelist,
-                                          earlier.get(p.ods_code)))  # fmt: skip
+                _run_here(cfg, todo, period, options, codelist, earlier, finished)
         except Interrupted as exc:
             exc.results = _ordered(results, practices)
             raise
