@@ -384,29 +384,22 @@ def run_review(
     start = time.perf_counter()
     staged = Staged()
     try:
-        with timings.stage("load+validate"):
-            data = load_practice(profile, codelist)
-            result.warnings = [p.message for p in practice_warnings(data, cfg.source)]
         if options.as_of > profile.extract_date:
             raise PeriodError(
                 f"{profile.ods_code}: --as-of {options.as_of} is after the extract date "
                 f"{profile.extract_date}; use an extract taken on or after that day"
             )
+        with timings.stage("load+validate"):
+            data = load_practice(profile, codelist)
+            result.warnings = [p.message for p in practice_warnings(data, cfg.source)]
         since, why = review_since(options, profile.ods_code)
         with timings.stage("worklists"):
             frames = worklists(data.patients, data.events, profile, options.as_of, since=since,
                                review_weeks=options.review_weeks, since_why=why)  # fmt: skip
             staged.lists = stage_worklists(frames, cfg.worklists_dir, profile.ods_code, period)
         result.staged = staged
-    except (InputError, ConfigError, PeriodError, OSError) as exc:
-        result.status, result.problem = FAILED, _describe(exc)
-    except Exception as exc:  # noqa: BLE001 - one practice must never stop the batch
-        result.status, result.problem = FAILED, f"unexpected {type(exc).__name__}: {exc}"
-    except BaseException:
-        staged.discard()
-        raise
-    if result.status == FAILED:
-        staged.discard()
+    except BaseException as exc:  # noqa: BLE001 - _failed re-raises what is not the practice's
+        _failed(result, staged, exc)
     result.seconds = time.perf_counter() - start
     result.timings = timings.stages
     return result
