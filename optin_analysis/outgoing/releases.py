@@ -84,8 +84,10 @@ def _label(key: str, level: str, covered: list[str]) -> str:
 
 def _passes(values: pd.DataFrame, level: str, rule: Disclosure) -> bool:
     """The series policy at ``level`` for every column (the coarsest any column needs)."""
-    sums = values.groupby([_key(m, level) for m in values.index]).sum()
-    return all(passes(control_array(sums[c].astype(int), rule), "series") for c in sums)
+    _, group = np.unique([_key(m, level) for m in values.index], return_inverse=True)
+    sums = np.zeros((group.max(initial=-1) + 1, values.shape[1]), dtype=np.int64)
+    np.add.at(sums, group, values.to_numpy(dtype=np.int64))  # summed per group, in numpy
+    return all(passes(control_array(column, rule), "series") for column in sums.T)
 
 
 def _year_level(year: str, values: pd.DataFrame, last_complete: str, rule: Disclosure) -> str:
