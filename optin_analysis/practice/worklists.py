@@ -344,6 +344,113 @@ class _Item:
     what: np.ndarray | str
 
 
+@dataclass
+class _Review:
+    """What every item of a weekly review reads: the patients' flags, the days that
+    bound "new" (after ``since``, up to ``ref``) and the practice's branch."""
+
+    patients: pd.DataFrame
+    state: pd.DataFrame
+    profile: Practice
+    ref: np.datetime64
+    since: np.datetime64
+
+    def __post_init__(self) -> None:
+        names = ("registered", "eligible", "account", "has_access", "automatic", "protected",
+                 "protected_104", "opted_out", "open_request")  # fmt: skip
+        self.f = {name: _flag(self.state, name) for name in names}
+        self.f["exposed"] = ~self.f["has_access"] & ~self.f["opted_out"] & ~self.f["protected"]
+        self.default = self.profile.model is Model.DEFAULT
+        self.fix = ("add a 104 now" if codes_protect(self.profile)
+                    else "make the supplier setting (step 1 of the guidance)")  # fmt: skip
+
+    def new(self, dates: np.ndarray) -> np.ndarray:
+        """Whether each date falls after the previous review, up to the review's day."""
+        return ~np.isnat(dates) & (dates > self.since) & (dates <= self.ref)
+
+    def rows(self, mask: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Positions of ``mask`` and the flags of those rows only (texts are made for the
+        rows listed, not for every patient)."""
+        at = np.flatnonzero(mask)
+        return at, {name: flag[at] for name, flag in self.f.items()}
+
+
+def _new_accounts(r: _Review) -> _Item:
+    """New online accounts that hold, or would get, automatic access."""
+    f, acct_date = r.f, _dates(r.patients, "online_account_date")
+    account = r.new(acct_date) & f["account"] & f["eligible"]
+    if r.default:
+        would = ~f["has_access"] & ~f["opted_out"] & ~f["protected_104"]
+        at, g = r.rows(account & (f["has_access"] | would))
+        detail = np.where(
+            g["has_access"], "holds full access", "no access yet: gets it automatically"
+        )
+        return _Item(at, acct_date[at], detail, EXCEPTION_CHECK)
+    at, g = r.rows(account & (f["automatic"] | f["exposed"]))
+    detail = np.where(g["automatic"], "holds automatic full access",
+                      "not protected: would get automatic access")  # fmt: skip
+    what = np.where(g["automatic"], "revoke until the patient opts in (also on revoke)", r.fix)
+    return _Item(at, acct_date[at], detail, what)
+
+
+def _new_registrants(r: _Review, codes: pd.DataFrame) -> _Item:
+    """New registrants: whether they hold access, are protected, or arrived with a 104."""
+    reg_date = _dates(r.patients, "registration_date")
+    at, g = r.rows(r.new(reg_date) & r.f["registered"] & r.f["eligible"])
+    code_date = _dates(codes, "code_date")[at]
+    arrived = g["protected_104"] & ~np.isnat(code_date) & (code_date < reg_date[at])
+    came = "arrived with a 104 dated " + _iso(code_date) + " (from another practice)"
+    own_104 = g["protected_104"] & ~arrived
+    if r.default:
+        conditions = [arrived, g["has_access"], g["opted_out"], own_104]
+        detail = np.select(conditions, [came, "holds full access", "opted out",
+                                        "has a 104 coded here"],
+                           "no access yet: gets it automatically")  # fmt: skip
+        what = np.select(conditions, [CLINICIAN_104, EXCEPTION_CHECK, "none", CLINICIAN_104],
+                         EXCEPTION_CHECK)  # fmt: skip
+        return _Item(at, reg_date[at], detail, what)
+    conditions = [arrived, g["automatic"], g["exposed"], g["has_access"], g["opted_out"],
+                  own_104]  # fmt: skip
+    detail = np.select(conditions, [
+        came, "holds automatic full access", "no 104: not protected from automatic access",
+        "holds access through opt-in", "opted out", "has a 104 coded here",
+    ], "protected by the supplier setting")  # fmt: skip
+    what = np.select(conditions, [
+        "keep it (it protects); a clinician checks its reason",
+        "revoke until the patient opts in (also on revoke)", r.fix, "none",
+        "none: opted out", "none: its 104 protects",
+    ], "none: the supplier setting protects")  # fmt: skip
+    return _Item(at, reg_date[at], detail, what)
+
+
+def _not_counselled(r: _Review) -> _Item:
+    """New opt-in requests not yet counselled."""
+    request_date = _dates(r.state, "request_date")
+    waiting = (r.f["registered"] & r.f["open_request"]
+               & np.isnat(_dates(r.state, "counselled_date")))  # fmt: skip
+    at, _ = r.rows(waiting & r.new(request_date))
+    days = np.asarray(r.state["wait_days"].take(at).fillna(0), dtype=np.int64)
+    detail = "asked " + days.astype(str) + " day(s) ago"
+    return _Item(at, request_date[at], detail,
+                 "counsel the patient, then code it (also on requests)")  # fmt: skip
+
+
+def _turning_16(r: _Review, weeks: int) -> _Item:
+    """Patients turning 16 in the next ``weeks`` (on the opt-in model, those unprotected)."""
+    b16 = _dates(r.state, "sixteenth_birthday")
+    horizon = r.ref + np.timedelta64(7 * weeks, "D")
+    turning = r.f["registered"] & ~np.isnat(b16) & (b16 > r.ref) & (b16 <= horizon)
+    if r.default:
+        at, _ = r.rows(turning)
+        birthday = "turns 16 on " + _iso(b16[at])
+        return _Item(at, b16[at], birthday, "before the birthday: " + EXCEPTION_CHECK)
+    at, _ = r.rows(turning & r.f["exposed"])
+    before = "add a 104 before the birthday" if codes_protect(r.profile) else (
+        "make the supplier setting before the birthday")  # fmt: skip
+    birthday = "turns 16 on " + _iso(b16[at]) + ", not protected"
+    return _Item(at, b16[at], birthday, before)
+
+
 def _review(
     patients: pd.DataFrame,
     state: pd.DataFrame,
@@ -353,92 +460,11 @@ def _review(
     since: pd.Timestamp,
     weeks: int,
 ) -> pd.DataFrame:
-    d, s = ref.to_datetime64(), since.to_datetime64()
-    default = profile.model is Model.DEFAULT
-    by_code = codes_protect(profile)
-    f = {name: _flag(state, name) for name in (
-        "registered", "eligible", "account", "has_access", "automatic", "protected",
-        "protected_104", "opted_out", "open_request")}  # fmt: skip
-    f["exposed"] = ~f["has_access"] & ~f["opted_out"] & ~f["protected"]
-    fix = "add a 104 now" if by_code else "make the supplier setting (step 1 of the guidance)"
-    items: dict[str, _Item] = {}
-
-    def new(dates: np.ndarray) -> np.ndarray:
-        return ~np.isnat(dates) & (dates > s) & (dates <= d)
-
-    def rows(mask: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Positions of ``mask`` and the flags of those rows only (texts are made for the
-        rows listed, not for every patient)."""
-        at = np.flatnonzero(mask)
-        return at, {name: flag[at] for name, flag in f.items()}
-
-    acct_date = _dates(patients, "online_account_date")
-    account = new(acct_date) & f["account"] & f["eligible"]
-    if default:
-        would = ~f["has_access"] & ~f["opted_out"] & ~f["protected_104"]
-        at, g = rows(account & (f["has_access"] | would))
-        detail = np.where(
-            g["has_access"], "holds full access", "no access yet: gets it automatically"
-        )
-        items[NEW_ACCOUNT] = _Item(at, acct_date[at], detail, EXCEPTION_CHECK)
-    else:
-        at, g = rows(account & (f["automatic"] | f["exposed"]))
-        detail = np.where(g["automatic"], "holds automatic full access",
-                          "not protected: would get automatic access")  # fmt: skip
-        what = np.where(g["automatic"], "revoke until the patient opts in (also on revoke)", fix)
-        items[NEW_ACCOUNT] = _Item(at, acct_date[at], detail, what)
-
-    reg_date = _dates(patients, "registration_date")
-    at, g = rows(new(reg_date) & f["registered"] & f["eligible"])
-    code_date = _dates(codes, "code_date")[at]
-    arrived = g["protected_104"] & ~np.isnat(code_date) & (code_date < reg_date[at])
-    came = "arrived with a 104 dated " + _iso(code_date) + " (from another practice)"
-    own_104 = g["protected_104"] & ~arrived
-    if default:
-        conditions = [arrived, g["has_access"], g["opted_out"], own_104]
-        detail = np.select(conditions, [came, "holds full access", "opted out",
-                                        "has a 104 coded here"],
-                           "no access yet: gets it automatically")  # fmt: skip
-        what = np.select(conditions, [CLINICIAN_104, EXCEPTION_CHECK, "none", CLINICIAN_104],
-                         EXCEPTION_CHECK)  # fmt: skip
-    else:
-        conditions = [arrived, g["automatic"], g["exposed"], g["has_access"], g["opted_out"],
-                      own_104]  # fmt: skip
-        detail = np.select(conditions, [
-            came, "holds automatic full access", "no 104: not protected from automatic access",
-            "holds access through opt-in", "opted out", "has a 104 coded here",
-        ], "protected by the supplier setting")  # fmt: skip
-        what = np.select(conditions, [
-            "keep it (it protects); a clinician checks its reason",
-            "revoke until the patient opts in (also on revoke)", fix, "none",
-            "none: opted out", "none: its 104 protects",
-        ], "none: the supplier setting protects")  # fmt: skip
-    items[NEW_REGISTRANT] = _Item(at, reg_date[at], detail, what)
-
-    if not default:
-        request_date = _dates(state, "request_date")
-        waiting = f["registered"] & f["open_request"] & np.isnat(_dates(state, "counselled_date"))
-        at, _ = rows(waiting & new(request_date))
-        days = np.asarray(state["wait_days"].take(at).fillna(0), dtype=np.int64)
-        detail = "asked " + days.astype(str) + " day(s) ago"
-        items[NOT_COUNSELLED] = _Item(
-            at, request_date[at], detail, "counsel the patient, then code it (also on requests)"
-        )
-
-    b16 = _dates(state, "sixteenth_birthday")
-    horizon = d + np.timedelta64(7 * weeks, "D")
-    turning = f["registered"] & ~np.isnat(b16) & (b16 > d) & (b16 <= horizon)
-    if default:
-        at, _ = rows(turning)
-        birthday = "turns 16 on " + _iso(b16[at])
-        items[TURNING_16] = _Item(at, b16[at], birthday, "before the birthday: " + EXCEPTION_CHECK)
-    else:
-        at, _ = rows(turning & f["exposed"])
-        before = "add a 104 before the birthday" if by_code else (
-            "make the supplier setting before the birthday")  # fmt: skip
-        birthday = "turns 16 on " + _iso(b16[at]) + ", not protected"
-        items[TURNING_16] = _Item(at, b16[at], birthday, before)
-
+    r = _Review(patients, state, profile, ref.to_datetime64(), since.to_datetime64())
+    items = {NEW_ACCOUNT: _new_accounts(r), NEW_REGISTRANT: _new_registrants(r, codes)}
+    if not r.default:
+        items[NOT_COUNSELLED] = _not_counselled(r)
+    items[TURNING_16] = _turning_16(r, weeks)
     parts = []
     merged = state[["patient_id", "age"]]
     for item, it in items.items():
