@@ -31,21 +31,22 @@ def test_the_last_review_before_a_day(tmp_path):
     assert rows == 4
 
 
-def test_a_store_from_before_reviews_were_recorded_has_none(tmp_path):
+def _store_from_0_2_0(tmp_path):
+    """A history store as 0.2.0 left it: the headline table only."""
     path = tmp_path / "history.duckdb"
     con = duckdb.connect(str(path))
     con.execute("CREATE TABLE headline (practice_code VARCHAR, period VARCHAR)")
     con.close()
-    with History(path, read_only=True) as history:
+    return path
+
+
+def test_a_store_from_before_reviews_were_recorded_has_none(tmp_path):
+    with History(_store_from_0_2_0(tmp_path), read_only=True) as history:
         assert history.last_review("Y90001", dt.date(2026, 10, 31)) is None
 
 
 def test_a_store_from_before_the_release_ledger_has_released_nothing(tmp_path):
     # 0.2.0 stores hold the headline table only; the first run after upgrading reads them
     # read-only before writing, and must not stop at the missing ledger
-    path = tmp_path / "history.duckdb"
-    con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE headline (practice_code VARCHAR, period VARCHAR)")
-    con.close()
-    with History(path, read_only=True) as history:
+    with History(_store_from_0_2_0(tmp_path), read_only=True) as history:
         assert history.released("2026-10") == {}
