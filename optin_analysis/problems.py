@@ -56,7 +56,7 @@ def errors(problems: list[Problem]) -> list[Problem]:
 
 def os_error(exc: BaseException | None) -> OSError | None:
     """The file-system error ``exc`` is, or was raised from (a library may wrap one in its
-    own exception, as xlsxwriter's ``FileCreateError`` does), if any."""
+    own exception, as XlsxWriter's ``FileCreateError`` did), if any."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, OSError):
@@ -69,7 +69,7 @@ def os_error(exc: BaseException | None) -> OSError | None:
 @contextlib.contextmanager
 def naming(final: Path) -> Iterator[None]:
     """A file-system error in the block names ``final``, the file the user knows, rather
-    than a temporary file or no file at all (pandas and xlsxwriter give none)."""
+    than a temporary file or no file at all (pandas and the workbook writer give none)."""
     try:
         yield
     except Exception as exc:

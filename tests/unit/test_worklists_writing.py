@@ -66,7 +66,7 @@ def test_xlsx_writes_text_never_formulas_and_real_dates(tmp_path, monkeypatch, l
 
 
 def test_files_are_private_and_no_temporary_file_is_left(tmp_path, monkeypatch):
-    monkeypatch.setattr(wl, "IN_MEMORY_CELLS", 0)  # xlsxwriter's temporary files too
+    monkeypatch.setattr(wl, "IN_MEMORY_CELLS", 0)  # the workbook writer's temporary files too
     paths = wl.write_worklists(_lists(), tmp_path, "A81001", "2026-10")
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in paths)
     assert sorted(p.name for p in (tmp_path / "2026-10" / "A81001").iterdir()) == [
@@ -107,7 +107,7 @@ def test_a_list_the_run_no_longer_writes_is_removed(tmp_path):
 
 def test_stale_temporaries_of_a_killed_run_are_removed(tmp_path):
     wl.stage_worklists(_lists(), tmp_path, "A81001", "2026-10")  # never committed
-    (tmp_path / "2026-10" / "A81001" / ".worklists.xlsx.abc.tmp").mkdir()  # xlsxwriter's
+    (tmp_path / "2026-10" / "A81001" / ".worklists.xlsx.abc.tmp").mkdir()  # the writer's folder
     removed = wl.remove_stale_temporaries(tmp_path / "2026-10")
     assert len(removed) == 4
     assert list((tmp_path / "2026-10" / "A81001").iterdir()) == []
@@ -142,7 +142,7 @@ def test_each_sheet_says_who_acts_then_frozen_filtered_headings_wide_enough(tmp_
     ]  # fmt: skip
     assert sheet.freeze_panes == "B3"
     assert sheet.auto_filter.ref == "A2:E4"
-    # widths: the longer of heading and values, plus 2 characters (xlsxwriter stores
+    # widths: the longer of heading and values, plus 2 characters (the writer stores
     # 0.71 more): the 18-character id 20; the 10-digit NHS number under a 10-character
     # heading 12; yes/no under a 14-character heading 16; dates (10) under a
     # 19-character heading 21; the 200-character reason capped at 80
