@@ -25,7 +25,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -354,6 +354,9 @@ class _Review:
     profile: Practice
     ref: np.datetime64
     since: np.datetime64
+    f: dict[str, np.ndarray] = field(init=False)  #: each flag of every patient
+    default: bool = field(init=False)  #: the practice is on the default model
+    fix: str = field(init=False)  #: what protects a patient at this practice
 
     def __post_init__(self) -> None:
         names = ("registered", "eligible", "account", "has_access", "automatic", "protected",
@@ -784,6 +787,11 @@ class Cells:
         return table
 
 
+#: The first day a spreadsheet holds as a date: a list's earlier date (a typing error in
+#: the extract, e.g. 1019 for 2019) makes its column ISO text, in both files, as typed.
+FIRST_SHEET_DAY = np.datetime64("1900-01-01")
+
+
 def cells(frame: pd.DataFrame) -> Cells:
     """``frame`` as :class:`Cells`."""
     columns, risky, longest = {}, {}, {}
@@ -791,7 +799,13 @@ def cells(frame: pd.DataFrame) -> Cells:
         column = frame[name]
         if pd.api.types.is_datetime64_any_dtype(column):
             days = column.to_numpy().astype("datetime64[D]")
-            columns[name] = pa.array(days, type=pa.date32(), mask=np.isnat(days))
+            missing = np.isnat(days)
+            if (days[~missing] < FIRST_SHEET_DAY).any():  # not a date to a spreadsheet
+                iso = np.datetime_as_string(days, unit="D")
+                columns[name] = pa.array(iso, type=pa.large_string(), mask=missing)
+                risky[name], longest[name] = np.zeros(len(days), dtype=bool), DATE_WIDTH
+            else:
+                columns[name] = pa.array(days, type=pa.date32(), mask=missing)
         elif pd.api.types.is_bool_dtype(column):
             columns[name] = pa.array(column.fillna(False).to_numpy(dtype=bool))
         elif pd.api.types.is_numeric_dtype(column):
@@ -973,20 +987,28 @@ def _write_xlsx(
     A workbook of up to :data:`IN_MEMORY_CELLS` cells is built in memory; a larger one in
     constant-memory mode, whose temporary files (they hold identifiers) go to a private
     folder beside ``path``, removed at the end, never to the system's temporary folder.
+    (The writer also opens an unnamed, empty temporary file there for each sheet: without
+    a usable temporary folder it fails.) A panic of the writer is a ``RuntimeError``, so
+    it fails this practice only.
     """
     cells = sum(frame.size for frame in lists.values())
     notes = getattr(lists, "notes", {})
     scratch = None
-    book = xl.Workbook()
-    if cells > IN_MEMORY_CELLS:
-        scratch = tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
-        book.set_tempdir(scratch)
     try:
+        book = xl.Workbook()
+        if cells > IN_MEMORY_CELLS:
+            scratch = tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.",
+                                       suffix=TEMP_SUFFIX)  # fmt: skip
+            book.set_tempdir(scratch)
         formats = _formats(book)
         for name, frame in lists.items():
             _write_sheet(book, formats, name, frame, notes.get(name, ""), scratch is not None,
                          (made or {}).get(name))  # fmt: skip
         _save(book, path)
+    except BaseException as exc:
+        if type(exc).__name__ == "PanicException":  # pyo3's: not an Exception
+            raise RuntimeError(f"the workbook writer failed: {exc}") from exc
+        raise
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)

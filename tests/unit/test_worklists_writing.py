@@ -162,3 +162,33 @@ def test_layout_note_lines_follow_the_sheet_width():
     layout = wl.SheetLayout("n" * 250, (20,) * 5, data_rows=0)
     assert layout.note_lines == 3
     assert layout.filter_range == (1, 0, 1, 4)  # the headings alone when there is no row
+
+
+def test_a_date_a_spreadsheet_cannot_hold_is_written_as_typed_in_both_files(tmp_path):
+    # 1019 for 2019, a typing error in an extract: the workbook writer refuses dates
+    # before 1900, so that column is ISO text in both files, and the practice goes on
+    dates = pd.to_datetime(["1019-05-01", "2024-01-02", None]).astype("datetime64[us]")
+    frame = pd.DataFrame({"patient_id": pd.array(["a", "b", "c"], dtype="str"),
+                          "access_start_date": dates})  # fmt: skip
+    wl.write_worklists({"revoke": frame}, tmp_path, "A81001", "2026-10")
+    folder = tmp_path / "2026-10" / "A81001"
+    with open(folder / "revoke.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert [r[1] for r in rows[1:]] == ["1019-05-01", "2024-01-02", ""]
+    sheet = openpyxl.load_workbook(folder / "worklists.xlsx")["revoke"]
+    assert [sheet.cell(row, 2).value for row in (3, 4, 5)] == ["1019-05-01", "2024-01-02", None]
+
+
+def test_a_panic_of_the_workbook_writer_is_an_ordinary_error(tmp_path, monkeypatch):
+    # pyo3 raises a Rust panic as PanicException, a BaseException: left as it is, it would
+    # pass every `except Exception` and stop the whole batch
+    class PanicException(BaseException):
+        pass
+
+    def panic(book, path):
+        raise PanicException("called `Result::unwrap()` on an `Err` value")
+
+    monkeypatch.setattr(wl, "_save", panic)
+    with pytest.raises(RuntimeError, match="the workbook writer failed"):
+        wl.write_worklists(_lists(), tmp_path, "A81001", "2026-10")
+    assert list((tmp_path / "2026-10" / "A81001").iterdir()) == []
