@@ -212,7 +212,7 @@ def state_frame(prep: Prepared, cols: StateArrays) -> pd.DataFrame:
             "disagreement": disagreement_words(cols["disagreement"], prep.patients.index),
         },
         index=prep.patients.index,
-        copy=False,  # the arrays stay shared with ``cols`` (copy-on-write keeps them apart)
+        copy=False,  # shares the arrays of ``cols`` (memory): nothing may write to the frame
     )
 
 

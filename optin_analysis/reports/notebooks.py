@@ -123,6 +123,9 @@ class ReusedKernelEngine(NBClientEngine):
 papermill_engines.register("optin-reuse", ReusedKernelEngine)
 
 
+STOPPING = "the run is stopping: no notebook is started"
+
+
 class KernelSession:
     """One kernel, and one connected client, kept alive for many notebooks; started
     lazily, restarted if the kernel died."""
@@ -152,12 +155,17 @@ class KernelSession:
     def _kernel(self) -> KernelManager:
         with self._starting:
             if self.stopped:
-                raise ReportError("the run is stopping: no notebook is started")
+                raise ReportError(STOPPING)
             if self._warming is not None:
                 self._warming.join()
                 self._warming = None
-            if self.km is None or not self.km.is_alive():
+            started = self.km is None or not self.km.is_alive()
+            if started:
                 self._start_once_more()
+            if self.stopped:  # killed while a kernel was starting: it runs nothing
+                self.kill()
+                raise ReportError(STOPPING)
+            if started:
                 return self.km
         self.kc.execute_interactive(RESET, silent=True, timeout=30)
         return self.km

@@ -195,7 +195,7 @@ def _describe(exc: Exception) -> str:
     return str(exc)
 
 
-def in_words(exc: Exception) -> str:
+def in_words(exc: BaseException) -> str:
     """A failure in words: input errors by file, row and column; a file-system error, even
     one a library wrapped, by its file and cause; anything else by its type and message."""
     if isinstance(exc, InputError) or os_error(exc) is not None:
@@ -264,18 +264,23 @@ class Begun:
         return result
 
 
+#: What stops the run rather than one practice: a signal, Ctrl-C, an exit.
+NOT_THE_PRACTICES = (Interrupted, KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
 def _failed(result: PracticeResult, staged: Staged, exc: BaseException) -> None:
     """``exc`` as the practice's failure (its staged files removed); re-raised when it is
-    not the practice's (a signal, Ctrl-C)."""
+    not the practice's (:data:`NOT_THE_PRACTICES`). Anything else, even an error that
+    is not an ``Exception`` (a library's Rust panic), fails this practice only."""
     staged.discard()
+    if isinstance(exc, NOT_THE_PRACTICES):
+        raise exc
     if isinstance(exc, InputError | ConfigError | PeriodError | ReportError | OSError):
         result.status, result.problem = FAILED, _describe(exc)
-    elif isinstance(exc, Exception):  # one practice must never stop the batch
+    else:  # one practice must never stop the batch
         words = in_words(exc)
         result.status = FAILED
         result.problem = words if os_error(exc) is not None else f"unexpected {words}"
-    else:
-        raise exc
 
 
 def begin_practice(
@@ -635,8 +640,10 @@ def _run_here(cfg, todo, period, options, codelist, earlier, progress) -> None:
         reports.shutdown(wait=False, cancel_futures=True)
         if _session is not None:
             _session.kill()  # the notebook running now fails at once
+        reports.shutdown(wait=True)  # even a job submitted but not yet in ``begun``
         for left in begun:
-            wait([left.reports] if left.reports else [])
+            with contextlib.suppress(BaseException):
+                left.result()  # its reports' staging folder, if staged, is then known
             left.staged.discard()
         if _session is not None:
             _session.close()  # what is left of it (the next run starts a new kernel)
@@ -679,9 +686,14 @@ def _prepare(
 
 def _clean(cfg: RunConfig, period: str) -> None:
     """Remove what unfinished work left in this period's folders (this run's own after a
-    stop, or a killed run's): staging folders and temporary worklist files."""
+    stop, or a killed run's): staging folders (the practices' exact copies' too, in their
+    worklists folders) and temporary worklist files."""
     remove_stale_staging(cfg.reports_dir / period)
-    remove_stale_temporaries(cfg.worklists_dir / period)
+    private = cfg.worklists_dir / period
+    for folder in sorted(private.iterdir()) if private.is_dir() else []:
+        if folder.is_dir() and not folder.is_symlink():
+            remove_stale_staging(folder)
+    remove_stale_temporaries(private)
 
 
 def _open_history(cfg: RunConfig, options: Options) -> History | None:
