@@ -706,7 +706,6 @@ def chart(res: Results, path: Path) -> None:
 
 def _table(rows: list[Row], markdown: bool) -> None:
     from rich import box
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(box=box.MARKDOWN if markdown else box.SIMPLE_HEAD)
@@ -716,12 +715,11 @@ def _table(rows: list[Row], markdown: bool) -> None:
         seconds = "" if r.seconds is None else f"{r.seconds:.{3 if r.seconds < 10 else 1}f}"
         peak = "" if r.peak_mb is None else f"{r.peak_mb:,.0f}"
         table.add_row(r.group, r.step, seconds, peak, r.note)
-    Console(width=200).print(table)
+    _print(table, markdown)
 
 
 def _targets_table(rows: list[dict], markdown: bool) -> None:
     from rich import box
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(box=box.MARKDOWN if markdown else box.SIMPLE_HEAD)
@@ -731,7 +729,14 @@ def _targets_table(rows: list[dict], markdown: bool) -> None:
         value = "not measured" if t["value"] is None else f"{t['value']:,.2f} {t['unit']}"
         met = {True: "met", False: "NOT met", None: "-"}[t["met"]]
         table.add_row(t["target"], value, f"{t['limit']} {t['unit']}", met)
-    Console(width=200).print(table)
+    _print(table, markdown)
+
+
+def _print(table, markdown: bool) -> None:
+    """Print a table; Markdown rows never wrap (a wrapped cell would become a new row)."""
+    from rich.console import Console
+
+    Console(width=1000 if markdown else 200).print(table)
 
 
 def main(argv: list[str] | None = None) -> None:
