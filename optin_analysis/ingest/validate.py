@@ -249,18 +249,41 @@ def parse_dates(text: pyarrow.Array, fmt: str) -> Dates:
     return Dates(values, blank, midnight, timed)
 
 
-def midnight_warning(raw: RawTable, dates: dict[str, Dates]) -> list[Problem]:
-    """One warning for a file whose dates carry a time of 00:00, naming the first of them."""
-    found = [(int(np.argmax(d.midnight)), c) for c, d in dates.items() if d.midnight.any()]
+EARLIEST = np.datetime64("1900-01-01", "us")
+
+
+def date_warnings(raw: RawTable, dates: dict[str, Dates]) -> list[Problem]:
+    """Dates read as typed but worth a look: one warning per file for each kind.
+
+    A time of 00:00 after the date (as Excel writes dates when it saves a file again), and
+    a year before 1900, which no GP record holds (a typing error such as 1019 for 2019).
+    """
+    midnight = {c: d.midnight for c, d in dates.items()}
+    early = {c: d.values < EARLIEST for c, d in dates.items()}  # NaT compares False
+    return _first_warning(
+        raw,
+        midnight,
+        "date(s) have a time of 00:00 after them, as Excel writes dates when it saves a "
+        "file again: read as dates (first on this row)",
+    ) + _first_warning(
+        raw,
+        early,
+        "date(s) are before 1900, which no GP record holds (a typing error, such as 1019 "
+        "for 2019?): read as typed; correct them in the clinical system (first on this row)",
+    )
+
+
+def _first_warning(raw: RawTable, marks: dict[str, np.ndarray], message: str) -> list[Problem]:
+    """One warning counting every marked date, naming the first (by row, then column)."""
+    found = [(int(np.argmax(m)), c) for c, m in marks.items() if m.any()]
     if not found:
         return []
-    position, column = min(found, key=lambda item: item[0])  # the first row, then column
-    count = sum(int(d.midnight.sum()) for d in dates.values())
+    position, column = min(found, key=lambda item: item[0])
+    count = sum(int(m.sum()) for m in marks.values())
     return [
         Problem(
             raw.path,
-            f"{count:,} date(s) have a time of 00:00 after them, as Excel writes dates when "
-            "it saves a file again: read as dates (first on this row)",
+            f"{count:,} {message}",
             row=raw.row(raw.labels[position]),
             column=raw.headings[column],
             severity=Severity.WARNING,
@@ -446,7 +469,7 @@ def patients(
     rules = _patient_rules(text, dates, nhs, mapping, extract_date)
     rules.insert(1, _identifier_rule("patient_id", text["patient_id"], limits or Limits()))
     ids = ("patient_id", _duplicated(text["patient_id"]))
-    problems = _failures(raw, rules, unique=ids) + midnight_warning(raw, dates)
+    problems = _failures(raw, rules, unique=ids) + date_warnings(raw, dates)
     values = mapping.values
     table = _frame(
         {
@@ -541,7 +564,7 @@ def events(
     )
     unknown = _numpy(pc.and_(pc.is_null(event_type), pc.not_equal(codes, ""))) & code_rule.ok
     problems += _unknown_codes(raw, codes, unknown)
-    problems += midnight_warning(raw, {"event_date": dates})
+    problems += date_warnings(raw, {"event_date": dates})
     table = _frame(
         {
             "practice_code": practice_code,

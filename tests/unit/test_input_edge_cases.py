@@ -70,6 +70,23 @@ def test_parse_dates_reads_midnight_and_flags_other_times():
     assert got.timed.tolist() == [False, False, False, True, False, False]
 
 
+def test_a_year_before_1900_is_read_as_typed_with_one_warning_naming_the_first(tmp_path):
+    body = TPP_PATIENTS.replace("12/06/1980", "12/06/1080")
+    events = TPP_EVENTS + "T2,1290331000000103,31/12/1899\r\nT2,1290331000000103,01/01/1900\r\n"
+    cfg = load_config(write_practice(tmp_path, "tpp", body, events))
+    data = load_practice(cfg.practices[0])
+
+    notes = [p for p in data.warnings if "before 1900" in p.message]
+    assert [(p.file.name, p.row, p.column, p.severity) for p in notes] == [
+        ("patients.csv", 2, "Date of birth", Severity.WARNING),
+        ("events.csv", 3, "Event date", Severity.WARNING),
+    ]
+    assert notes[0].message.startswith("1 date(s) are before 1900")
+    assert notes[1].message.startswith("1 date(s) are before 1900")  # 1900-01-01 is not
+    births = data.patients.set_index("patient_id")["date_of_birth"]
+    assert births["T1"] == np.datetime64("1080-06-12")
+
+
 # --- a UTF-8 mark on text that is not UTF-8 ------------------------------------------------
 
 
