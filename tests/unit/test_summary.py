@@ -173,6 +173,20 @@ def test_action_plan_is_decided_on_what_is_published():
     assert "[c] opt-in requests open" in plan[1]["evidence"]
 
 
+def test_a_projection_exactly_five_years_off_is_still_a_date():
+    # 10 revocations a month (30 in the last 3 complete months). Backlog 600: 600 / 10 =
+    # 60 months after October 2026, the end of October 2031, not more than 60: a date.
+    # Backlog 601: 60.1, rounded up to 61 months: beyond 5 years, "not clearing".
+    months = _revocations("month", [("2026-08", 10), ("2026-09", 10), ("2026-10", 10)])
+    edge = projection(600, months, "2026-10-31", RULE)
+    assert (edge["projected_clear_status"], edge["projected_clear_date"]) == (
+        "clearing",
+        "2031-10-31",
+    )
+    beyond = projection(601, months, "2026-10-31", RULE)
+    assert beyond["projected_clear_status"] == "not clearing"
+
+
 def test_not_clearing_says_why_and_every_projection_has_the_same_keys():
     # backlog 1,000 at 10 revocations a month: 100 months off, beyond 60: "not clearing",
     # but revocations were made, and the words must not say there were none
