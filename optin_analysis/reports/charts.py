@@ -111,6 +111,17 @@ def _marks(frame: pd.DataFrame, x: alt.X, suppressed: pd.Series) -> alt.Chart:
     )
 
 
+def _months_axis(dates: pd.Series, width: int) -> alt.Axis:
+    """A time axis of months with a tick every 1, 2, 3, 6 or 12 months, the fewest that
+    fit ``width`` (Vega's own ticks for a short series fall inside one month, each
+    labelled with it)."""
+    months = pd.to_datetime(dates).dt.to_period("M")
+    span = (months.max() - months.min()).n + 1
+    fits = max(1, width // 60)
+    step = next((s for s in (1, 2, 3, 6) if span <= s * fits), 12)
+    return alt.Axis(format="%b %Y", labelAngle=-40, tickCount={"interval": "month", "step": step})
+
+
 def bars(
     frame: pd.DataFrame,
     x: str,
@@ -160,12 +171,12 @@ def period_bars(
     ends = pd.to_datetime(frame["to"]) + pd.offsets.MonthEnd(0) + pd.Timedelta(days=1)
     months = (ends.dt.to_period("M") - starts.dt.to_period("M")).map(lambda d: d.n)
     values = numeric(frame[column])
-    shown = (months > 1) | (len(frame) <= LABEL_ALL_BARS)
+    shown = (months > 1) | (len(frame) <= LABEL_ALL_BARS) | (values == 0)  # 0 has no bar
     data = frame.assign(
         start=starts, end=ends, value=values / months, mid=starts + (ends - starts) / 2,
         text=(frame[label] if label else frame[column].map(str)).where(shown & values.notna(), ""),
     )  # fmt: skip
-    x = alt.X("start:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=-40))
+    x = alt.X("start:T", title=None, axis=_months_axis(pd.concat([starts, ends]), WIDTH))
     y = alt.Y("value:Q", title=title, axis=alt.Axis(format=",.0f"))
     drawn = (
         alt.Chart()
@@ -198,17 +209,18 @@ def month_line(
     colour: str = COLOURS[1],
     height: int = 170,
     percent: bool = False,
+    width: int = WIDTH,
 ) -> alt.LayerChart:
     """A month-end series on a time axis: points joined by a line, gaps where suppressed or
     missing, "[c]" on the axis where suppressed."""
     data = frame.assign(value=numeric(frame[column]), date=pd.to_datetime(frame["period"]))
-    x = alt.X("yearmonth(date):T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=-40))
+    x = alt.X("yearmonth(date):T", title=None, axis=_months_axis(data["date"], width))
     y = alt.Y("value:Q", title=title, axis=alt.Axis(format=".0%" if percent else ",.0f"))
     line = alt.Chart().mark_line(color=colour, strokeWidth=2.5, invalid="break-paths-show-domains")
     points = alt.Chart().mark_point(color=colour, filled=True, size=60, shape="circle")
     marks = _marks(data, x, frame[column].map(hidden))
     layer = [line.encode(x=x, y=y), points.encode(x=x, y=y), marks]
-    return _layered(layer, named(data), width=WIDTH, height=height)
+    return _layered(layer, named(data), width=width, height=height)
 
 
 def facet_lines(
@@ -228,8 +240,9 @@ def facet_lines(
             COLOURS[i % len(COLOURS)],
             height=110,
             percent=label in percent_labels,
+            width=190,
         )
-        chart.title, chart.width = label, 190  # set in place: properties() copies
+        chart.title = label  # set in place: properties() copies
         charts.append(chart)
     rows_of = [_side_by_side(charts[i : i + columns]) for i in range(0, len(charts), columns)]
     return _config(_stacked(rows_of, spacing=12, title=title))

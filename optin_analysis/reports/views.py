@@ -193,9 +193,23 @@ def _with_labels(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """``frame`` with a ``<column>_label`` per column: the period's published total, "10"
     for a month, "10/qtr", "25/yr"."""
     per = frame.get("level", pd.Series("month", index=frame.index)).map(PER)
+    if "from" in frame:  # a quarter or year holding one month only: no "/qtr" on its total
+        per = per.where(frame["from"] != frame["to"], "")
     labels = {f"{c}_label": [show(v) + p for v, p in zip(frame[c], per, strict=True)]
               for c in columns}  # fmt: skip
     return frame.assign(**labels)
+
+
+def _waiting_note(frame: pd.DataFrame, bundle: dict) -> str:
+    """The report's latest months not yet in a grouped series, where there are any."""
+    if frame.empty or "to" not in frame:
+        return ""
+    last, period = pd.Period(frame["to"].iloc[-1], "M"), pd.Period(bundle["period"], "M")
+    if last >= period:
+        return ""
+    months = str(period) if last + 1 == period else f"{last + 1} to {period}"
+    unit = frame["level"].iloc[-1]
+    return f" {months}: published when the {unit} is complete."
 
 
 def _grouping_note(frame: pd.DataFrame) -> str:
@@ -227,6 +241,12 @@ def uptake_chart(bundle: dict) -> None:
     )  # fmt: skip
     series = [("requests", "New requests", 0), ("counselled", "Counselled", 4),
               ("provisioned", "Provisioned", 2)]  # fmt: skip
+    first, last = frame["period"].iloc[0], frame["period"].iloc[-1]
+    span = f"in {first}" if first == last else f"from {first} to {last}"
+    if all(_all_zero(frame[c]) for c in columns):
+        none = f"No opt-in requests, counselling or provisions {span}."
+        _section("Opt-in uptake", _note(none + _waiting_note(frame, bundle)))
+        return
     labelled = _with_labels(frame, columns)
     chart = charts.panels(
         [
@@ -234,11 +254,11 @@ def uptake_chart(bundle: dict) -> None:
             for c, t, i in series
         ]
     )
-    message = (
+    totals = (
         f"{_total_words(frame['requests'], 'period')} new requests and "
-        f"{_total_words(frame['provisioned'], 'period')} provisions from "
-        f"{frame['period'].iloc[0]} to {frame['period'].iloc[-1]}."
-    ) + _grouping_note(frame)
+        f"{_total_words(frame['provisioned'], 'period')} provisions {span}."
+    )
+    message = totals + _waiting_note(frame, bundle) + _grouping_note(frame)
     chart_block(
         chart,
         table,
@@ -267,6 +287,16 @@ def backlog_chart(bundle: dict) -> None:
         )
         return
     first, last = backlog.iloc[0], backlog.iloc[-1]
+    if _all_zero(backlog["backlog"]) and _all_zero(revoked.get("revocations", pd.Series())):
+        _section(
+            "Revocation backlog",
+            _note(
+                "No patient held automatic full access awaiting review at any month end "
+                f"from {first['period']} to {last['period']}, and none was revoked: "
+                "nothing to clear."
+            ),
+        )
+        return
     message = (
         f"The backlog went from {show(first['backlog'])} at the end of {first['period']} to "
         f"{show(last['backlog'])} at the end of {last['period']}; projected to clear: "
@@ -284,7 +314,7 @@ def backlog_chart(bundle: dict) -> None:
         backlog = backlog.merge(revoked[["period", "revocations"]], on="period", how="left")
         columns["revocations"] = "Revocations"
     else:
-        message += _grouping_note(revoked)
+        message += _waiting_note(revoked, bundle) + _grouping_note(revoked)
     people = _people(backlog, columns, [c for c in columns if c != "period"])
     chart_block(
         chart,
@@ -294,6 +324,11 @@ def backlog_chart(bundle: dict) -> None:
         "A line chart of the backlog at each month end, and a bar chart of "
         f"revocations of automatic access a month. {message}",
     )
+
+
+def _all_zero(values: pd.Series) -> bool:
+    """Every published value is 0 (none suppressed or missing): a chart would be empty."""
+    return bool(charts.numeric(values).eq(0).all())
 
 
 def _mostly_hidden(values: pd.Series) -> bool:
@@ -321,12 +356,13 @@ def pending_16_chart(bundle: dict) -> None:
             _note(summary + " Monthly figures are too small to publish."),
         )
         return
-    chart = charts.panels(
-        [
-            charts.bars(frame, "period", "at_risk", "Not protected", charts.COLOURS[1], 90),
-            charts.bars(frame, "period", "protected", "Protected", charts.COLOURS[2], 90),
-        ]
-    )
+    panels = [charts.bars(frame, "period", "protected", "Protected", charts.COLOURS[2], 90)]
+    shown = "protected"
+    if not _all_zero(frame["at_risk"]):  # else the summary says it: 0 not protected
+        panels.insert(0, charts.bars(frame, "period", "at_risk", "Not protected",
+                                     charts.COLOURS[1], 90))  # fmt: skip
+        shown = "not protected from automatic access, and patients protected"
+    chart = charts.panels(panels)
     table = _people(
         frame,
         {
@@ -342,8 +378,7 @@ def pending_16_chart(bundle: dict) -> None:
         table,
         "Turning 16 in the next six months",
         summary,
-        "Two bar charts by month of the 16th birthday: patients not protected "
-        f"from automatic access, and patients protected. {summary}",
+        f"Bar charts by month of the 16th birthday: patients {shown}. {summary}",
     )
 
 
@@ -370,14 +405,14 @@ def open_requests_chart(bundle: dict) -> None:
         "requests": [h["open_requests"], h.get("open_requests_awaiting_counselling")],
     })  # fmt: skip
     waits = _rows(bundle, "waits").assign(label=lambda f: "more than " + f["over_days"].astype(str))
-    chart = charts.panels(
-        [
-            charts.bars(stages, "label", "requests", "Open requests", charts.COLOURS[0], 80,
-                        None),
-            charts.bars(waits, "label", "requests", "Requests", charts.COLOURS[1], 100,
-                        "Days waited"),
-        ]
-    )  # fmt: skip
+    panels = [charts.bars(stages, "label", "requests", "Open requests", charts.COLOURS[0], 80)]
+    described = "A bar chart of open opt-in requests and those awaiting counselling"
+    if not _mostly_hidden(waits["requests"]):  # else the message says it: [c] after [c]
+        panels.append(charts.bars(waits, "label", "requests", "Requests", charts.COLOURS[1],
+                                  100, "Days waited"))  # fmt: skip
+        described += (", and one of the requests waiting more than 7, 14, 28, 56, 90 and "
+                      "180 days (each counted on its own)")  # fmt: skip
+    chart = charts.panels(panels)
     table = pd.concat(
         [
             stages.assign(what=["Open", "Open, awaiting counselling"]),
@@ -389,9 +424,7 @@ def open_requests_chart(bundle: dict) -> None:
         _people(table, {"what": "Open requests", "requests": "Requests"}, ["requests"]),
         "Open opt-in requests and how long they have waited",
         message,
-        "Two bar charts: open opt-in requests and those awaiting counselling, and the "
-        "requests waiting more than 7, 14, 28, 56, 90 and 180 days (each counted on its "
-        "own). " + message,
+        f"{described}. {message}",
     )
 
 
