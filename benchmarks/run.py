@@ -424,9 +424,10 @@ class InProcess:
 
 def floor_main(argv: list[str]) -> None:
     """``optin-analysis run ARGS`` in this process with :class:`InProcess` reports."""
-    from optin_analysis.run import batch, cli
+    from optin_analysis.reports import kernel
+    from optin_analysis.run import cli
 
-    batch._session = InProcess()
+    kernel._session = InProcess()
     cli.app(["run", *argv], standalone_mode=False)
 
 

@@ -3,12 +3,12 @@
 Each report is a parameterised notebook (``notebooks/`` in the repository, installed as the
 package data ``optin_analysis.notebooks``) executed by Papermill with the
 path of an aggregate bundle, then rendered to HTML (:mod:`optin_analysis.reports.render`).
-A :class:`KernelSession` keeps one kernel per process alive across notebooks (its
-namespace is reset before each), which saves the kernel start and the imports
-(~2.5 s) on every notebook after the first; the executed notebook is still Papermill's
-record of the run. Everything is written into a staging folder beside the final one and
-moved into place only when complete, so a failure never leaves a half-written report
-nor replaces a good earlier one. The batch stages reports in its worker processes and
+A :class:`~optin_analysis.reports.kernel.KernelSession` keeps one kernel per process alive
+across notebooks; the executed notebook is still Papermill's record of the run. PDFs
+are laid out by a helper process while the kernel goes on with the next notebooks.
+Everything is written into a staging folder beside the final one and moved into place
+only when complete, so a failure never leaves a half-written report nor replaces a good
+earlier one. The batch stages reports in its worker processes and
 publishes them (the renames) in its parent only, so nothing is published once the
 parent has stopped or is gone.
 """
@@ -19,7 +19,6 @@ import contextlib
 import copy
 import ctypes
 import functools
-import importlib.resources
 import multiprocessing
 import multiprocessing.util
 import os
@@ -27,7 +26,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
@@ -36,24 +34,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-import papermill
-from jupyter_client import KernelManager
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger
 
 from optin_analysis.outgoing.summary import write_json
+from optin_analysis.reports.kernel import (  # noqa: F401 - also this module's names
+    KERNEL,
+    NOTEBOOK_DIR,
+    KernelSession,
+    ReportError,
+)
 from optin_analysis.reports.pdf import properties, write_pdf
 from optin_analysis.reports.render import (
-    BATCH_ENV,
     charts_as_images,
     notebook_to_html,
     write_bytes_atomically,
     write_html_atomically,
 )
 
-#: The notebooks, wherever the package is installed (a wheel, or editable from a checkout).
-NOTEBOOK_DIR = Path(str(importlib.resources.files("optin_analysis.notebooks")))
 #: Outgoing practice report name -> (notebook, title).
 REPORTS = {
     "monthly-report": ("monthly_report.ipynb", "Monthly opt-in model report"),
@@ -62,29 +61,8 @@ REPORTS = {
 #: Reports also written as PDF for filing.
 PDF_REPORTS = ("dpia",)
 ROLLUP = ("icb_rollup.ipynb", "ICB roll-up: opt-in model practices")
-KERNEL = "python3"
-#: Quieten the kernel's start-up warnings (ipykernel 7 warns about local TCP transport).
-KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
 PR_SET_PDEATHSIG = 1  #: prctl(2) option: a signal for this process when its parent dies
 STAGING = ".partial-"  #: marks staging folders; stale ones are removed by the next run
-#: Forget the previous notebook's names (silently; cheaper than ``%reset -f``, which
-#: also collects garbage and flushes caches: half a second per notebook).
-RESET = (
-    "[get_ipython().user_ns.pop(k) for k in list(get_ipython().user_ns)"
-    " if not k.startswith('_') and k not in get_ipython().user_ns_hidden]"
-)
-#: What every report notebook imports, and vl-convert's engine started with the reports'
-#: fonts (about a second for the first chart of a process): done once a kernel is up,
-#: while this process reads and measures the first practice.
-WARM_UP = (
-    "import optin_analysis.reports.views, optin_analysis.reports.dpia_views, "
-    "optin_analysis.reports.rollup_views\n"
-    "optin_analysis.reports.render.warm_up()"
-)
-
-
-class ReportError(Exception):
-    """A report notebook failed; the message names the notebook, cell and error."""
 
 
 @dataclass
@@ -121,117 +99,6 @@ class ReusedKernelEngine(NBClientEngine):
 
 
 papermill_engines.register("optin-reuse", ReusedKernelEngine)
-
-
-STOPPING = "the run is stopping: no notebook is started"
-
-
-class KernelSession:
-    """One kernel, and one connected client, kept alive for many notebooks; started
-    lazily, restarted if the kernel died."""
-
-    def __init__(self) -> None:
-        self.km: KernelManager | None = None
-        self.kc = None
-        self._warming: threading.Thread | None = None
-        self._starting = threading.Lock()  #: one start at a time (notebooks run in a thread)
-        self.stopped = False  #: set by :meth:`kill`: no kernel is started until closed
-
-    def warm(self) -> None:
-        """Start the kernel and its imports in the background (nothing if started): it
-        starts on the other core while this process reads and measures a practice, and
-        the first notebook finds it ready. A failure is left to the first notebook."""
-        with self._starting:
-            if self._warming is None and self.km is None:
-                self._warming = threading.Thread(target=self._warm_up, daemon=True)
-                self._warming.start()
-
-    def _warm_up(self) -> None:
-        with contextlib.suppress(Exception):
-            self._start_once_more()
-            self.kc.execute(WARM_UP, silent=True, store_history=False)  # not waited for:
-            # the kernel runs it before the first notebook, whose client skips its replies
-
-    def _kernel(self) -> KernelManager:
-        with self._starting:
-            if self.stopped:
-                raise ReportError(STOPPING)
-            if self._warming is not None:
-                self._warming.join()
-                self._warming = None
-            started = self.km is None or not self.km.is_alive()
-            if started:
-                self._start_once_more()
-            if self.stopped:  # killed while a kernel was starting: it runs nothing
-                self.kill()
-                raise ReportError(STOPPING)
-            if started:
-                return self.km
-        self.kc.execute_interactive(RESET, silent=True, timeout=30)
-        return self.km
-
-    def _start_once_more(self) -> None:
-        try:
-            self._start()
-        except RuntimeError:  # died at start: another process took one of its ports
-            if self.stopped:
-                raise
-            self._start()  # (ZMQ "Address already in use", papermill#511): once more
-
-    def _start(self) -> None:
-        """A new kernel and its connected client (any earlier one stopped first)."""
-        self._stop_client()
-        if self.km is not None:
-            with contextlib.suppress(Exception):
-                self.km.shutdown_kernel(now=True)
-        self.km = KernelManager(kernel_name=KERNEL)
-        env = {**os.environ, BATCH_ENV: "1"}
-        self.km.start_kernel(cwd=str(NOTEBOOK_DIR), extra_arguments=KERNEL_ARGS, env=env)
-        self.kc = self.km.blocking_client()
-        self.kc.allow_stdin = False
-        self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=60)
-
-    def run(self, notebook: Path, parameters: dict, output: Path | None) -> nbformat.NotebookNode:
-        """Execute ``notebook`` with ``parameters``; raise :class:`ReportError` on failure."""
-        try:
-            km = self._kernel()
-            return papermill.execute_notebook(
-                notebook, output, parameters=parameters, engine_name="optin-reuse",
-                km=km, kc=self.kc, kernel_name=KERNEL, progress_bar=False,
-            )  # fmt: skip
-        except papermill.PapermillExecutionError as exc:
-            raise ReportError(
-                f"{notebook.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
-            ) from None
-
-    def _stop_client(self) -> None:
-        if self.kc is not None:
-            with contextlib.suppress(Exception):
-                self.kc.stop_channels()
-        self.kc = None
-
-    def close(self) -> None:
-        """Disconnect and shut the kernel down."""
-        with self._starting:
-            if self._warming is not None:
-                self._warming.join()
-                self._warming = None
-        self._stop_client()
-        if self.km is not None and self.km.is_alive():
-            self.km.shutdown_kernel(now=True)
-        self.km, self.stopped = None, False  # a later run starts a kernel again
-
-    def kill(self) -> None:
-        """Kill the kernel and anything it started, at once (safe in a signal handler).
-
-        Kernels run in a session of their own, so their process group is theirs alone.
-        """
-        self.stopped = True
-        pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
-        if pid:
-            with contextlib.suppress(OSError):
-                os.killpg(pid, signal.SIGKILL)
 
 
 def render(
@@ -323,22 +190,48 @@ def _timed_pdf(html: str, path: Path, props: dict | None = None) -> float:
     return time.perf_counter() - start
 
 
-def stage_reports(
+@dataclass
+class StagedReports:
+    """A practice's reports in their staging folder, the PDFs perhaps still being laid out
+    by the PDF helper: :meth:`complete` waits for them."""
+
+    stage: Path
+    pdfs: list[Future] = field(default_factory=list)
+
+    def complete(self, timings: Timings | None = None) -> Path:
+        """The staging folder once every PDF is written (their seconds added to
+        ``timings``); on a failure the folder is removed and the error raised."""
+        try:
+            for done in self.pdfs:
+                seconds = done.result()
+                if timings is not None:
+                    timings.stages["PDF"] = timings.stages.get("PDF", 0.0) + seconds
+        except BaseException:
+            self.discard()
+            raise
+        return self.stage
+
+    def discard(self) -> None:
+        """Remove the staging folder, once nothing is writing into it."""
+        wait(self.pdfs)
+        shutil.rmtree(self.stage, ignore_errors=True)
+
+
+def begin_reports(
     session: KernelSession, bundle: dict, final: Path, keep_notebooks: bool = False,
     timings: Timings | None = None, pdf: bool = True,
-) -> Path:  # fmt: skip
-    """Write summary.json and every report of a bundle (the DPIA also as PDF when ``pdf``)
-    into a staging folder beside ``final`` and return it, complete; on any failure nothing
-    is left behind.
-
-    Reports with a PDF go first, so that their PDFs are made in the background while the
-    kernel executes the others; the folder is returned only once every PDF is written.
-    """
+) -> StagedReports:  # fmt: skip
+    """Write summary.json and execute every report of a bundle into a staging folder
+    beside ``final``; the DPIA's PDF (when ``pdf``) is laid out by the PDF helper, so the
+    kernel goes on to the next notebooks (of this practice, then of the next) meanwhile.
+    On a failure nothing is left behind."""
     timings = timings or Timings()
     final.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}{STAGING}"))
-    pdfs: list[Future] = []
+    staged = StagedReports(
+        Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}{STAGING}"))
+    )
     try:
+        stage = staged.stage
         stage.chmod(0o755)
         write_json(bundle, stage / "summary.json")
         code, period = bundle["practice"]["ods_code"], bundle["period"]
@@ -354,15 +247,22 @@ def stage_reports(
             html = render(session, notebook, f"{title} — {code} {period}", parameters, out,
                           keep_notebooks, timings, kept_parameters=published)  # fmt: skip
             if pdf and name in PDF_REPORTS:
-                pdfs.append(_pdf_helper().submit(_timed_pdf, html, out.with_suffix(".pdf"),
-                                                 properties(bundle, title)))  # fmt: skip
-        for done in pdfs:
-            timings.stages["PDF"] = timings.stages.get("PDF", 0.0) + done.result()
+                props = properties(bundle, title)
+                staged.pdfs.append(
+                    _pdf_helper().submit(_timed_pdf, html, out.with_suffix(".pdf"), props)
+                )
     except BaseException:
-        wait(pdfs)  # nothing may still be writing into the folder being removed
-        shutil.rmtree(stage, ignore_errors=True)
+        staged.discard()
         raise
-    return stage
+    return staged
+
+
+def stage_reports(
+    session: KernelSession, bundle: dict, final: Path, keep_notebooks: bool = False,
+    timings: Timings | None = None, pdf: bool = True,
+) -> Path:  # fmt: skip
+    """:func:`begin_reports`, returning the staging folder once complete (PDFs written)."""
+    return begin_reports(session, bundle, final, keep_notebooks, timings, pdf).complete(timings)
 
 
 def write_reports(

@@ -46,8 +46,6 @@ PATIENT_LEVEL_COLUMNS = frozenset({"patient_id", "nhs_number", "date_of_birth"})
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "offline"
-#: Set in the kernels of batch runs, whose notebooks are only exported (never viewed live).
-BATCH_ENV = "OPTIN_ANALYSIS_BATCH"
 
 _CHART_MARK = "data-optin-chart"
 _VEGA_MIME = re.compile(r"^application/vnd\.vega(lite)?\.v\d+[.+]json$")

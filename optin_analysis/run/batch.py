@@ -76,17 +76,18 @@ from optin_analysis.practice.worklists import (
     worklists,
 )
 from optin_analysis.problems import InputError, errors, naming, os_error
+from optin_analysis.reports.kernel import current, session
 from optin_analysis.reports.notebooks import (
     ROLLUP,
     STAGING,
-    KernelSession,
     ReportError,
+    StagedReports,
     Timings,
+    begin_reports,
     complete,
     publish,
     remove_stale_staging,
     render,
-    stage_reports,
     start_pdf_helper,
 )
 from optin_analysis.run import lock
@@ -94,7 +95,6 @@ from optin_analysis.run.checks import practice_warnings
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
 ROLLUP_HTML = "icb-rollup.html"
-_session: KernelSession | None = None  # one per process, reused across practices
 
 
 @dataclass
@@ -212,14 +212,6 @@ def _os_problem(exc: OSError) -> str:
     return f"cannot write{where}: {reason}"
 
 
-def session() -> KernelSession:
-    """This process's kernel session."""
-    global _session
-    if _session is None:
-        _session = KernelSession()
-    return _session
-
-
 def run_practice(
     cfg: RunConfig,
     profile: Practice,
@@ -254,7 +246,8 @@ class Begun:
         result, staged = self.result_so_far, self.staged
         if self.reports is not None:
             try:
-                stage, seconds = self.reports.result()
+                begun, seconds = self.reports.result()
+                stage = begun.complete(self.timings)  # the PDFs, laid out meanwhile
                 staged.reports, self.seconds = (stage, self.final), self.seconds + seconds
             except BaseException as exc:
                 _failed(result, staged, exc)
@@ -345,13 +338,16 @@ def begin_practice(
     return begun
 
 
-def _stage_reports(bundle: dict, final: Path, options: Options, timings: Timings):
-    """A practice's reports staged beside ``final``: (the staging folder, seconds)."""
+def _stage_reports(
+    bundle: dict, final: Path, options: Options, timings: Timings
+) -> tuple[StagedReports, float]:
+    """A practice's reports begun beside ``final``: (:class:`StagedReports`, seconds).
+    Its PDFs may still be being laid out: :meth:`Begun.result` waits for them."""
     start = time.perf_counter()
     with naming(final):  # its files are staged under temporary names
-        stage = stage_reports(session(), bundle, final, options.keep_notebooks, timings,
-                              options.pdf)  # fmt: skip
-    return stage, time.perf_counter() - start
+        staged = begin_reports(session(), bundle, final, options.keep_notebooks, timings,
+                               options.pdf)  # fmt: skip
+    return staged, time.perf_counter() - start
 
 
 def _now(job: Callable) -> Future:
@@ -421,8 +417,8 @@ def _leave(signum: int = signal.SIGTERM, _frame=None) -> None:
 
     What it staged is removed by the parent, or by the next run if the parent is gone.
     """
-    if _session is not None:
-        _session.kill()
+    if (kernel := current()) is not None:
+        kernel.kill()
     _unlink_semaphores()
     os._exit(128 + signum)
 
@@ -638,15 +634,15 @@ def _run_here(cfg, todo, period, options, codelist, earlier, progress) -> None:
             begun.pop(0)
     except BaseException:
         reports.shutdown(wait=False, cancel_futures=True)
-        if _session is not None:
-            _session.kill()  # the notebook running now fails at once
+        if (kernel := current()) is not None:
+            kernel.kill()  # the notebook running now fails at once
         reports.shutdown(wait=True)  # even a job submitted but not yet in ``begun``
         for left in begun:
             with contextlib.suppress(BaseException):
                 left.result()  # its reports' staging folder, if staged, is then known
             left.staged.discard()
-        if _session is not None:
-            _session.close()  # what is left of it (the next run starts a new kernel)
+        if (kernel := current()) is not None:
+            kernel.close()  # what is left of it (the next run starts a new kernel)
         raise
     finally:
         reports.shutdown(wait=True)
@@ -857,8 +853,8 @@ def publish_rollup(bundle: dict, folder: Path) -> Path:
 def close() -> None:
     """End a command: shut this process's kernel down and give back the run lock."""
     try:
-        if _session is not None:
-            _session.close()
+        if (kernel := current()) is not None:
+            kernel.close()
     finally:
         lock.release_all()
 

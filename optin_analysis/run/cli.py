@@ -655,21 +655,16 @@ def run(
     """The monthly job: validate, measures, worklists, reports and the ICB roll-up."""
     import os
 
-    from optin_analysis.run.batch import (
-        Interrupted,
-        Options,
-        RunError,
-        in_words,
-        session,
-        write_rollup,
-    )
+    from optin_analysis.reports.kernel import session
 
     cfg = _config(config)
     period = _period(period)
+    session().warm()  # it starts on the other core while the rest is imported (~1 s)
+
+    from optin_analysis.run.batch import Interrupted, Options, RunError, in_words, write_rollup
+
     options = Options(keep_notebooks=keep_notebooks, audience=_audience(audience), pdf=pdf)
     with _command():  # one run lock for the practices and the roll-up
-        if options.audience == "icb":
-            session().warm()  # the roll-up's kernel, ready when the practices are done
         stale = _stale_rollup(period) if options.audience == "icb" else None
         results = _batch(cfg, _selected(cfg, practice), period, options,
                          jobs or os.cpu_count() or 1, resume, stale)  # fmt: skip
