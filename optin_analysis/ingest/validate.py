@@ -89,6 +89,14 @@ def _stripped(raw: RawTable, columns: tuple[str, ...]) -> dict[str, pyarrow.Arra
     return {c: pc.utf8_trim_whitespace(_arrow(raw.table.column(c))) for c in columns}
 
 
+def _without(text: pyarrow.Array, drop: str) -> pyarrow.Array:
+    """``text`` with every ``drop`` (an ASCII character) removed; as it is when it has none."""
+    starts = _offsets(text)
+    if (_chars(text)[starts[0] : starts[-1]] == ord(drop)).any():
+        return pc.replace_substring(text, drop, "")
+    return text
+
+
 def _numpy(mask: pyarrow.Array | pyarrow.ChunkedArray) -> np.ndarray:
     return np.asarray(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
@@ -98,6 +106,11 @@ def _offsets(text: pyarrow.Array) -> np.ndarray:
     wide = pyarrow.types.is_large_string(text.type)
     starts = np.frombuffer(text.buffers()[1], dtype=np.int64 if wide else np.int32)
     return starts[text.offset : text.offset + len(text) + 1]
+
+
+def _chars(text: pyarrow.Array) -> np.ndarray:
+    """The data buffer of ``text`` as bytes (``_offsets`` says where each string is)."""
+    return np.frombuffer(text.buffers()[2] or b"", dtype=np.uint8)
 
 
 def _lengths(text: pyarrow.Array) -> np.ndarray:
@@ -115,7 +128,7 @@ def _fixed_width(text: pyarrow.Array, width: int) -> tuple[np.ndarray, np.ndarra
     if len(rows) == 0:
         return rows, np.zeros((0, width), dtype=np.uint8)
     starts = _offsets(text)
-    chars = np.frombuffer(text.buffers()[2], dtype=np.uint8)
+    chars = _chars(text)
     if np.count_nonzero(sizes > 0) == len(rows):  # the rest are empty: the bytes are contiguous
         first = int(starts[rows[0]])
         return rows, chars[first : first + len(rows) * width].reshape(-1, width)
@@ -430,6 +443,8 @@ def _problems(raw: RawTable, cases: pd.DataFrame) -> list[Problem]:
 
 def _duplicated(text: pyarrow.Array) -> np.ndarray:
     """True for every row whose value appears on more than one row."""
+    if len(text) < 2 or (not text.null_count and pc.all(pc.less(text[:-1], text[1:])).as_py()):
+        return np.zeros(len(text), dtype=bool)  # strictly increasing: all different
     encoded = text.dictionary_encode()
     indices = encoded.indices.to_numpy()
     return np.bincount(indices, minlength=len(encoded.dictionary))[indices] > 1
@@ -465,7 +480,7 @@ def patients(
     """Check and convert a patients export; returns the canonical table and all problems."""
     text = _stripped(raw, PATIENT_TEXT)
     dates = {c: _dates(raw, c, mapping.date_format) for c in PATIENT_DATES}
-    nhs = pc.replace_substring(_arrow(raw.table.column("nhs_number")), " ", "")
+    nhs = _without(_arrow(raw.table.column("nhs_number")), " ")
     rules = _patient_rules(text, dates, nhs, mapping, extract_date)
     rules.insert(1, _identifier_rule("patient_id", text["patient_id"], limits or Limits()))
     ids = ("patient_id", _duplicated(text["patient_id"]))

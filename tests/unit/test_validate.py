@@ -7,6 +7,7 @@ import random
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from optin_analysis.config import load_config
@@ -252,3 +253,37 @@ def test_a_date_on_the_extract_date_is_valid_and_the_day_after_is_refused(
     (p,) = [p for p in _errors(tmp_path / "next-day", "tpp", *with_date("01/11/2026"))
             if "after the extract date" in p.message]  # fmt: skip
     assert (p.row, p.column) == (2, column)
+
+
+# --- shortcuts for clean columns give what the general route gives --------------------
+
+
+def _texts() -> list[list[str]]:
+    rng = random.Random(7)
+    alphabet = ["a", "7", "-", " ", "\t", "\u00a0", "\u2003", "é", "\x1f", "\x85", ""]
+    random_rows = ["".join(rng.choices(alphabet, k=rng.randrange(4))) for _ in range(400)]
+    return [
+        [],
+        ["x"],
+        ["SYN-1", "SYN-2", "SYN-3"],
+        ["SYN-1", "", "SYN-3"],
+        ["b", "a", "c"],
+        ["a", "a"],
+        ["a", "b", "a"],
+        [" a", "b"],
+        ["a", "b\u00a0"],
+        ["943 476 5919", "9434765918"],
+        random_rows,
+        sorted(set(random_rows)),
+    ]
+
+
+@pytest.mark.parametrize("values", _texts())
+def test_clean_column_shortcuts_match_the_general_route(values):
+    whole = pa.array(["pad", *values, "pad"], pa.large_string())
+    for text in (pa.array(values, pa.large_string()), whole.slice(1, len(values))):
+        assert validate._without(text, " ").equals(pc.replace_substring(text, " ", ""))
+        encoded = text.dictionary_encode()
+        counts = np.bincount(encoded.indices.to_numpy(), minlength=len(encoded.dictionary))
+        want = counts[encoded.indices.to_numpy()] > 1
+        assert np.array_equal(validate._duplicated(text), want)
