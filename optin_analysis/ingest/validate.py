@@ -375,16 +375,21 @@ def _identifier_rule(column: str, text: pyarrow.Array, limits: Limits) -> Rule:
     )
 
 
-def _value_rule(column: str, text: pyarrow.Array, mapping: dict) -> Rule:
+def _positions(text: pyarrow.Array, mapping: dict) -> pyarrow.Array:
+    """Where each text is among the mapping's keys (null where it is not one)."""
+    return pc.index_in(text, value_set=pyarrow.array(list(mapping), TEXT))
+
+
+def _value_rule(column: str, positions: pyarrow.Array, mapping: dict) -> Rule:
+    """Each text one of the mapping's keys, given their ``_positions``."""
     allowed = ", ".join(f"'{k}'" for k in mapping if k)
-    ok = _numpy(pc.is_in(text, value_set=pyarrow.array(list(mapping), TEXT)))
-    return Rule(column, f"not one of {allowed}", ok)
+    return Rule(column, f"not one of {allowed}", _numpy(positions.is_valid()))
 
 
-def _lookup(text: pyarrow.Array, mapping: dict, default: object) -> pyarrow.Array:
-    """The mapped value of each text (as text when ``default`` is), ``default`` when unmapped."""
-    keys = pyarrow.array(list(mapping), TEXT)
-    index = pc.index_in(text, value_set=keys).fill_null(len(mapping))
+def _lookup(positions: pyarrow.Array, mapping: dict, default: object) -> pyarrow.Array:
+    """The mapped value of each text, given their ``_positions`` (as text when ``default``
+    is), ``default`` when unmapped."""
+    index = positions.fill_null(len(mapping))
     convert = str if isinstance(default, str) else bool
     values = [convert(v) for v in mapping.values()] + [default]
     return pc.take(pyarrow.array(values, TEXT if convert is str else pyarrow.bool_()), index)
@@ -481,22 +486,21 @@ def patients(
     text = _stripped(raw, PATIENT_TEXT)
     dates = {c: _dates(raw, c, mapping.date_format) for c in PATIENT_DATES}
     nhs = _without(_arrow(raw.table.column("nhs_number")), " ")
-    rules = _patient_rules(text, dates, nhs, mapping, extract_date)
+    values = {c: mapping.values.get(c, {}) for c in ("online_account", "access_level")}
+    coded = {c: _positions(text[c], lookup) for c, lookup in values.items()}
+    rules = _patient_rules(text, dates, nhs, coded, mapping, extract_date)
     rules.insert(1, _identifier_rule("patient_id", text["patient_id"], limits or Limits()))
     ids = ("patient_id", _duplicated(text["patient_id"]))
     problems = _failures(raw, rules, unique=ids) + date_warnings(raw, dates)
-    values = mapping.values
     table = _frame(
         {
             "practice_code": practice_code,
             "patient_id": text["patient_id"],
             "nhs_number": pc.if_else(pc.equal(nhs, ""), pyarrow.scalar(None, nhs.type), nhs),
             "sex": text["sex"],
-            "online_account": _lookup(
-                text["online_account"], values.get("online_account", {}), False
-            ),
+            "online_account": _lookup(coded["online_account"], values["online_account"], False),
             "access_level": _lookup(
-                text["access_level"], values.get("access_level", {}), AccessLevel.NONE.value
+                coded["access_level"], values["access_level"], AccessLevel.NONE.value
             ),
             **{c: d.values for c, d in dates.items()},
         },
@@ -509,10 +513,12 @@ def _patient_rules(
     text: dict[str, pyarrow.Array],
     dates: dict[str, Dates],
     nhs: pyarrow.Array,
+    coded: dict[str, pyarrow.Array],
     mapping: TableMapping,
     extract_date: dt.date,
 ) -> list[Rule]:
-    """Every patients check, in the order problems are listed within a row."""
+    """Every patients check, in the order problems are listed within a row (``coded``: the
+    coded columns' ``_positions``)."""
     values = mapping.values
 
     def date_rules(column: str, required: bool, what: str) -> list[Rule]:
@@ -533,9 +539,9 @@ def _patient_rules(
             "registered before birth",
             ~(dates["date_of_birth"].values > dates["registration_date"].values),
         ),
-        _value_rule("online_account", text["online_account"], values.get("online_account", {})),
+        _value_rule("online_account", coded["online_account"], values.get("online_account", {})),
         *date_rules("online_account_date", False, "account"),
-        _value_rule("access_level", text["access_level"], values.get("access_level", {})),
+        _value_rule("access_level", coded["access_level"], values.get("access_level", {})),
         *date_rules("access_start_date", False, "access"),
     ]
 
