@@ -14,7 +14,7 @@ import datetime as dt
 import functools
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -224,6 +224,10 @@ class Dates:
     midnight: np.ndarray
     timed: np.ndarray
 
+    def part(self, start: int, stop: int) -> Dates:
+        """The dates of rows ``start`` to ``stop`` (views, not copies)."""
+        return Dates(*(getattr(self, f.name)[start:stop] for f in fields(self)))
+
 
 def parse_dates(text: pyarrow.Array, fmt: str) -> Dates:
     """Text to ``datetime64[us]`` as pandas parses it once stripped of surrounding whitespace.
@@ -241,8 +245,10 @@ def parse_dates(text: pyarrow.Array, fmt: str) -> Dates:
     if lay is not None:
         fixed, chars = _fixed_width(text, lay.width)
         days, ok = _parse_fixed(chars, lay)
-        values[fixed[ok]] = (days[ok] * 86_400_000_000).view("datetime64[us]")
-        rest[fixed[ok]] = False
+        if not ok.all():
+            fixed, days = fixed[ok], days[ok]
+        values[fixed] = (days * 86_400_000_000).view("datetime64[us]")
+        rest[fixed] = False
     if rest.any():
         stripped = pc.utf8_trim_whitespace(pc.filter(text, rest))
         parts = pc.extract_regex(stripped, TIME_PART)
@@ -304,8 +310,12 @@ def _first_warning(raw: RawTable, marks: dict[str, np.ndarray], message: str) ->
     ]
 
 
-def _dates(raw: RawTable, column: str, fmt: str) -> Dates:
-    return parse_dates(_arrow(raw.table.column(column)), fmt)
+def _dates(raw: RawTable, columns: tuple[str, ...], fmt: str) -> dict[str, Dates]:
+    """Date columns in the same format parsed together, as one column (fewer, longer steps)."""
+    chunks = [chunk for c in columns for chunk in raw.table.column(c).chunks]
+    dates = parse_dates(_arrow(pyarrow.chunked_array(chunks, TEXT)), fmt)
+    n = raw.table.num_rows
+    return {c: dates.part(i * n, (i + 1) * n) for i, c in enumerate(columns)}
 
 
 def _parse_slow(text: pyarrow.Array, fmt: str) -> np.ndarray:
@@ -484,7 +494,7 @@ def patients(
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Check and convert a patients export; returns the canonical table and all problems."""
     text = _stripped(raw, PATIENT_TEXT)
-    dates = {c: _dates(raw, c, mapping.date_format) for c in PATIENT_DATES}
+    dates = _dates(raw, PATIENT_DATES, mapping.date_format)
     nhs = _without(_arrow(raw.table.column("nhs_number")), " ")
     values = {c: mapping.values.get(c, {}) for c in ("online_account", "access_level")}
     coded = {c: _positions(text[c], lookup) for c, lookup in values.items()}
@@ -562,7 +572,7 @@ def events(
     """
     limits = limits or Limits()
     text = _stripped(raw, ("patient_id", "code"))
-    dates = _dates(raw, "event_date", mapping.date_format)
+    dates = _dates(raw, ("event_date",), mapping.date_format)["event_date"]
     known = pc.is_in(text["patient_id"], value_set=_arrow(patient_ids))
     code_rule = _identifier_rule("code", text["code"], limits)
     rules = [

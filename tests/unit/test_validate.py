@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ import pytest
 
 from optin_analysis.config import load_config
 from optin_analysis.ingest import nhs_number, validate
+from optin_analysis.ingest.adapters import RawTable
 from optin_analysis.ingest.load import load_practice
 from optin_analysis.ingest.schema import empty_events
 from optin_analysis.problems import InputError, Severity
@@ -287,3 +289,18 @@ def test_clean_column_shortcuts_match_the_general_route(values):
         counts = np.bincount(encoded.indices.to_numpy(), minlength=len(encoded.dictionary))
         want = counts[encoded.indices.to_numpy()] > 1
         assert np.array_equal(validate._duplicated(text), want)
+
+
+def test_date_columns_parsed_together_are_parsed_as_each_alone():
+    rng = random.Random(3)
+    timed = ["03/05/1991 00:00", "03/05/1991 10:00", "01/01/1019"]
+    columns = {c: rng.sample(_date_samples("%d/%m/%Y"), 497) + timed for c in ("a", "b", "c")}
+    table = pa.table({c: pa.array(v, pa.large_string()) for c, v in columns.items()})
+    table = pa.concat_tables([table.slice(0, 200), table.slice(200)])  # several chunks
+    raw = RawTable(Path("p.csv"), table, np.arange(500), 2, {c: c for c in columns}, [])
+    together = validate._dates(raw, tuple(columns), "%d/%m/%Y")
+    for column, values in columns.items():
+        alone = validate.parse_dates(pa.array(values, pa.large_string()), "%d/%m/%Y")
+        for part in ("values", "blank", "midnight", "timed"):
+            got, want = getattr(together[column], part), getattr(alone, part)
+            assert np.array_equal(got, want, equal_nan=part == "values"), (column, part)
