@@ -77,7 +77,7 @@ RELEASE_BYTES = 64 << 20
 
 def _release(raw) -> bool:
     """Whether ``raw`` is large enough to give its memory back once it is dropped."""
-    return raw.table.nbytes > RELEASE_BYTES
+    return raw.table.get_total_buffer_size() > RELEASE_BYTES  # buffers: cheaper than nbytes
 
 
 def give_back() -> None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from optin_analysis.config import load_config
 from optin_analysis.ingest import nhs_number, validate
+from optin_analysis.ingest.adapters import RawTable
 from optin_analysis.ingest.load import load_practice
 from optin_analysis.ingest.schema import empty_events
 from optin_analysis.problems import InputError, Severity
@@ -252,3 +255,52 @@ def test_a_date_on_the_extract_date_is_valid_and_the_day_after_is_refused(
     (p,) = [p for p in _errors(tmp_path / "next-day", "tpp", *with_date("01/11/2026"))
             if "after the extract date" in p.message]  # fmt: skip
     assert (p.row, p.column) == (2, column)
+
+
+# --- shortcuts for clean columns give what the general route gives --------------------
+
+
+def _texts() -> list[list[str]]:
+    rng = random.Random(7)
+    alphabet = ["a", "7", "-", " ", "\t", "\u00a0", "\u2003", "é", "\x1f", "\x85", ""]
+    random_rows = ["".join(rng.choices(alphabet, k=rng.randrange(4))) for _ in range(400)]
+    return [
+        [],
+        ["x"],
+        ["SYN-1", "SYN-2", "SYN-3"],
+        ["SYN-1", "", "SYN-3"],
+        ["b", "a", "c"],
+        ["a", "a"],
+        ["a", "b", "a"],
+        [" a", "b"],
+        ["a", "b\u00a0"],
+        ["943 476 5919", "9434765918"],
+        random_rows,
+        sorted(set(random_rows)),
+    ]
+
+
+@pytest.mark.parametrize("values", _texts())
+def test_clean_column_shortcuts_match_the_general_route(values):
+    whole = pa.array(["pad", *values, "pad"], pa.large_string())
+    for text in (pa.array(values, pa.large_string()), whole.slice(1, len(values))):
+        assert validate._without(text, " ").equals(pc.replace_substring(text, " ", ""))
+        encoded = text.dictionary_encode()
+        counts = np.bincount(encoded.indices.to_numpy(), minlength=len(encoded.dictionary))
+        want = counts[encoded.indices.to_numpy()] > 1
+        assert np.array_equal(validate._duplicated(text), want)
+
+
+def test_date_columns_parsed_together_are_parsed_as_each_alone():
+    rng = random.Random(3)
+    timed = ["03/05/1991 00:00", "03/05/1991 10:00", "01/01/1019"]
+    columns = {c: rng.sample(_date_samples("%d/%m/%Y"), 497) + timed for c in ("a", "b", "c")}
+    table = pa.table({c: pa.array(v, pa.large_string()) for c, v in columns.items()})
+    table = pa.concat_tables([table.slice(0, 200), table.slice(200)])  # several chunks
+    raw = RawTable(Path("p.csv"), table, np.arange(500), 2, {c: c for c in columns}, [])
+    together = validate._dates(raw, tuple(columns), "%d/%m/%Y")
+    for column, values in columns.items():
+        alone = validate.parse_dates(pa.array(values, pa.large_string()), "%d/%m/%Y")
+        for part in ("values", "blank", "midnight", "timed"):
+            got, want = getattr(together[column], part), getattr(alone, part)
+            assert np.array_equal(got, want, equal_nan=part == "values"), (column, part)
