@@ -15,20 +15,13 @@ parent has stopped or is gone.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import ctypes
-import functools
-import multiprocessing
-import multiprocessing.util
 import os
 import shutil
-import signal
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +38,7 @@ from optin_analysis.reports.kernel import (  # noqa: F401 - also this module's n
     KernelSession,
     ReportError,
 )
-from optin_analysis.reports.pdf import properties, write_pdf
+from optin_analysis.reports.pdf import pdf_helper, properties, timed_pdf, write_pdf
 from optin_analysis.reports.render import (
     charts_as_images,
     notebook_to_html,
@@ -61,7 +54,6 @@ REPORTS = {
 #: Reports also written as PDF for filing.
 PDF_REPORTS = ("dpia",)
 ROLLUP = ("icb_rollup.ipynb", "ICB roll-up: opt-in model practices")
-PR_SET_PDEATHSIG = 1  #: prctl(2) option: a signal for this process when its parent dies
 STAGING = ".partial-"  #: marks staging folders; stale ones are removed by the next run
 
 
@@ -149,47 +141,6 @@ def reopenable(executed: nbformat.NotebookNode, parameters: dict) -> nbformat.No
     return nb
 
 
-def _pdf_helper_init(parent: int) -> None:
-    """The PDF helper ends with the process that started it and leaves Ctrl-C to it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    if os.getppid() != parent:
-        os._exit(1)
-
-
-@functools.cache
-def _pdf_helper() -> ProcessPoolExecutor:
-    """One helper process per worker for PDFs: a PDF is laid out on the other core while
-    the kernel executes the next notebook (a thread would fight the worker for the GIL).
-
-    Start it from the process's main thread (:func:`start_pdf_helper`): it ends with the
-    thread that started it (``PR_SET_PDEATHSIG`` follows threads)."""
-    helper = ProcessPoolExecutor(
-        1, mp_context=multiprocessing.get_context("spawn"), initializer=_pdf_helper_init,
-        initargs=(os.getpid(),),
-    )  # fmt: skip
-    # A worker of the batch's pool ends without running atexit handlers, but joins its
-    # children: shut the helper down first, or the worker would wait for it for ever;
-    # before multiprocessing closes its queues (their finalizers have priority 10).
-    multiprocessing.util.Finalize(helper, helper.shutdown, exitpriority=100)
-    return helper
-
-
-@functools.cache
-def start_pdf_helper() -> None:
-    """Start the PDF helper's process now, from this (the main) thread, if it is not
-    running (a pool starts its process on its first job)."""
-    _pdf_helper().submit(int)
-
-
-def _timed_pdf(html: str, path: Path, props: dict | None = None) -> float:
-    start = time.perf_counter()
-    write_pdf(html, path, props)
-    return time.perf_counter() - start
-
-
 @dataclass
 class StagedReports:
     """A practice's reports in their staging folder, the PDFs perhaps still being laid out
@@ -249,7 +200,7 @@ def begin_reports(
             if pdf and name in PDF_REPORTS:
                 props = properties(bundle, title)
                 staged.pdfs.append(
-                    _pdf_helper().submit(_timed_pdf, html, out.with_suffix(".pdf"), props)
+                    pdf_helper().submit(timed_pdf, html, out.with_suffix(".pdf"), props)
                 )
     except BaseException:
         staged.discard()

@@ -14,12 +14,21 @@ pages (the report's print stylesheet).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import html as html_lib
+import multiprocessing
+import multiprocessing.util
+import os
 import re
+import signal
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from optin_analysis.reports import fonts
-from optin_analysis.reports.render import write_bytes_atomically
+from optin_analysis.reports.files import write_bytes_atomically
 
 #: What to install where WeasyPrint's system libraries are missing.
 SYSTEM_LIBRARIES = (
@@ -122,3 +131,63 @@ def html_to_pdf(html: str, props: dict | None = None) -> bytes:
 def write_pdf(html: str, path: Path, props: dict | None = None) -> Path:
     """Write ``html`` as a PDF at ``path``, atomically (``props``: see :func:`properties`)."""
     return write_bytes_atomically(html_to_pdf(html, props), path)
+
+
+# --- helper processes: PDFs laid out on another core ------------------------------------
+
+PR_SET_PDEATHSIG = 1  #: prctl(2) option: a signal for this process when its parent dies
+
+
+def _pdf_helper_init(parent: int) -> None:
+    """The PDF helper ends with the process that started it and leaves Ctrl-C to it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+    with contextlib.suppress(ImportError, OSError):  # its first PDF need not wait for it
+        import weasyprint  # noqa: F401
+
+
+_helper: ProcessPoolExecutor | None = None
+
+
+def pdf_helper(processes: int = 1) -> ProcessPoolExecutor:
+    """This process's PDF helpers (``processes`` of them, when first made): PDFs are laid
+    out on another core while the kernel executes the next notebooks (a thread would
+    fight the worker for the GIL).
+
+    Start them from the process's main thread (:func:`start_pdf_helper`): they end with
+    the thread that started them (``PR_SET_PDEATHSIG`` follows threads)."""
+    global _helper
+    if _helper is None:
+        _helper = ProcessPoolExecutor(
+            processes, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_pdf_helper_init, initargs=(os.getpid(),),
+        )  # fmt: skip
+        # A worker of the batch's pool ends without running atexit handlers, but joins
+        # its children: shut the helpers down first, or the worker would wait for them
+        # for ever; before multiprocessing closes its queues (finalizers of priority 10).
+        multiprocessing.util.Finalize(_helper, _helper.shutdown, exitpriority=100)
+    return _helper
+
+
+_started = False
+
+
+def start_pdf_helper(processes: int = 1) -> None:
+    """Start ``processes`` PDF helpers now, from this (the main) thread, unless started.
+    A pool starts a process for a job only when none is idle, so one quick job each
+    starts them all here."""
+    global _started
+    if not _started:
+        helper, _started = pdf_helper(processes), True
+        for _ in range(processes):
+            helper.submit(int)
+
+
+def timed_pdf(html: str, path: Path, props: dict | None = None) -> float:
+    start = time.perf_counter()
+    write_pdf(html, path, props)
+    return time.perf_counter() - start

@@ -17,14 +17,11 @@ How the pieces fit (SPEC section 6: reports open offline, charts from aggregates
 from __future__ import annotations
 
 import base64
-import contextlib
 import functools
 import hashlib
 import html as html_lib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -34,6 +31,7 @@ import nbformat
 import pandas as pd
 
 from optin_analysis.reports import fonts
+from optin_analysis.reports.files import write_bytes_atomically
 
 if TYPE_CHECKING:  # Altair is imported where charts are drawn (kernels), not by every run
     import altair as alt
@@ -456,34 +454,3 @@ def notebook_to_html(notebook: nbformat.NotebookNode, title: str) -> str:
 def write_html_atomically(html: str, path: Path | str) -> Path:
     """Write ``html`` (UTF-8) to ``path`` atomically (see :func:`write_bytes_atomically`)."""
     return write_bytes_atomically(html.encode("utf-8"), path)
-
-
-def write_bytes_atomically(data: bytes, path: Path | str) -> Path:
-    """Write ``data`` to ``path`` via a temp file in the same folder + ``os.replace``.
-
-    Readers see either the old file or the complete new one, never a partial write; on
-    any error the temp file is removed and an existing file is left untouched. Creates
-    the folder if needed. Keeps the mode of a file it replaces (new files: 0644).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-    with contextlib.suppress(OSError):  # persist the rename (best effort; POSIX only)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    return path

@@ -88,8 +88,8 @@ from optin_analysis.reports.notebooks import (
     publish,
     remove_stale_staging,
     render,
-    start_pdf_helper,
 )
+from optin_analysis.reports.pdf import start_pdf_helper
 from optin_analysis.run import lock
 from optin_analysis.run.checks import practice_warnings
 
@@ -615,18 +615,28 @@ def _run_parallel(cfg, todo, period, options, codelist, earlier, jobs, progress)
         progress(_died(profile))
 
 
+#: PDF helpers of a run in one process: a DPIA's PDF takes longer to lay out than a
+#: practice's notebooks take to run (about 0.7 s against 0.3 s), so one held it back.
+PDF_HELPERS_ONE_JOB = 2
+#: Practices begun before the oldest is waited for, so that the kernel has the next
+#: practice's notebooks while the PDF helpers lay out the last two practices' DPIAs.
+AHEAD = 1
+
+
 def _run_here(cfg, todo, period, options, codelist, earlier, progress) -> None:
     """Run in this process, one practice after another, each one's reports staged by the
     kernel while the next practice is read, measured and its worklists staged (so the two
     cores are used with one job). On a signal the kernel is stopped, the reports not yet
     staged are dropped and nothing more is published."""
     reports = ThreadPoolExecutor(1, thread_name_prefix="reports")
+    if options.reports and options.pdf:
+        start_pdf_helper(PDF_HELPERS_ONE_JOB)
     begun: list[Begun] = []
     try:
         for p in todo:
             begun.append(begin_practice(cfg, p, period, options, codelist,
                                         earlier.get(p.ods_code), reports))  # fmt: skip
-            if len(begun) > 1:
+            if len(begun) > AHEAD:
                 progress(begun[0].result())
                 begun.pop(0)
         while begun:

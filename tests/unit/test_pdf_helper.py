@@ -15,10 +15,9 @@ from tests.system import require
 
 
 def _pdf_in_helper(path: Path) -> float:
-    from optin_analysis.reports import notebooks
+    from optin_analysis.reports import pdf
 
-    helper = notebooks._pdf_helper()
-    return helper.submit(notebooks._timed_pdf, "<p>DPIA</p>", path).result()
+    return pdf.pdf_helper().submit(pdf.timed_pdf, "<p>DPIA</p>", path).result()
 
 
 def test_a_worker_that_made_pdfs_in_its_helper_ends(tmp_path):

@@ -29,7 +29,7 @@ class _Helper:
 @pytest.fixture
 def helper(monkeypatch) -> _Helper:
     fake = _Helper()
-    monkeypatch.setattr(notebooks, "_pdf_helper", lambda: fake)
+    monkeypatch.setattr(notebooks, "pdf_helper", lambda: fake)
     monkeypatch.setattr(notebooks, "render", lambda _s, _n, _t, _p, out, *a, **k: "<p>x</p>")
     monkeypatch.setattr(notebooks, "properties", lambda *_a: {})
     return fake
