@@ -618,9 +618,6 @@ def _run_parallel(cfg, todo, period, options, codelist, earlier, jobs, progress)
 #: PDF helpers of a run in one process: a DPIA's PDF takes longer to lay out than a
 #: practice's notebooks take to run (about 0.7 s against 0.3 s), so one held it back.
 PDF_HELPERS_ONE_JOB = 2
-#: Practices begun before the oldest is waited for, so that the kernel has the next
-#: practice's notebooks while the PDF helpers lay out the last two practices' DPIAs.
-AHEAD = 1
 
 
 def _run_here(cfg, todo, period, options, codelist, earlier, progress) -> None:
@@ -636,7 +633,7 @@ def _run_here(cfg, todo, period, options, codelist, earlier, progress) -> None:
         for p in todo:
             begun.append(begin_practice(cfg, p, period, options, codelist,
                                         earlier.get(p.ods_code), reports))  # fmt: skip
-            if len(begun) > AHEAD:
+            if len(begun) > 1:
                 progress(begun[0].result())
                 begun.pop(0)
         while begun:
