@@ -128,8 +128,8 @@ class KernelSession:
 
         from optin_analysis.reports import notebooks  # noqa: F401 - registers the engine
 
+        km = self._kernel()
         try:
-            km = self._kernel()
             return papermill.execute_notebook(
                 notebook, output, parameters=parameters, engine_name="optin-reuse",
                 km=km, kc=_Watched(self.kc, self._alive), kernel_name=KERNEL,
@@ -139,6 +139,8 @@ class KernelSession:
             raise ReportError(
                 f"{notebook.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
             ) from None
+        except ReportError as exc:  # the kernel died or was stopped (see _Channel)
+            raise ReportError(f"{notebook.name}: {exc}") from None
 
     def _alive(self) -> bool:
         return not self.stopped and self.km is not None and self.km.is_alive()
@@ -172,7 +174,7 @@ class KernelSession:
                 os.killpg(pid, signal.SIGKILL)
 
 
-WATCH_SECONDS = 1.0  #: how often a wait for the kernel checks that it is alive
+ALIVE_CHECK_SECONDS = 1.0  #: how often a wait for the kernel checks that it is alive
 
 
 class _Channel:
@@ -187,7 +189,8 @@ class _Channel:
     def get_msg(self, timeout: float | None = None) -> dict:
         end = None if timeout is None else time.monotonic() + timeout
         while True:
-            step = WATCH_SECONDS if end is None else min(WATCH_SECONDS, end - time.monotonic())
+            left = ALIVE_CHECK_SECONDS if end is None else end - time.monotonic()
+            step = min(ALIVE_CHECK_SECONDS, left)
             try:
                 return self._channel.get_msg(timeout=max(step, 0.0))
             except queue.Empty:

@@ -32,17 +32,17 @@ from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger
 
 from optin_analysis.outgoing.summary import write_json
+from optin_analysis.reports.files import write_bytes_atomically
 from optin_analysis.reports.kernel import (  # noqa: F401 - also this module's names
     KERNEL,
     NOTEBOOK_DIR,
     KernelSession,
     ReportError,
 )
-from optin_analysis.reports.pdf import pdf_helper, properties, timed_pdf, write_pdf
+from optin_analysis.reports.pdf import pdf_helper, properties, timed_pdf
 from optin_analysis.reports.render import (
     charts_as_images,
     notebook_to_html,
-    write_bytes_atomically,
     write_html_atomically,
 )
 
@@ -95,12 +95,12 @@ papermill_engines.register("optin-reuse", ReusedKernelEngine)
 
 def render(
     session: KernelSession, notebook: str, title: str, parameters: dict, out: Path,
-    keep_notebook: bool = False, timings: Timings | None = None, pdf: bool = False,
+    keep_notebook: bool = False, timings: Timings | None = None,
     kept_parameters: dict | None = None,
 ) -> str:  # fmt: skip
     """Execute one notebook, write its HTML to ``out`` (and the notebook beside it, made
-    to reopen: see :func:`reopenable`, with ``kept_parameters`` where given; and the page
-    as PDF when ``pdf``) and return the HTML."""
+    to reopen: see :func:`reopenable`, with ``kept_parameters`` where given) and return
+    the HTML."""
     timings = timings or Timings()
     kept = out.with_suffix(".ipynb") if keep_notebook else None
     with timings.stage("notebook execution"):
@@ -111,9 +111,6 @@ def render(
     if kept is not None:
         again = reopenable(executed, kept_parameters or parameters)
         write_bytes_atomically(nbformat.writes(again).encode("utf-8"), kept)
-    if pdf:
-        with timings.stage("PDF"):
-            write_pdf(html, out.with_suffix(".pdf"))
     return html
 
 
@@ -206,27 +203,6 @@ def begin_reports(
         staged.discard()
         raise
     return staged
-
-
-def stage_reports(
-    session: KernelSession, bundle: dict, final: Path, keep_notebooks: bool = False,
-    timings: Timings | None = None, pdf: bool = True,
-) -> Path:  # fmt: skip
-    """:func:`begin_reports`, returning the staging folder once complete (PDFs written)."""
-    return begin_reports(session, bundle, final, keep_notebooks, timings, pdf).complete(timings)
-
-
-def write_reports(
-    session: KernelSession, bundle: dict, final: Path, keep_notebooks: bool = False,
-    timings: Timings | None = None, pdf: bool = True,
-) -> list[Path]:  # fmt: skip
-    """Write summary.json and every report of a bundle into ``final``, all or nothing."""
-    stage = stage_reports(session, bundle, final, keep_notebooks, timings, pdf)
-    try:
-        publish(stage, final)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-    return sorted(final.iterdir())
 
 
 def publish(stage: Path, final: Path) -> None:

@@ -25,6 +25,7 @@ import signal
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from optin_analysis.reports import fonts
@@ -151,40 +152,50 @@ def _pdf_helper_init(parent: int) -> None:
 
 
 _helper: ProcessPoolExecutor | None = None
+_wanted = 1  #: helper processes of the next pool made
 
 
-def pdf_helper(processes: int = 1) -> ProcessPoolExecutor:
-    """This process's PDF helpers (``processes`` of them, when first made): PDFs are laid
-    out on another core while the kernel executes the next notebooks (a thread would
-    fight the worker for the GIL).
+def pdf_helper() -> ProcessPoolExecutor:
+    """This process's PDF helpers: PDFs are laid out on another core while the kernel
+    executes the next notebooks (a thread would fight the worker for the GIL).
 
     Start them from the process's main thread (:func:`start_pdf_helper`): they end with
     the thread that started them (``PR_SET_PDEATHSIG`` follows threads)."""
     global _helper
     if _helper is None:
         _helper = ProcessPoolExecutor(
-            processes, mp_context=multiprocessing.get_context("spawn"),
+            _wanted, mp_context=multiprocessing.get_context("spawn"),
             initializer=_pdf_helper_init, initargs=(os.getpid(),),
         )  # fmt: skip
         # A worker of the batch's pool ends without running atexit handlers, but joins
         # its children: shut the helpers down first, or the worker would wait for them
         # for ever; before multiprocessing closes its queues (finalizers of priority 10).
         multiprocessing.util.Finalize(_helper, _helper.shutdown, exitpriority=100)
+        for _ in range(_wanted):  # a pool starts a process for a job only when none is
+            _helper.submit(int)  # idle: one quick job each starts them all here
     return _helper
 
 
-_started = False
+def start_pdf_helper(processes: int | None = None) -> None:
+    """Start the PDF helpers now, from this (the main) thread, unless they are running:
+    ``processes`` of them (else as many as last asked for; at first one)."""
+    global _wanted
+    if _helper is None:
+        _wanted = processes or _wanted
+    pdf_helper()
 
 
-def start_pdf_helper(processes: int = 1) -> None:
-    """Start ``processes`` PDF helpers now, from this (the main) thread, unless started.
-    A pool starts a process for a job only when none is idle, so one quick job each
-    starts them all here."""
-    global _started
-    if not _started:
-        helper, _started = pdf_helper(processes), True
-        for _ in range(processes):
-            helper.submit(int)
+def replace_broken_helper() -> None:
+    """Forget the helpers if one of them died (their pool is broken: every PDF would
+    fail), so that :func:`start_pdf_helper` starts new ones; from the main thread."""
+    global _helper
+    if _helper is None:
+        return
+    try:
+        _helper.submit(int)  # refused at once by a broken pool
+    except BrokenProcessPool:
+        _helper.shutdown(wait=False, cancel_futures=True)
+        _helper = None
 
 
 def timed_pdf(html: str, path: Path, props: dict | None = None) -> float:

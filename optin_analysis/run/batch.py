@@ -89,7 +89,7 @@ from optin_analysis.reports.notebooks import (
     remove_stale_staging,
     render,
 )
-from optin_analysis.reports.pdf import start_pdf_helper
+from optin_analysis.reports.pdf import replace_broken_helper, start_pdf_helper
 from optin_analysis.run import lock
 from optin_analysis.run.checks import practice_warnings
 
@@ -246,9 +246,15 @@ class Begun:
         result, staged = self.result_so_far, self.staged
         if self.reports is not None:
             try:
-                begun, seconds = self.reports.result()
-                stage = begun.complete(self.timings)  # the PDFs, laid out meanwhile
-                staged.reports, self.seconds = (stage, self.final), self.seconds + seconds
+                reports, seconds = self.reports.result()
+                start = time.perf_counter()
+                with naming(self.final):
+                    stage = reports.complete(self.timings)  # the PDFs, laid out meanwhile
+                staged.reports = (stage, self.final)
+                self.seconds += seconds + time.perf_counter() - start
+            except BrokenProcessPool as exc:  # a PDF helper died: new ones for the next
+                replace_broken_helper()
+                _failed(result, staged, exc)
             except BaseException as exc:
                 _failed(result, staged, exc)
         if result.status != FAILED:
@@ -626,8 +632,8 @@ def _run_here(cfg, todo, period, options, codelist, earlier, progress) -> None:
     cores are used with one job). On a signal the kernel is stopped, the reports not yet
     staged are dropped and nothing more is published."""
     reports = ThreadPoolExecutor(1, thread_name_prefix="reports")
-    if options.reports and options.pdf:
-        start_pdf_helper(PDF_HELPERS_ONE_JOB)
+    if options.reports and options.pdf and todo:
+        start_pdf_helper(min(PDF_HELPERS_ONE_JOB, len(todo)))
     begun: list[Begun] = []
     try:
         for p in todo:

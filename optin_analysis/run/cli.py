@@ -655,19 +655,23 @@ def run(
     """The monthly job: validate, measures, worklists, reports and the ICB roll-up."""
     import os
 
-    from optin_analysis.reports.kernel import session
+    from optin_analysis.reports.kernel import current, session
 
     cfg = _config(config)
-    period = _period(period)
-    session().warm()  # it starts on the other core while the rest is imported (~1 s)
+    period, audience, jobs = _period(period), _audience(audience), jobs or os.cpu_count() or 1
+    if audience == "icb" or jobs == 1:  # this process's kernel: the roll-up, or every report
+        session().warm()  # it starts on the other core while the rest is imported (~1 s)
+    try:
+        from optin_analysis.run.batch import Interrupted, Options, RunError, in_words, write_rollup
+    except BaseException:  # Ctrl-C meanwhile
+        if (kernel := current()) is not None:
+            kernel.close()
+        raise
 
-    from optin_analysis.run.batch import Interrupted, Options, RunError, in_words, write_rollup
-
-    options = Options(keep_notebooks=keep_notebooks, audience=_audience(audience), pdf=pdf)
+    options = Options(keep_notebooks=keep_notebooks, audience=audience, pdf=pdf)
     with _command():  # one run lock for the practices and the roll-up
         stale = _stale_rollup(period) if options.audience == "icb" else None
-        results = _batch(cfg, _selected(cfg, practice), period, options,
-                         jobs or os.cpu_count() or 1, resume, stale)  # fmt: skip
+        results = _batch(cfg, _selected(cfg, practice), period, options, jobs, resume, stale)
         _print_headlines(results, controlled=options.audience == "icb")
         _results_table(results, f"Monthly run {period}: reports in {cfg.reports_dir / period}")
         _print_reapprovals(results)

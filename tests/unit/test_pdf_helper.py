@@ -33,3 +33,31 @@ def test_a_worker_that_made_pdfs_in_its_helper_ends(tmp_path):
         for process in list((pool._processes or {}).values()):
             process.kill()  # only if it hung: do not leave it behind
     assert (tmp_path / "dpia.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_a_dead_pdf_helper_is_replaced_for_the_next_practices(monkeypatch):
+    # a helper killed (out of memory, a crash) breaks its pool: without a new one every
+    # later practice of the run failed with "BrokenProcessPool"
+    import os
+    import signal
+    from concurrent.futures.process import BrokenProcessPool
+
+    import pytest
+
+    from optin_analysis.reports import pdf
+
+    monkeypatch.setattr(pdf, "_helper", None)
+    pdf.start_pdf_helper(1)
+    old = pdf.pdf_helper()
+    assert old.submit(int).result(timeout=60) == 0
+    for process in list(old._processes.values()):
+        os.kill(process.pid, signal.SIGKILL)
+    with pytest.raises(BrokenProcessPool):
+        old.submit(int).result(timeout=60)
+    pdf.replace_broken_helper()
+    pdf.start_pdf_helper()
+    assert pdf.pdf_helper() is not old
+    assert pdf.pdf_helper().submit(int).result(timeout=60) == 0
+    pdf.replace_broken_helper()  # a working pool is kept
+    assert pdf.pdf_helper().submit(int).result(timeout=60) == 0
+    pdf.pdf_helper().shutdown()

@@ -54,7 +54,7 @@ def test_a_failed_pdf_fails_the_practice_and_leaves_no_staging_folder(tmp_path, 
     result = batch.PracticeResult("A81001", "A practice")
     begun = batch.Begun(result, batch.Staged(), Timings(), 0.0, done, tmp_path / "A81001")
     assert begun.result().status == batch.FAILED
-    assert "no space left" in result.problem
+    assert result.problem == f"cannot write {tmp_path / 'A81001'}: no space left on the disk"
     assert not staged.stage.exists()
 
 
@@ -105,5 +105,6 @@ def test_a_kernel_killed_mid_cell_ends_the_notebook_instead_of_hanging(tmp_path)
         running.join(timeout=20)
         assert not running.is_alive(), "the notebook never ended after its kernel was killed"
         assert len(outcome) == 1 and isinstance(outcome[0], ReportError)
+        assert str(outcome[0]) == "slow.ipynb: the kernel died or was stopped mid-notebook"
     finally:
         session.close()
