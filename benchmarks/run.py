@@ -333,7 +333,8 @@ def reports_step(folder: Path) -> dict:
     as the run does them (one kernel and client kept across notebooks)."""
     from optin_analysis.config import load_config
     from optin_analysis.outgoing.summary import compute, outgoing, write_json
-    from optin_analysis.reports.notebooks import NOTEBOOK_DIR, REPORTS, KernelSession
+    from optin_analysis.reports.kernel import NOTEBOOK_DIR, KernelSession
+    from optin_analysis.reports.notebooks import REPORTS
     from optin_analysis.reports.render import notebook_to_html
 
     data = _canonical(folder)[0]
@@ -390,7 +391,6 @@ class InProcess:
     def __init__(self) -> None:
         from IPython.core.interactiveshell import InteractiveShell
 
-        os.environ["OPTIN_ANALYSIS_BATCH"] = "1"  # as in the run's kernels
         InteractiveShell.instance()  # displays go to its publisher, captured below
 
     def run(self, notebook: Path, parameters: dict, output: Path | None):
@@ -476,7 +476,8 @@ def naive_loop(config: Path, out: Path) -> tuple[float, int]:
     ``jupyter nbconvert --to html``. Returns (seconds, failures)."""
     import yaml
 
-    from optin_analysis.reports.notebooks import NOTEBOOK_DIR, REPORTS
+    from optin_analysis.reports.kernel import NOTEBOOK_DIR
+    from optin_analysis.reports.notebooks import REPORTS
 
     codes = [p["ods_code"] for p in yaml.safe_load(config.read_text())["practices"]]
     bin_dir = Path(sys.executable).parent

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from optin_analysis.reports.notebooks import NOTEBOOK_DIR
+from optin_analysis.reports.kernel import NOTEBOOK_DIR
 
 WORKBENCH = ("practice_dashboard.ipynb", "explore.ipynb")
 _CONFIG_LINE = re.compile(r'^config = ".*?"', re.MULTILINE)

@@ -24,8 +24,6 @@ from jupyter_client import KernelManager
 if TYPE_CHECKING:
     import nbformat
 
-#: Set in the kernels of batch runs, whose notebooks are only exported (never viewed live).
-BATCH_ENV = "OPTIN_ANALYSIS_BATCH"
 #: The notebooks, wherever the package is installed (a wheel, or editable from a checkout).
 NOTEBOOK_DIR = Path(str(importlib.resources.files("optin_analysis.notebooks")))
 KERNEL = "python3"
@@ -115,8 +113,7 @@ class KernelSession:
             with contextlib.suppress(Exception):
                 self.km.shutdown_kernel(now=True)
         self.km = KernelManager(kernel_name=KERNEL)
-        env = {**os.environ, BATCH_ENV: "1"}
-        self.km.start_kernel(cwd=str(NOTEBOOK_DIR), extra_arguments=KERNEL_ARGS, env=env)
+        self.km.start_kernel(cwd=str(NOTEBOOK_DIR), extra_arguments=KERNEL_ARGS)
         self.kc = self.km.blocking_client()
         self.kc.allow_stdin = False
         self.kc.start_channels()

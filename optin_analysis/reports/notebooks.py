@@ -33,12 +33,7 @@ from papermill.log import logger
 
 from optin_analysis.outgoing.summary import write_json
 from optin_analysis.reports.files import write_bytes_atomically
-from optin_analysis.reports.kernel import (  # noqa: F401 - also this module's names
-    KERNEL,
-    NOTEBOOK_DIR,
-    KernelSession,
-    ReportError,
-)
+from optin_analysis.reports.kernel import KERNEL, NOTEBOOK_DIR, KernelSession
 from optin_analysis.reports.pdf import pdf_helper, properties, timed_pdf
 from optin_analysis.reports.render import (
     charts_as_images,
@@ -69,7 +64,11 @@ class Timings:
         try:
             yield
         finally:
-            self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - start
+            self.add(name, time.perf_counter() - start)
+
+    def add(self, name: str, seconds: float) -> None:
+        """Count ``seconds`` (spent elsewhere, e.g. by a PDF helper) to stage ``name``."""
+        self.stages[name] = self.stages.get(name, 0.0) + seconds
 
 
 class ReusedKernelEngine(NBClientEngine):
@@ -153,7 +152,7 @@ class StagedReports:
             for done in self.pdfs:
                 seconds = done.result()
                 if timings is not None:
-                    timings.stages["PDF"] = timings.stages.get("PDF", 0.0) + seconds
+                    timings.add("PDF", seconds)
         except BaseException:
             self.discard()
             raise

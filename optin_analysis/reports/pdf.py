@@ -178,27 +178,22 @@ def pdf_helper() -> ProcessPoolExecutor:
 
 def start_pdf_helper(processes: int | None = None) -> None:
     """Start the PDF helpers now, from this (the main) thread, unless they are running:
-    ``processes`` of them (else as many as last asked for; at first one)."""
-    global _wanted
+    ``processes`` of them (else as many as last asked for; at first one). Helpers one of
+    which died are replaced (their pool is broken: every PDF would fail)."""
+    global _helper, _wanted
+    if _helper is not None:
+        try:
+            _helper.submit(int)  # refused at once by a broken pool
+        except BrokenProcessPool:
+            _helper.shutdown(wait=False, cancel_futures=True)
+            _helper = None
     if _helper is None:
         _wanted = processes or _wanted
     pdf_helper()
 
 
-def replace_broken_helper() -> None:
-    """Forget the helpers if one of them died (their pool is broken: every PDF would
-    fail), so that :func:`start_pdf_helper` starts new ones; from the main thread."""
-    global _helper
-    if _helper is None:
-        return
-    try:
-        _helper.submit(int)  # refused at once by a broken pool
-    except BrokenProcessPool:
-        _helper.shutdown(wait=False, cancel_futures=True)
-        _helper = None
-
-
 def timed_pdf(html: str, path: Path, props: dict | None = None) -> float:
+    """:func:`write_pdf`, in a helper; returns the seconds it took."""
     start = time.perf_counter()
     write_pdf(html, path, props)
     return time.perf_counter() - start

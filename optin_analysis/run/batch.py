@@ -76,11 +76,10 @@ from optin_analysis.practice.worklists import (
     worklists,
 )
 from optin_analysis.problems import InputError, errors, naming, os_error
-from optin_analysis.reports.kernel import current, session
+from optin_analysis.reports.kernel import ReportError, current, session
 from optin_analysis.reports.notebooks import (
     ROLLUP,
     STAGING,
-    ReportError,
     StagedReports,
     Timings,
     begin_reports,
@@ -89,7 +88,7 @@ from optin_analysis.reports.notebooks import (
     remove_stale_staging,
     render,
 )
-from optin_analysis.reports.pdf import replace_broken_helper, start_pdf_helper
+from optin_analysis.reports.pdf import start_pdf_helper
 from optin_analysis.run import lock
 from optin_analysis.run.checks import practice_warnings
 
@@ -252,9 +251,6 @@ class Begun:
                     stage = reports.complete(self.timings)  # the PDFs, laid out meanwhile
                 staged.reports = (stage, self.final)
                 self.seconds += seconds + time.perf_counter() - start
-            except BrokenProcessPool as exc:  # a PDF helper died: new ones for the next
-                replace_broken_helper()
-                _failed(result, staged, exc)
             except BaseException as exc:
                 _failed(result, staged, exc)
         if result.status != FAILED:

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from optin_analysis.reports import notebooks
+from optin_analysis.reports import kernel, notebooks
 from optin_analysis.run import batch
 
 
@@ -58,7 +58,7 @@ class _Alive:
 def test_a_kernel_that_finished_starting_after_a_kill_runs_nothing(monkeypatch):
     # the warm-up thread was starting the kernel when the signal came: kill() found no
     # process yet, so the kernel that then came up must not run a notebook
-    session = notebooks.KernelSession()
+    session = kernel.KernelSession()
     killed = []
 
     def start_during_the_kill():
@@ -67,6 +67,6 @@ def test_a_kernel_that_finished_starting_after_a_kill_runs_nothing(monkeypatch):
 
     monkeypatch.setattr(session, "_start_once_more", start_during_the_kill)
     monkeypatch.setattr(session, "kill", lambda: killed.append(True))
-    with pytest.raises(notebooks.ReportError, match="the run is stopping"):
+    with pytest.raises(kernel.ReportError, match="the run is stopping"):
         session._kernel()
     assert killed == [True]

@@ -54,10 +54,10 @@ def test_a_dead_pdf_helper_is_replaced_for_the_next_practices(monkeypatch):
         os.kill(process.pid, signal.SIGKILL)
     with pytest.raises(BrokenProcessPool):
         old.submit(int).result(timeout=60)
-    pdf.replace_broken_helper()
-    pdf.start_pdf_helper()
+    pdf.start_pdf_helper()  # as the next practice begins
     assert pdf.pdf_helper() is not old
     assert pdf.pdf_helper().submit(int).result(timeout=60) == 0
-    pdf.replace_broken_helper()  # a working pool is kept
-    assert pdf.pdf_helper().submit(int).result(timeout=60) == 0
+    new = pdf.pdf_helper()
+    pdf.start_pdf_helper()  # a working pool is kept
+    assert pdf.pdf_helper() is new
     pdf.pdf_helper().shutdown()
