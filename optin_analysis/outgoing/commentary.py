@@ -143,8 +143,9 @@ def uptake(h: dict) -> str:
     return (
         f"{_n(h['requests_period'])} new opt-in requests this month and "
         f"{_n(h['provisioned_period'])} provisioned; {_n(h['opt_in_holders'])} patients hold "
-        f"access through opt-in ({show(h['opt_in_share_of_account_holders'], 'share')} of 16+ "
-        "account holders)."
+        f"access through opt-in, {_n(h['opt_in_holders_with_account'])} of them with an online "
+        f"account ({show(h['opt_in_share_of_account_holders'], 'share')} of 16+ account "
+        "holders)."
     )
 
 

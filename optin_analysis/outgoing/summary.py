@@ -218,6 +218,7 @@ LABELS = {
     "eligible": "Registered patients aged 16+",
     "account_holders_16plus": "16+ with an online account",
     "opt_in_holders": "Access through opt-in",
+    "opt_in_holders_with_account": "... of whom with an online account",
     "opt_in_share_of_account_holders": "Opt-in access, share of 16+ account holders",
     "requests_period": "New opt-in requests this month",
     "provisioned_period": "Access provisioned this month",

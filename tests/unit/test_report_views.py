@@ -154,3 +154,19 @@ def test_monthly_bars_beyond_the_labelled_count_still_label_a_zero():
     chart = charts.period_bars(frame, "revocations", "Revocations a month")
     rows = charts.attach_datasets(chart.to_dict())["datasets"][chart.data.name]
     assert [r["text"] for r in rows] == ["0" if v == 0 else "" for v in values]
+
+
+def test_the_opt_in_share_is_read_against_the_figure_it_is_a_share_of():
+    # 285 hold opt-in access, 220 of them with an online account: 13.1% is 220 / 1,685;
+    # shown beside 285 alone it read as a wrong division (285 / 1,685 is 16.9%)
+    from optin_analysis.outgoing import commentary
+    from optin_analysis.outgoing.summary import LABELS
+
+    h = {"requests_period": 20, "provisioned_period": 15, "opt_in_holders": 285,
+         "opt_in_holders_with_account": 220, "opt_in_share_of_account_holders": 0.131}  # fmt: skip
+    assert "220 of them with an online account (13.1% of 16+ account holders)" in (
+        commentary.uptake(h)
+    )
+    keys = list(LABELS)
+    assert keys.index("opt_in_holders_with_account") == keys.index("opt_in_holders") + 1
+    assert keys.index("opt_in_share_of_account_holders") == keys.index("opt_in_holders") + 2
