@@ -691,6 +691,10 @@ def machine() -> dict:
             "date": dt.datetime.now().isoformat(timespec="seconds")}  # fmt: skip
 
 
+#: Tick labels of a count of people: 0, 400k, 1.2M (Vega's "~s" alone writes "0M").
+PEOPLE_TICKS = "datum.value == 0 ? '0' : format(datum.value, '~s')"
+
+
 def chart(res: Results, path: Path) -> None:
     """Time against size, one practice (left) and the whole run (right), as SVG."""
     import altair as alt
@@ -705,7 +709,7 @@ def chart(res: Results, path: Path) -> None:
         alt.Chart(one, title="One practice")
         .mark_line(point=True)
         .encode(
-            x=alt.X("patients:Q", title="Patients", axis=alt.Axis(format="~s")),
+            x=alt.X("patients:Q", title="Patients", axis=alt.Axis(labelExpr=PEOPLE_TICKS)),
             y=alt.Y("seconds:Q", title="Seconds"),
             color=alt.Color("step:N", title=None, scale=colours),
             strokeDash=alt.StrokeDash("step:N", title=None),
