@@ -371,6 +371,17 @@ def _stale_rollup(period: str):
     return say_stale
 
 
+def _pdf_unavailable(practices: list, jobs: int) -> str | None:
+    """Why this run cannot make PDFs, or None: asked of the PDF helpers where the run is in
+    this process (they are started for it anyway), so that it need not load WeasyPrint."""
+    from optin_analysis.reports import pdf
+    from optin_analysis.run.batch import PDF_HELPERS_ONE_JOB
+
+    if practices and (jobs == 1 or len(practices) == 1):
+        return pdf.unavailable_in_helper(min(PDF_HELPERS_ONE_JOB, len(practices)))
+    return pdf.unavailable()
+
+
 def _batch(cfg, practices, period, options, jobs=1, resume=False, stale=None):
     """Run a batch with a progress bar (inside :func:`_command`); without PDFs, said once,
     where this machine cannot make them."""
@@ -378,10 +389,9 @@ def _batch(cfg, practices, period, options, jobs=1, resume=False, stale=None):
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from optin_analysis.reports.pdf import unavailable
     from optin_analysis.run.batch import run_batch
 
-    if options.reports and options.pdf and (why := unavailable()):
+    if options.reports and options.pdf and (why := _pdf_unavailable(practices, jobs)):
         say(f"DPIA PDFs are not written: {why}. The HTML reports are complete.", "yellow",
             stderr=True)  # fmt: skip
         options = dataclasses.replace(options, pdf=False)

@@ -4,6 +4,7 @@ once why the DPIA PDFs are missing (a fresh machine may lack Pango)."""
 from __future__ import annotations
 
 import builtins
+import subprocess
 import sys
 
 from optin_analysis.reports import pdf
@@ -47,3 +48,57 @@ def test_a_run_goes_on_without_pdfs_and_says_why(monkeypatch, capsys):
 def test_pdfs_are_made_where_the_libraries_are_there():
     require("pango")  # skipped (or, in CI, failed) where Pango is missing
     assert pdf.unavailable() is None
+
+
+def _batch_pdf(monkeypatch, practices: list, jobs: int) -> bool:
+    """Whether ``_batch`` leaves PDFs on, with the helpers' answer and this process's
+    answer told apart (the helpers' says Pango is missing; this process's that all is well).
+    """
+    seen = {}
+
+    def fake_run_batch(cfg, practices, period, options, jobs, resume, progress, **_more):
+        seen["pdf"] = options.pdf
+        return []
+
+    monkeypatch.setattr("optin_analysis.run.batch.run_batch", fake_run_batch)
+    monkeypatch.setattr(pdf, "unavailable_in_helper", lambda n: "no Pango in the helpers")
+    monkeypatch.setattr(pdf, "unavailable", lambda: None)
+    monkeypatch.setattr(cli, "_say_earlier_list", lambda *_: None)
+    cli._batch(None, practices, "2026-10", Options(), jobs)
+    return seen["pdf"]
+
+
+def test_a_run_in_this_process_asks_its_pdf_helpers(monkeypatch, capsys):
+    assert _batch_pdf(monkeypatch, ["Y90001", "Y90002"], 1) is False
+    assert "no Pango in the helpers" in capsys.readouterr().err
+    assert _batch_pdf(monkeypatch, ["Y90001"], 4) is False  # one practice: run here
+
+
+def test_a_run_in_worker_processes_checks_here(monkeypatch):
+    assert _batch_pdf(monkeypatch, ["Y90001", "Y90002"], 2) is True
+
+
+PROBE = """
+import sys
+from optin_analysis.run.cli import app  # as the console script does
+from optin_analysis.reports import pdf
+
+if __name__ == "__main__":
+    print(pdf.unavailable_in_helper(1))
+    print("weasyprint" in sys.modules)
+    print(pdf.pdf_helper().submit(eval, "'optin_analysis.run.cli' in __import__('sys').modules")
+          .result())
+    print(sys.modules["__main__"].__file__ == sys.argv[0])
+"""
+
+
+def test_the_helpers_answer_without_either_process_loading_what_it_need_not(tmp_path):
+    # the run's process does not load WeasyPrint (0.4 s of CPU); the helpers do not run
+    # the console script again (its imports, 0.2 s of CPU each): a run with PDFs is
+    # CPU-bound, so each showed in its time
+    require("pango")
+    script = tmp_path / "console_script.py"
+    script.write_text(PROBE, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, check=True)  # fmt: skip
+    assert done.stdout.split() == ["None", "False", "False", "True"]
