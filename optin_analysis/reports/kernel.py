@@ -13,6 +13,7 @@ import importlib.resources
 import os
 import queue
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -99,21 +100,26 @@ class KernelSession:
         return self.km
 
     def _start_once_more(self) -> None:
+        """Start a kernel; if it dies at start, once more. A kernel that loses a port to
+        another process starting at the same moment (two workers, two runs: ZMQ "Address
+        already in use", papermill#511) prints a traceback the run recovers from, so the
+        first kernel's error output is not shown; the second's is."""
         try:
-            self._start()
-        except RuntimeError:  # died at start: another process took one of its ports
+            self._start(stderr=subprocess.DEVNULL)
+        except RuntimeError:
             if self.stopped:
                 raise
-            self._start()  # (ZMQ "Address already in use", papermill#511): once more
+            self._start()
 
-    def _start(self) -> None:
-        """A new kernel and its connected client (any earlier one stopped first)."""
+    def _start(self, **launch) -> None:
+        """A new kernel and its connected client (any earlier one stopped first);
+        ``launch``: for its process (``stderr``)."""
         self._stop_client()
         if self.km is not None:
             with contextlib.suppress(Exception):
                 self.km.shutdown_kernel(now=True)
         self.km = KernelManager(kernel_name=KERNEL)
-        self.km.start_kernel(cwd=str(NOTEBOOK_DIR), extra_arguments=KERNEL_ARGS)
+        self.km.start_kernel(cwd=str(NOTEBOOK_DIR), extra_arguments=KERNEL_ARGS, **launch)
         self.kc = self.km.blocking_client()
         self.kc.allow_stdin = False
         self.kc.start_channels()

@@ -108,3 +108,35 @@ def test_a_kernel_killed_mid_cell_ends_the_notebook_instead_of_hanging(tmp_path)
         assert str(outcome[0]) == "slow.ipynb: the kernel died or was stopped mid-notebook"
     finally:
         session.close()
+
+
+def test_a_kernel_that_loses_a_port_at_start_is_started_again_without_a_traceback(
+    monkeypatch, capfd
+):
+    # two workers (or two runs) starting kernels at once can pick the same free port: the
+    # kernel that loses it dies at start printing a ZMQ traceback, and the run recovers
+    import socket
+
+    from jupyter_client import KernelManager
+
+    from optin_analysis.reports import kernel
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    made = []
+
+    def manager(**kwargs):
+        first = {"control_port": taken.getsockname()[1], "cache_ports": False} if not made else {}
+        made.append(KernelManager(**kwargs, **first))
+        return made[-1]
+
+    monkeypatch.setattr(kernel, "KernelManager", manager)
+    session = kernel.KernelSession()
+    try:
+        session._start_once_more()
+        assert len(made) == 2 and session.km is made[1] and session.km.is_alive()
+    finally:
+        session.close()
+        taken.close()
+    assert "Traceback" not in capfd.readouterr().err
