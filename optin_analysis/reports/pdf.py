@@ -202,27 +202,39 @@ def start_pdf_helper(processes: int | None = None) -> None:
     """Start the PDF helpers now, from this (the main) thread, unless they are running:
     ``processes`` of them (else as many as last asked for; at first one). Helpers one of
     which died are replaced (their pool is broken: every PDF would fail)."""
-    global _helper, _wanted
+    global _wanted
     if _helper is not None:
         try:
             _helper.submit(int)  # refused at once by a broken pool
         except BrokenProcessPool:
-            _helper.shutdown(wait=False, cancel_futures=True)
-            _helper = None
+            stop_pdf_helper()
     if _helper is None:
         _wanted = processes or _wanted
     pdf_helper()
 
 
+def stop_pdf_helper() -> None:
+    """Let this process's PDF helpers go (if any), without waiting for them."""
+    global _helper
+    if _helper is not None:
+        _helper.shutdown(wait=False, cancel_futures=True)
+        _helper = None
+
+
 def unavailable_in_helper(processes: int) -> str | None:
     """:func:`unavailable`, answered by this process's PDF helpers (started now if they
     are not running: ``processes`` of them), which import WeasyPrint anyway; so this
-    process need not (0.4 s of CPU). Answered here if the helpers cannot answer."""
+    process need not (0.4 s of CPU). Answered here if the helpers cannot answer within
+    a minute; the helpers are let go if PDFs cannot be made."""
     start_pdf_helper(processes)
     try:
-        return pdf_helper().submit(unavailable).result()
-    except BrokenProcessPool:
+        why = pdf_helper().submit(unavailable).result(timeout=60)
+    except (BrokenProcessPool, TimeoutError):
+        stop_pdf_helper()
         return unavailable()
+    if why is not None:
+        stop_pdf_helper()
+    return why
 
 
 def timed_pdf(html: str, path: Path, props: dict | None = None) -> float:

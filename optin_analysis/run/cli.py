@@ -373,7 +373,11 @@ def _stale_rollup(period: str):
 
 def _pdf_unavailable(practices: list, jobs: int) -> str | None:
     """Why this run cannot make PDFs, or None: asked of the PDF helpers where the run is in
-    this process (they are started for it anyway), so that it need not load WeasyPrint."""
+    this process (they are started for it anyway), so that it need not load WeasyPrint.
+
+    Decided on the practices asked for: with ``--resume`` fewer may be left to run (known
+    only once the run holds its lock), and then helpers may start that are not used.
+    """
     from optin_analysis.reports import pdf
     from optin_analysis.run.batch import PDF_HELPERS_ONE_JOB
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import builtins
 import subprocess
 import sys
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 
 from optin_analysis.reports import pdf
 from optin_analysis.run import cli
@@ -102,3 +104,38 @@ def test_the_helpers_answer_without_either_process_loading_what_it_need_not(tmp_
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           timeout=120, check=True)  # fmt: skip
     assert done.stdout.split() == ["None", "False", "False", "True"]
+
+
+class _Helpers:
+    """PDF helpers that answer ``answer`` (or whose pool is broken)."""
+
+    def __init__(self, answer: str | None, broken: bool = False) -> None:
+        self.answer, self.broken = answer, broken
+
+    def submit(self, _fn) -> Future:
+        if self.broken:
+            raise BrokenProcessPool("a helper died")
+        done = Future()
+        done.set_result(self.answer)
+        return done
+
+
+def _helpers(monkeypatch, helpers: _Helpers) -> list:
+    stopped = []
+    monkeypatch.setattr(pdf, "start_pdf_helper", lambda _n: None)
+    monkeypatch.setattr(pdf, "pdf_helper", lambda: helpers)
+    monkeypatch.setattr(pdf, "stop_pdf_helper", lambda: stopped.append(True))
+    return stopped
+
+
+def test_helpers_that_cannot_make_pdfs_are_let_go(monkeypatch):
+    stopped = _helpers(monkeypatch, _Helpers("no Pango"))
+    assert pdf.unavailable_in_helper(2) == "no Pango" and stopped == [True]
+    stopped = _helpers(monkeypatch, _Helpers(None))
+    assert pdf.unavailable_in_helper(2) is None and stopped == []  # kept for the run
+
+
+def test_broken_helpers_are_let_go_and_the_answer_found_here(monkeypatch):
+    stopped = _helpers(monkeypatch, _Helpers(None, broken=True))
+    monkeypatch.setattr(pdf, "unavailable", lambda: "asked here")
+    assert pdf.unavailable_in_helper(2) == "asked here" and stopped == [True]
