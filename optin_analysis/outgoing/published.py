@@ -489,8 +489,10 @@ def _previous_headline(
     nested = ("open_requests", "open_requests_awaiting_counselling", *tail)
     for key in (*nested, "pending_16_protected", "pending_16_at_risk"):
         out[key] = control_count(exact.get(key), rule)
-    # last month's bands are not published; the practice's own copy shows the exact band
-    out["longest_wait_band"] = MARK if rule.enabled else exact.get("longest_wait_band")
+    # last month's bands are not published (the practice's own copy shows the exact band),
+    # but where no request was open (a published 0) there was none to wait
+    shown = not rule.enabled or out["open_requests"] == 0
+    out["longest_wait_band"] = exact.get("longest_wait_band") if shown else MARK
     out["pending_16_cohort"] = total([out["pending_16_protected"], out["pending_16_at_risk"]])
     out |= _percentiles(exact, out["provisioned_period"])
     out = _derived(out, supplier)

@@ -124,9 +124,10 @@ def test_outgoing_publishes_controlled_figures_and_the_practice_copy_exact_ones(
     h = own["headline"]
     assert (h["eligible"], h["revocation_backlog"], h["withheld_pending_opt_in"]) == (16, 12, 4)
     assert own["audience"] == PRACTICE and "exact" in own["disclosure"]["footnote"]
-    # last month's longest wait is not published: [c] to the ICB; the exact copy has it
-    # (on 2025-02-28 nobody had asked yet: none)
-    assert figure_text("longest_wait_band", icb["previous"]) == MARK
+    # last month's longest wait is not published, but on 2025-02-28 nobody had asked yet:
+    # with 0 open requests shown, "none" tells nothing more (it read [c] beside the 0)
+    assert icb["previous"]["open_requests"] == 0
+    assert figure_text("longest_wait_band", icb["previous"]) == "none"
     assert figure_text("longest_wait_band", own["previous"]) == "none"
 
 
@@ -209,3 +210,15 @@ def test_not_clearing_says_why_and_every_projection_has_the_same_keys():
     empty = projection(5, _revocations("month", []), "2026-10-31", RULE)
     keys = {frozenset(p) for p in (slow, stopped, cleared, empty)}
     assert len(keys) == 1
+
+
+def test_last_months_longest_wait_is_hidden_unless_no_request_was_open(sample_run):
+    import json
+
+    def previous(ods: str) -> dict:
+        path = sample_run.folder(ods) / "summary.json"
+        return json.loads(path.read_text(encoding="utf-8"))["previous"]
+
+    y1, y4 = previous("Y90001"), previous("Y90004")  # 30 open at the end of 2026-09; none
+    assert y1["open_requests"] == 30 and y1["longest_wait_band"] == MARK
+    assert y4["open_requests"] == 0 and y4["longest_wait_band"] == "none"
