@@ -506,7 +506,8 @@ def coverage_section(bundle: dict) -> None:
             "Active 104 codes added in bulk / individually",
             f"{show(h['active_104_bulk'])} / {show(h['active_104_individual'])}",
         ),
-        ("16+ with an active 104 code", show(h["active_104_share"], "share")),
+        ("16+ with an active 104 code", show(h["active_104_16plus"])),
+        ("... as a share of registered patients aged 16+", show(h["active_104_share"], "share")),
     ]
     frame = pd.DataFrame(rows, columns=["Measure", "This month"])
     _section("Protection from automatic access", _table(frame))

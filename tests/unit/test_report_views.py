@@ -4,6 +4,8 @@ of the sample's practices not yet live or not going live)."""
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -170,3 +172,21 @@ def test_the_opt_in_share_is_read_against_the_figure_it_is_a_share_of():
     keys = list(LABELS)
     assert keys.index("opt_in_holders_with_account") == keys.index("opt_in_holders") + 1
     assert keys.index("opt_in_share_of_account_holders") == keys.index("opt_in_holders") + 2
+
+
+def test_the_104_share_is_shown_with_its_count(shown):
+    """Found reading Y90001's report: "16+ with an active 104 code 72.7%" stood under
+    1,085 / 705 codes of every age, with no count of the 16+ behind the share."""
+    headline = {"protection_coverage_denominator": 1870, "unprotected": 420,
+                "protection_coverage_share": 0.775, "withheld_pending_opt_in": 1920,
+                "active_104_bulk": 1085, "active_104_individual": 705,
+                "active_104_16plus": 1780, "active_104_share": 0.7265}  # fmt: skip
+    views.coverage_section(_bundle({}, headline))
+    rows = re.findall(r"<td>(.*?)</td>\s*<td>(.*?)</td>", shown["html"][0])
+    assert rows[-2:] == [("16+ with an active 104 code", "1,780"),
+                         ("... as a share of registered patients aged 16+", "72.7%")]  # fmt: skip
+    headline["active_104_16plus"] = MARK
+    views.coverage_section(_bundle({}, headline))
+    assert ("16+ with an active 104 code", MARK) in re.findall(
+        r"<td>(.*?)</td>\s*<td>(.*?)</td>", shown["html"][1]
+    )
