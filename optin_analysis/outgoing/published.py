@@ -315,7 +315,7 @@ def _open_totals(frame: pd.DataFrame, waits: Table, rule: Disclosure) -> dict:
     counselling = frame.loc[frame["stage"] == STAGES[0], "requests"].sum()
     opened = control_count(int(frame["requests"].sum()), rule)
     tail = {r["over_days"]: r["requests"] for r in waits.rows}
-    beyond = [t for t, v in tail.items() if hidden(v) or v]
+    beyond = [t for t, v in tail.items() if _some(v)]
     longest = AGE_BANDS[WAIT_THRESHOLDS.index(max(beyond)) + 1] if beyond else None
     if longest is None:
         longest = AGE_BANDS[0] if hidden(opened) or opened else "none"
@@ -489,16 +489,37 @@ def _previous_headline(
     nested = ("open_requests", "open_requests_awaiting_counselling", *tail)
     for key in (*nested, "pending_16_protected", "pending_16_at_risk"):
         out[key] = control_count(exact.get(key), rule)
-    # last month's bands are not published (the practice's own copy shows the exact band),
-    # but where no request was open (a published 0) there was none to wait
-    shown = not rule.enabled or out["open_requests"] == 0
-    out["longest_wait_band"] = exact.get("longest_wait_band") if shown else MARK
+    exact_band = exact.get("longest_wait_band")
+    out["longest_wait_band"] = _tail_band(out) if rule.enabled else exact_band
     out["pending_16_cohort"] = total([out["pending_16_protected"], out["pending_16_at_risk"]])
     out |= _percentiles(exact, out["provisioned_period"])
     out = _derived(out, supplier)
     return out | projection(
         out["revocation_backlog"], _until(tables["revocations"], month), exact["ref_date"], rule
     )
+
+
+def _tail_band(out: dict) -> str:
+    """Last month's longest wait as its published tail decides it, [c] where it does not.
+
+    Last month's bands are not published, only the tail (over 28, 90 and 180 days), and
+    a count published as 0 is exactly 0 ([c] and rounded counts are above it). So the
+    longest wait is "none" with no request open, and lies above the longest threshold some
+    request waited beyond: one band when the next tail threshold is the next band's (over
+    90 days but none over 180: "91-180"; over 180: "181+"), else more than one ([c]).
+    """
+    beyond = [t for t in WAIT_TAIL_DAYS if _some(out[f"open_requests_over_{t}_days"])]
+    if not beyond:
+        return "none" if out["open_requests"] == 0 else MARK
+    band = WAIT_THRESHOLDS.index(max(beyond)) + 1
+    above = [t for t in WAIT_TAIL_DAYS if t > max(beyond)]
+    decided = not above or WAIT_THRESHOLDS.index(above[0]) == band
+    return AGE_BANDS[band] if decided else MARK
+
+
+def _some(count: Published) -> bool:
+    """A published count that is more than 0 ([c] is 1 to 7)."""
+    return hidden(count) or bool(count)
 
 
 def _until(table: Table, month: str) -> Table:

@@ -9,6 +9,7 @@ import pytest
 
 from optin_analysis.config import Disclosure
 from optin_analysis.ingest.load import PracticeData
+from optin_analysis.outgoing import published
 from optin_analysis.outgoing.commentary import not_clearing_words
 from optin_analysis.outgoing.disclosure import MARK
 from optin_analysis.outgoing.published import Table, projection
@@ -212,7 +213,9 @@ def test_not_clearing_says_why_and_every_projection_has_the_same_keys():
     assert len(keys) == 1
 
 
-def test_last_months_longest_wait_is_hidden_unless_no_request_was_open(sample_run):
+def test_last_months_longest_wait_follows_its_published_tail(sample_run):
+    """Found reading Y90001's report: last month's longest wait read [c] beside 10
+    requests waiting over 180 days last month."""
     import json
 
     def previous(ods: str) -> dict:
@@ -220,5 +223,27 @@ def test_last_months_longest_wait_is_hidden_unless_no_request_was_open(sample_ru
         return json.loads(path.read_text(encoding="utf-8"))["previous"]
 
     y1, y4 = previous("Y90001"), previous("Y90004")  # 30 open at the end of 2026-09; none
-    assert y1["open_requests"] == 30 and y1["longest_wait_band"] == MARK
+    assert y1["open_requests"] == 30 and y1["open_requests_over_180_days"] == 10
+    assert y1["longest_wait_band"] == "181+"
     assert y4["open_requests"] == 0 and y4["longest_wait_band"] == "none"
+
+
+@pytest.mark.parametrize(
+    ("opened", "tail", "band"),
+    [
+        (30, (15, 10, 10), "181+"),  # over 180 days: the last band
+        (30, (15, MARK, MARK), "181+"),  # [c] is 1 to 7: some waited over 180
+        (30, (15, 10, 0), "91-180"),  # over 90, none over 180: one band
+        (30, (15, MARK, 0), "91-180"),
+        (30, (15, 0, 0), MARK),  # over 28, none over 90: 29-56 or 57-90
+        (30, (MARK, 0, 0), MARK),
+        (30, (0, 0, 0), MARK),  # none over 28: 0-7, 8-14 or 15-28
+        (MARK, (0, 0, 0), MARK),
+        (0, (0, 0, 0), "none"),
+    ],
+)
+def test_last_months_longest_wait_is_a_band_only_where_the_tail_decides_it(opened, tail, band):
+    out = {"open_requests": opened} | {
+        f"open_requests_over_{t}_days": v for t, v in zip((28, 90, 180), tail, strict=True)
+    }
+    assert published._tail_band(out) == band
