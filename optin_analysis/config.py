@@ -58,6 +58,27 @@ class Disclosure(Strict):
     redact_at_or_below: Annotated[int, Field(ge=0)] = 7
     round_to: Annotated[int, Field(ge=1)] = 5
 
+    @model_validator(mode="after")
+    def _zero_means_none(self) -> Disclosure:
+        if problem := zero_problem(self.redact_at_or_below, self.round_to):
+            raise ValueError(problem)
+        return self
+
+
+def zero_problem(redact_at_or_below: int, round_to: int) -> str | None:
+    """Why a rule would publish a count above 0 as 0, or None ([rule sdc-zero]).
+
+    A published 0 means none: the smallest count shown, ``redact_at_or_below + 1``, must
+    round to at least ``round_to``, so ``round_to`` is at most twice that count.
+    """
+    shown = redact_at_or_below + 1
+    if round_to <= 2 * shown:
+        return None
+    return (
+        f"rounding to {round_to} with counts 1 to {redact_at_or_below} hidden would "
+        f"publish a count of {shown} as 0: round to at most {2 * shown}, or hide more"
+    )
+
 
 class Limits(Strict):
     """Bounds on an extract, checked as it is read, before its rows take memory.

@@ -3,7 +3,8 @@
 **One count.** [rule sdc-count] A count from 1 to ``redact_at_or_below`` (k, default 7)
 is suppressed and shown as "[c]"; every other count is rounded to the nearest
 ``round_to`` (r, default 5); zero stays zero (OpenSAFELY's rule, and NHS Digital's below
-national level). In JSON a suppressed count is the string "[c]" too.
+national level). In JSON a suppressed count is the string "[c]" too. A published 0 means
+none: a rule that would round a count above k to 0 is refused ([rule sdc-zero]).
 
 **The guarantee.** No suppressed value can be pinned, and no rounded value narrowed to
 an exact count, by combining published figures: one practice-month's report,

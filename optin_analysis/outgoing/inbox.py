@@ -32,7 +32,7 @@ from pathlib import Path
 
 import fastjsonschema
 
-from optin_analysis.config import Disclosure
+from optin_analysis.config import Disclosure, zero_problem
 from optin_analysis.outgoing.schema import (
     FORMAT_VERSION,
     published_value_problems,
@@ -147,6 +147,8 @@ def check(where: str, raw: bytes | str, period: str, rule: Disclosure) -> dict |
 def _weaker(theirs: dict, rule: Disclosure) -> str | None:
     """Why a summary's disclosure rule is weaker than the ICB's, or None."""
     k, r = theirs["redact_at_or_below"], theirs["round_to"]
+    if problem := zero_problem(k, r):
+        return f"made under a disclosure rule that publishes counts as 0: {problem}"
     if k >= rule.redact_at_or_below and r % rule.round_to == 0:
         return None
     return (f"made under a weaker disclosure rule (1 to {k} hidden, rounded to {r}) than the "

@@ -770,7 +770,7 @@ def rollup(
     another period, edited, sent twice, or made under a weaker disclosure rule than the
     ICB's is refused and listed with the reason. Exit 1 when any was refused.
     """  # fmt: skip
-    from optin_analysis.config import Disclosure
+    from optin_analysis.config import Disclosure, zero_problem
     from optin_analysis.outgoing import inbox as received
     from optin_analysis.outgoing.history import History, HistoryError
     from optin_analysis.outgoing.rollup import build
@@ -782,6 +782,10 @@ def rollup(
     history = history or out.parent / "icb-history.duckdb"
     if not inbox.is_dir():
         fail(f"Cannot read the inbox {inbox}: not a folder")
+        raise typer.Exit(2)
+    if problem := zero_problem(redact_at_or_below, round_to):
+        fail(f"Cannot use --redact-at-or-below {redact_at_or_below} --round-to {round_to}: "
+             f"{problem}")  # fmt: skip
         raise typer.Exit(2)
     rule = Disclosure(redact_at_or_below=redact_at_or_below, round_to=round_to)
     try:

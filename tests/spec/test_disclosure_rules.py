@@ -12,8 +12,16 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
-from optin_analysis.config import Disclosure, Model, Supplier
+from optin_analysis.config import (
+    ConfigError,
+    Disclosure,
+    Model,
+    Supplier,
+    load_config,
+    zero_problem,
+)
 from optin_analysis.measures.month import MonthMeasures
 from optin_analysis.outgoing import rollup
 from optin_analysis.outgoing.disclosure import (
@@ -61,6 +69,30 @@ def test_sdc_count_configured_rule(count: int, published: object) -> None:
 
 def test_sdc_count_off() -> None:
     assert control_count(3, Disclosure(enabled=False)) == 3
+
+
+def test_sdc_zero_a_published_0_means_none() -> None:
+    # every rule accepted publishes no count from 1 to 300 as 0; every rule refused would
+    rules = [(k, r) for k in range(13) for r in range(1, 40)]
+    for k, r in rules:
+        accepted = zero_problem(k, r) is None
+        zeros = [n for n in range(1, 301) if control_count(n, Disclosure.model_construct(
+            redact_at_or_below=k, round_to=r)) == 0]  # fmt: skip
+        assert accepted == (not zeros), (k, r, zeros[:3])
+    assert zero_problem(7, 16) is None and zero_problem(7, 17)  # 8 rounds to 16, or to 0
+
+
+def test_sdc_zero_a_rule_that_rounds_a_count_to_0_is_refused(tmp_path) -> None:
+    with pytest.raises(ValidationError, match="would publish a count of 8 as 0"):
+        Disclosure(round_to=20)
+    config = tmp_path / "config.yaml"
+    config.write_text("disclosure:\n  round_to: 20\npractices: []\n", encoding="utf-8")
+    with pytest.raises(
+        ConfigError,
+        match="line 1: disclosure: rounding to 20 with counts 1 "
+        "to 7 hidden would publish a count of 8 as 0: round to at most 16",
+    ):
+        load_config(config)
 
 
 # --------------------------------------------------------------------------- publication
@@ -240,6 +272,26 @@ def test_sdc_open_requests_a_count_of_their_own_never_fewer_than_the_tail() -> N
     assert (h["open_requests"], h["open_requests_awaiting_counselling"]) == (10, C)
     assert (h["open_requests"], h["open_requests_over_28_days"]) == (10, 10)
     assert (h["open_requests_over_90_days"], h["longest_wait_band"]) == (0, "29-56")
+
+
+def test_sdc_wait_tail_decides_last_months_longest_wait_only_in_the_icbs_copy() -> None:
+    # Last month 9 requests waited 29-56 days: its tail over 28 days 9 -> 10, over 90 and
+    # 180 days 0. Its bands are not published, so the ICB's copy cannot tell 29-56 from
+    # 57-90: [c]. The practice's own copy (no control) shows the exact band.
+    m = _measures(ref_date="2024-04-30", period_start="2024-04-01")
+    tail = {"open_requests_over_28_days": 9, "open_requests_over_90_days": 0,
+            "open_requests_over_180_days": 0}  # fmt: skip
+    previous = {**m.headline, "ref_date": "2024-03-31", "period_start": "2024-03-01",
+                "open_requests": 9, **tail, "longest_wait_band": "29-56",
+                "pending_16_protected": 0, "pending_16_at_risk": 0}  # fmt: skip
+    m = MonthMeasures(**{**m.__dict__, "previous": previous})
+    icb = publish(m, RULE, Supplier.EMIS).previous
+    own = publish(m, Disclosure(enabled=False), Supplier.EMIS).previous
+    assert (icb["open_requests_over_28_days"], icb["longest_wait_band"]) == (10, C)
+    assert (own["open_requests_over_28_days"], own["longest_wait_band"]) == (9, "29-56")
+    previous.update(open_requests_over_90_days=9, open_requests_over_180_days=0,
+                    longest_wait_band="91-180")  # fmt: skip
+    assert publish(m, RULE, Supplier.EMIS).previous["longest_wait_band"] == "91-180"
 
 
 @pytest.mark.parametrize(

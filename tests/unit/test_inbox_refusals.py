@@ -61,6 +61,9 @@ def test_both_models_as_sent_are_accepted(summaries) -> None:
         (lambda s: s.update(format_version=2), "upgrade it to read this summary"),
         (lambda s: s["disclosure"].update(redact_at_or_below=0, round_to=1),
          "weaker disclosure rule (1 to 0 hidden, rounded to 1)"),
+        # hides more and rounds to a multiple of 5, but would publish 8 or 9 as 0
+        (lambda s: s["disclosure"].update(redact_at_or_below=7, round_to=20),
+         "a disclosure rule that publishes counts as 0: rounding to 20 with counts 1 to 7"),
     ],
 )  # fmt: skip
 def test_an_opt_in_summary_the_roll_up_cannot_read_is_refused(summaries, change, words) -> None:
@@ -111,3 +114,12 @@ def test_a_practices_list_without_ods_codes_is_an_error_naming_it(tmp_path) -> N
     assert "Cannot read the practices list" in result.output and "Traceback" not in result.output
     roster.write_text("ODS code,Name,PCN\ny90001,Practice One,North\n")
     assert read_roster(roster) == {"Y90001": {"name": "Practice One", "pcn": "North"}}
+
+
+def test_the_icbs_own_rule_must_not_round_a_count_to_0(tmp_path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["rollup", str(tmp_path), "--period", PERIOD,
+                                      "--round-to", "20", "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "Cannot use --redact-at-or-below 7 --round-to 20: rounding to 20" in result.output
+    assert not out.exists() and not (tmp_path / "icb-history.duckdb").exists()
