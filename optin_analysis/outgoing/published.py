@@ -507,6 +507,8 @@ def _tail_band(out: dict) -> str:
     longest wait is "none" with no request open, and lies above the longest threshold some
     request waited beyond: one band when the next tail threshold is the next band's (over
     90 days but none over 180: "91-180"; over 180: "181+"), else more than one ([c]).
+    Where the release ledger holds last month's release, its own band is used instead
+    (``publish``): exact where this reads [c], never another band.
     """
     beyond = [t for t in WAIT_TAIL_DAYS if _some(out[f"open_requests_over_{t}_days"])]
     if not beyond:

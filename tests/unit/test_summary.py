@@ -238,6 +238,8 @@ def test_last_months_longest_wait_follows_its_published_tail(sample_run):
         (30, (15, 0, 0), MARK),  # over 28, none over 90: 29-56 or 57-90
         (30, (MARK, 0, 0), MARK),
         (30, (0, 0, 0), MARK),  # none over 28: 0-7, 8-14 or 15-28
+        (30, (MARK, MARK, 0), "91-180"),
+        (MARK, (MARK, MARK, MARK), "181+"),
         (MARK, (0, 0, 0), MARK),
         (0, (0, 0, 0), "none"),
     ],
