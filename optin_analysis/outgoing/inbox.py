@@ -147,8 +147,10 @@ def check(where: str, raw: bytes | str, period: str, rule: Disclosure) -> dict |
 def _weaker(theirs: dict, rule: Disclosure) -> str | None:
     """Why a summary's disclosure rule is weaker than the ICB's, or None."""
     k, r = theirs["redact_at_or_below"], theirs["round_to"]
-    if problem := zero_problem(k, r):
-        return f"made under a disclosure rule that publishes counts as 0: {problem}"
+    if zero_problem(k, r):
+        return (f"made under a disclosure rule that publishes small counts as 0 (1 to {k} "
+                f"hidden, rounded to {r}, so {k + 1} reads 0): ask the practice to run again "
+                "with the ICB's rule")  # fmt: skip
     if k >= rule.redact_at_or_below and r % rule.round_to == 0:
         return None
     return (f"made under a weaker disclosure rule (1 to {k} hidden, rounded to {r}) than the "

@@ -63,7 +63,8 @@ def test_both_models_as_sent_are_accepted(summaries) -> None:
          "weaker disclosure rule (1 to 0 hidden, rounded to 1)"),
         # hides more and rounds to a multiple of 5, but would publish 8 or 9 as 0
         (lambda s: s["disclosure"].update(redact_at_or_below=7, round_to=20),
-         "a disclosure rule that publishes counts as 0: rounding to 20 with counts 1 to 7"),
+         "a disclosure rule that publishes small counts as 0 (1 to 7 hidden, rounded to 20, "
+         "so 8 reads 0): ask the practice to run again with the ICB's rule"),
     ],
 )  # fmt: skip
 def test_an_opt_in_summary_the_roll_up_cannot_read_is_refused(summaries, change, words) -> None:
