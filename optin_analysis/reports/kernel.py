@@ -8,12 +8,15 @@ imports (~2.5 s) on every notebook after the first; its namespace is reset befor
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import importlib.resources
 import os
 import queue
+import shutil
 import signal
-import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -51,6 +54,24 @@ class ReportError(Exception):
 
 
 STOPPING = "the run is stopping: no notebook is started"
+
+
+@functools.cache
+def _socket_folder() -> str:
+    """A private folder for this process's kernel sockets, removed when it exits."""
+    folder = tempfile.mkdtemp(prefix="optin-kernel-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def _transport() -> dict[str, str]:
+    """How the kernel and its client talk: Unix sockets in a private folder (an absolute
+    path: the kernel runs in the notebooks' folder), so no TCP port can be lost to another
+    process starting a kernel at the same moment (two workers or two runs: ZMQ "Address
+    already in use", papermill#511); TCP on Windows, which has no such sockets."""
+    if os.name == "nt":
+        return {}
+    return {"transport": "ipc", "ip": os.path.join(_socket_folder(), "kernel")}
 
 
 class KernelSession:
@@ -100,26 +121,22 @@ class KernelSession:
         return self.km
 
     def _start_once_more(self) -> None:
-        """Start a kernel; if it dies at start, once more. A kernel that loses a port to
-        another process starting at the same moment (two workers, two runs: ZMQ "Address
-        already in use", papermill#511) prints a traceback the run recovers from, so the
-        first kernel's error output is not shown; the second's is."""
+        """Start a kernel; if it dies at start, once more."""
         try:
-            self._start(stderr=subprocess.DEVNULL)
+            self._start()
         except RuntimeError:
             if self.stopped:
                 raise
             self._start()
 
-    def _start(self, **launch) -> None:
-        """A new kernel and its connected client (any earlier one stopped first);
-        ``launch``: for its process (``stderr``)."""
+    def _start(self) -> None:
+        """A new kernel and its connected client (any earlier one stopped first)."""
         self._stop_client()
         if self.km is not None:
             with contextlib.suppress(Exception):
                 self.km.shutdown_kernel(now=True)
-        self.km = KernelManager(kernel_name=KERNEL)
-        self.km.start_kernel(cwd=str(NOTEBOOK_DIR), extra_arguments=KERNEL_ARGS, **launch)
+        self.km = KernelManager(kernel_name=KERNEL, **_transport())
+        self.km.start_kernel(cwd=str(NOTEBOOK_DIR), extra_arguments=KERNEL_ARGS)
         self.kc = self.km.blocking_client()
         self.kc.allow_stdin = False
         self.kc.start_channels()
