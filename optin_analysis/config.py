@@ -60,7 +60,7 @@ class Disclosure(Strict):
 
     @model_validator(mode="after")
     def _zero_means_none(self) -> Disclosure:
-        if problem := zero_problem(self.redact_at_or_below, self.round_to):
+        if self.enabled and (problem := zero_problem(self.redact_at_or_below, self.round_to)):
             raise ValueError(problem)
         return self
 

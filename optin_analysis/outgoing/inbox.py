@@ -145,7 +145,8 @@ def check(where: str, raw: bytes | str, period: str, rule: Disclosure) -> dict |
 
 
 def _weaker(theirs: dict, rule: Disclosure) -> str | None:
-    """Why a summary's disclosure rule is weaker than the ICB's, or None."""
+    """Why a summary's disclosure rule cannot be accepted, or None: it publishes small
+    counts as 0 ([rule sdc-zero]), or it is weaker than the ICB's."""
     k, r = theirs["redact_at_or_below"], theirs["round_to"]
     if zero_problem(k, r):
         return (f"made under a disclosure rule that publishes small counts as 0 (1 to {k} "

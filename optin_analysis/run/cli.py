@@ -770,7 +770,9 @@ def rollup(
     another period, edited, sent twice, or made under a weaker disclosure rule than the
     ICB's is refused and listed with the reason. Exit 1 when any was refused.
     """  # fmt: skip
-    from optin_analysis.config import Disclosure, zero_problem
+    from pydantic import ValidationError
+
+    from optin_analysis.config import Disclosure
     from optin_analysis.outgoing import inbox as received
     from optin_analysis.outgoing.history import History, HistoryError
     from optin_analysis.outgoing.rollup import build
@@ -783,11 +785,13 @@ def rollup(
     if not inbox.is_dir():
         fail(f"Cannot read the inbox {inbox}: not a folder")
         raise typer.Exit(2)
-    if problem := zero_problem(redact_at_or_below, round_to):
+    try:
+        rule = Disclosure(redact_at_or_below=redact_at_or_below, round_to=round_to)
+    except ValidationError as exc:
+        problem = exc.errors()[0]["msg"].removeprefix("Value error, ")
         fail(f"Cannot use --redact-at-or-below {redact_at_or_below} --round-to {round_to}: "
              f"{problem}")  # fmt: skip
-        raise typer.Exit(2)
-    rule = Disclosure(redact_at_or_below=redact_at_or_below, round_to=round_to)
+        raise typer.Exit(2) from None
     try:
         roster = received.read_roster(practices) if practices else {}
     except received.RosterError as exc:
