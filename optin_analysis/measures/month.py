@@ -56,6 +56,11 @@ def _headline(ctx: d._Ctx, period_start: DateLike) -> dict[str, object]:
     not_counselled = np.isnat(d._dates(ctx.state, "counselled_date")[is_open])
     flows = _period_counts(ctx, period_start)
     counselled = d._counselled_provisions(ctx, period_start)
+    automatic = int(d.automatic_with_account_mask(ctx.state).sum())
+    dormant = int(d.dormant_mask(ctx.state).sum())
+    with_access = share.opt_in_holders + automatic + dormant
+    with_account = share.opt_in_holders_with_account + automatic
+    active_16plus = int((ctx.flag("eligible") & ctx.flag("protected_104")).sum())
     return {
         "ref_date": ctx.ref,
         "period_start": pd.Timestamp(period_start),
@@ -76,8 +81,12 @@ def _headline(ctx: d._Ctx, period_start: DateLike) -> dict[str, object]:
         "request_to_provision_median_days": times.median_days,
         "request_to_provision_p90_days": times.p90_days,
         "revocation_backlog": clear.backlog,
-        "automatic_with_account": int(d.automatic_with_account_mask(ctx.state).sum()),
-        "dormant_exposure": int(d.dormant_mask(ctx.state).sum()),
+        "automatic_with_account": automatic,
+        "dormant_exposure": dormant,
+        "with_access": with_access,
+        "account_holders_with_access": with_account,
+        "access_share_of_eligible": d._share(with_access, share.eligible),
+        "access_share_of_account_holders": d._share(with_account, share.account_holders),
         "revocation_rate_per_month": clear.rate_per_month,
         "projected_clear_status": clear.status,
         "projected_clear_date": clear.clear_date,
@@ -93,7 +102,8 @@ def _headline(ctx: d._Ctx, period_start: DateLike) -> dict[str, object]:
         "withheld_pending_opt_in": int(d.withheld_mask(ctx.state).sum()),
         "active_104_bulk": codes.bulk,
         "active_104_individual": codes.individual,
-        "active_104_16plus": int((ctx.flag("eligible") & ctx.flag("protected_104")).sum()),
+        "active_104_16plus": active_16plus,
+        "active_104_share": d._share(active_16plus, share.eligible),
         "record_disagreements": _disagreements_at_extract(ctx),
     }
 
@@ -130,11 +140,17 @@ def headline(
     _p90_days for provisions in the period; revocation_backlog, revocation_rate_per_month,
     projected_clear_status, projected_clear_date
     (:func:`~definitions.projected_clear_date`); automatic_with_account and dormant_exposure
-    (eligible holders of automatic access with and without an account); pending_16_cohort,
+    (eligible holders of automatic access with and without an account); with_access
+    (eligible patients holding full access: through opt-in, or automatic with or without an
+    account) and account_holders_with_access (those with an account: opt-in holders with
+    one and automatic_with_account), access_share_of_eligible and
+    access_share_of_account_holders (of eligible and account_holders_16plus: the figures
+    NHS England monitors on the default model; NaN without a denominator); pending_16_cohort,
     _protected, _at_risk over the default 6-month horizon; turned_16_automatic in the
     period; protection_coverage_numerator, _denominator, _share and unprotected (denominator
     less numerator); withheld_pending_opt_in; active_104_bulk and active_104_individual
-    (registered patients), active_104_16plus (eligible); record_disagreements (patients
+    (registered patients), active_104_16plus (eligible) and active_104_share (of eligible);
+    record_disagreements (patients
     registered at the extract date whose codes disagree with the extract, [rule
     disagreement]: a fact of the extract date, the same in every month's report).
     """

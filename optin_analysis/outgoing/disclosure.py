@@ -111,6 +111,12 @@ def hidden(value: object) -> bool:
     return isinstance(value, str) and value == MARK
 
 
+def some(value: object) -> bool:
+    """Whether a published count stands for more than none: "[c]" (1 to k) or a count
+    above 0 (a published 0 is none, [rule sdc-zero]; None, not applying, is none)."""
+    return hidden(value) or (value is not None and int(value) > 0)
+
+
 def interval(value: Published, rule: Disclosure) -> tuple[int, int]:
     """The true counts a published base cell can stand for, as (lowest, highest)."""
     if hidden(value):

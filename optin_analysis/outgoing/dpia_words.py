@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 
 from optin_analysis.config import GoLiveStatus, Model, Practice, Supplier
-from optin_analysis.outgoing.disclosure import MARK, show
+from optin_analysis.outgoing.disclosure import show, some
 
 SUPPLIER_NAMES = {"emis": "EMIS Health (EMIS Web)", "tpp": "TPP (SystmOne)"}
 TPP_PREFERENCE = '"By default give prospective access to the full clinical record"'
@@ -31,11 +31,6 @@ BULK_ADVICE = (
     "practice as a false risk flag, so NHS England advises against it; the practice is "
     "replacing them with individual decisions (a bulk 106, then individual 104s)"
 )
-
-
-def _some(value: object) -> bool:
-    """A published count that is not 0 ("[c]" is 1 to 7)."""
-    return value == MARK or (value is not None and value != 0)
 
 
 def _done(date: dt.date | None, ref: dt.date) -> bool:
@@ -86,7 +81,7 @@ def automatic_access(profile: Practice, headline: dict, ref: dt.date) -> str:
     """[rule dpia-words] Access given automatically and still held, from the backlog."""
     backlog = headline.get("revocation_backlog")
     who = "patients with an online account" if profile.supplier is Supplier.EMIS else "patients"
-    if _some(backlog):
+    if some(backlog):
         return (
             f"Access given automatically is being reviewed and revoked until the patient "
             f"opts in: {show(backlog)} {who} still hold it this month."
@@ -110,7 +105,7 @@ def withholding(profile: Practice, headline: dict, ref: dt.date) -> str:
     """[rule dpia-words] How access is withheld, in words the figures bear out."""
     bulk = headline.get("active_104_bulk")
     individual = headline.get("active_104_individual")
-    bulk_words = _bulk_clause(bulk, individual) if _some(bulk) else ""
+    bulk_words = _bulk_clause(bulk, individual) if some(bulk) else ""
     if profile.model is Model.DEFAULT:
         base = (
             "Access is withheld from a patient who has not opted out only after an "

@@ -26,6 +26,7 @@ from optin_analysis.outgoing.disclosure import (
     control_count,
     hidden,
     share,
+    some,
     total,
 )
 from optin_analysis.outgoing.releases import (
@@ -315,15 +316,11 @@ def _open_totals(frame: pd.DataFrame, waits: Table, rule: Disclosure) -> dict:
     counselling = frame.loc[frame["stage"] == STAGES[0], "requests"].sum()
     opened = control_count(int(frame["requests"].sum()), rule)
     tail = {r["over_days"]: r["requests"] for r in waits.rows}
-    beyond = [t for t, v in tail.items() if _some(v)]
-    longest = AGE_BANDS[WAIT_THRESHOLDS.index(max(beyond)) + 1] if beyond else None
-    if longest is None:
-        longest = AGE_BANDS[0] if hidden(opened) or opened else "none"
     return {
         "open_requests": opened,
         "open_requests_awaiting_counselling": control_count(int(counselling), rule),
         **{f"open_requests_over_{t}_days": tail[t] for t in WAIT_TAIL_DAYS},
-        "longest_wait_band": longest,
+        "longest_wait_band": longest_band(opened, tail),
     }
 
 
@@ -401,28 +398,24 @@ def publish(
     if previous is None and m.previous is not None:
         month = _previous_month(ref)
         previous = _previous_headline(m.previous, tables, rule, month, supplier)
+        if model is Model.DEFAULT:
+            previous = _default_access(previous, m.previous, rule)
     if model is Model.DEFAULT:
-        head = _default_access(head, m, rule)
+        head = _default_access(head, m.headline, rule)
         return _default_model(Publication(head, previous, tables))
     return Publication(head, previous, tables)
 
 
-def _default_access(head: dict, m: MonthMeasures, rule: Disclosure) -> dict:
+def _default_access(head: dict, exact: dict, rule: Disclosure) -> dict:
     """[rule sdc-default-access] On the default model the parts of those with access
     (opt-in, automatic, without a usable account) are not published, so those with access,
-    and the account holders among them, are base cells of their own and NHS England's
-    access shares come from them: a part from 1 to k does not hide the share."""
-    month = m.backlog_by_month[
-        m.backlog_by_month["month"] == _month_label(str(m.headline["ref_date"]))
-    ]
-    auto, dormant = (int(month[c].sum()) for c in ("automatic_with_account", "dormant"))
-    h = m.headline
+    and the account holders among them, are base cells of their own (from the ``exact``
+    headline of the same month) and NHS England's access shares come from them: a part
+    from 1 to k does not hide the share."""
     out = {
         **head,
-        "with_access": control_count(int(h["opt_in_holders"]) + auto + dormant, rule),
-        "account_holders_with_access": control_count(
-            int(h["opt_in_holders_with_account"]) + auto, rule
-        ),
+        "with_access": control_count(exact["with_access"], rule),
+        "account_holders_with_access": control_count(exact["account_holders_with_access"], rule),
     }
     for name in ("access_share_of_eligible", "access_share_of_account_holders"):
         out[name] = share(*(out[k] for k in SHARES[name]))
@@ -490,7 +483,10 @@ def _previous_headline(
     for key in (*nested, "pending_16_protected", "pending_16_at_risk"):
         out[key] = control_count(exact.get(key), rule)
     exact_band = exact.get("longest_wait_band")
-    out["longest_wait_band"] = _tail_band(out) if rule.enabled else exact_band
+    tail = {t: out[f"open_requests_over_{t}_days"] for t in WAIT_TAIL_DAYS}
+    out["longest_wait_band"] = (
+        longest_band(out["open_requests"], tail) if rule.enabled else exact_band
+    )
     out["pending_16_cohort"] = total([out["pending_16_protected"], out["pending_16_at_risk"]])
     out |= _percentiles(exact, out["provisioned_period"])
     out = _derived(out, supplier)
@@ -499,29 +495,24 @@ def _previous_headline(
     )
 
 
-def _tail_band(out: dict) -> str:
-    """Last month's longest wait as its published tail decides it, [c] where it does not.
+def longest_band(opened: Published, tail: dict[int, Published]) -> str:
+    """The longest wait's band from published counts: ``opened`` requests and ``tail``, the
+    requests waiting over each of some of :data:`WAIT_THRESHOLDS` days; [c] where they do
+    not decide it.
 
-    Last month's bands are not published, only the tail (over 28, 90 and 180 days), and
-    a count published as 0 is exactly 0 ([c] and rounded counts are above it). So the
-    longest wait is "none" with no request open, and lies above the longest threshold some
-    request waited beyond: one band when the next tail threshold is the next band's (over
-    90 days but none over 180: "91-180"; over 180: "181+"), else more than one ([c]).
-    Where the release ledger holds last month's release, its own band is used instead
-    (``publish``): exact where this reads [c], never another band.
+    A published 0 is none ([rule sdc-zero]), so the longest wait is "none" with no request
+    open, and lies above the longest threshold some request waited beyond, up to the next
+    threshold: one band when that threshold is in ``tail`` (this month's tail has them
+    all), else more than one. Last month's tail has only 28, 90 and 180 days: "91-180"
+    over 90 but none over 180, "181+" over 180, [c] otherwise. (Where the release ledger
+    holds last month's release, its own band is used instead, in ``publish``.)
     """
-    beyond = [t for t in WAIT_TAIL_DAYS if _some(out[f"open_requests_over_{t}_days"])]
-    if not beyond:
-        return "none" if out["open_requests"] == 0 else MARK
-    band = WAIT_THRESHOLDS.index(max(beyond)) + 1
-    above = [t for t in WAIT_TAIL_DAYS if t > max(beyond)]
-    decided = not above or WAIT_THRESHOLDS.index(above[0]) == band
-    return AGE_BANDS[band] if decided else MARK
-
-
-def _some(count: Published) -> bool:
-    """A published count that is more than 0 ([c] is 1 to 7)."""
-    return hidden(count) or bool(count)
+    beyond = [t for t, v in tail.items() if some(v)]
+    if not beyond and not some(opened):
+        return "none"
+    band = WAIT_THRESHOLDS.index(max(beyond)) + 1 if beyond else 0
+    known = band == len(WAIT_THRESHOLDS) or WAIT_THRESHOLDS[band] in tail
+    return AGE_BANDS[band] if known else MARK
 
 
 def _until(table: Table, month: str) -> Table:

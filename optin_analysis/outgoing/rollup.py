@@ -24,6 +24,7 @@ from optin_analysis.outgoing.disclosure import (
     footnote,
     hidden,
     show,
+    some,
 )
 from optin_analysis.outgoing.history import History
 from optin_analysis.outgoing.summary import SOFTWARE
@@ -62,11 +63,6 @@ STEPS = ("Supplier setting", "Advertise, counsel, provision", "Website", "Letter
 FAR_MONTHS = 12
 
 
-def _some(value: object) -> bool:
-    """A published figure that is not zero ("[c]" is 1 to 7)."""
-    return hidden(value) or (value is not None and int(value) > 0)
-
-
 def lower(value: object) -> int:
     """The fewest patients a published figure stands for: "[c]" is at least 1."""
     if value is None or isinstance(value, bool):
@@ -80,7 +76,7 @@ def _below(value: object, line: float) -> bool:
 
 def _far_off(h: dict, period: str) -> str | None:
     """Why a backlog will not clear soon (not clearing, a range, or beyond 12 months)."""
-    if not _some(h.get("revocation_backlog")):
+    if not some(h.get("revocation_backlog")):
         return None
     status, date, latest = (h.get(k) for k in ("projected_clear_status", "projected_clear_date",
                                                "projected_clear_latest"))  # fmt: skip
@@ -100,9 +96,9 @@ def _step_words(step: dict, h: dict) -> str:
     if step["step"] != 1 or status != "in progress":
         return status
     open_because = []
-    if _some(h.get("revocation_backlog")):
+    if some(h.get("revocation_backlog")):
         open_because.append(f"{show(h['revocation_backlog'])} to revoke")
-    if _some(h.get("pending_16_at_risk")):
+    if some(h.get("pending_16_at_risk")):
         open_because.append(f"{show(h['pending_16_at_risk'])} turning 16 unprotected")
     return f"{status}: {', '.join(open_because)}" if open_because else status
 
@@ -115,12 +111,12 @@ def urgency(h: dict, steps: list[dict], period: str, reapproval: list[str]) -> d
     waits = [(d, h.get(f"open_requests_over_{d}_days")) for d in (180, 90, 28)]
     far = _far_off(h, period)
     reasons = []
-    if any(_some(v) for _, v in waits):
+    if any(some(v) for _, v in waits):
         reasons.append("waiting " + ", ".join(f"over {d} days: {show(v)}" for d, v in waits
-                                              if _some(v)))  # fmt: skip
-    if _some(h.get("turned_16_automatic")):
+                                              if some(v)))  # fmt: skip
+    if some(h.get("turned_16_automatic")):
         reasons.append(f"turned 16 with automatic access: {show(h['turned_16_automatic'])}")
-    if _some(h.get("pending_16_at_risk")):
+    if some(h.get("pending_16_at_risk")):
         reasons.append(f"turning 16 not protected: {show(h['pending_16_at_risk'])}")
     if far:
         reasons.append(f"backlog {show(h['revocation_backlog'])} {far}")

@@ -246,9 +246,13 @@ LABELS = {
 #: The figures NHS England monitors for a practice on the default model.
 DEFAULT_MODEL_LABELS = {
     "eligible": "Registered patients aged 16+",
-    "access_share_of_eligible": "16+ with full prospective access",
-    "access_share_of_account_holders": "16+ account holders with full prospective access",
-    "active_104_share": "16+ with an active 104 code",
+    "with_access": "16+ with full prospective access",
+    "access_share_of_eligible": "... share of registered patients aged 16+",
+    "account_holders_16plus": "16+ with an online account",
+    "account_holders_with_access": "... of whom with full prospective access",
+    "access_share_of_account_holders": "Full access, share of 16+ account holders",
+    "active_104_16plus": "16+ with an active 104 code",
+    "active_104_share": "... share of registered patients aged 16+",
     "withheld_pending_opt_in": "16+ without access and not opted out",
 }
 

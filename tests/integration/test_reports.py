@@ -169,8 +169,9 @@ def test_default_model_report_shows_the_figures_nhs_england_monitors(sample_run)
     assert [r[0] for r in rows] == list(DEFAULT_MODEL_LABELS.values())
     for (key, _), row in zip(DEFAULT_MODEL_LABELS.items(), rows, strict=True):
         assert row[1] == figure_text(key, summary["headline"]), key
-    # shares are of the eligible: 67.1% can only come from a share, not a count
-    assert re.fullmatch(r"\d{1,3}\.\d%", rows[1][1])
+    # each share under the count it is worked out from (67.1% = 2,595 / 3,870)
+    assert [r[1] for r in rows[:3]] == ["3,870", "2,595", "67.1%"]
+    assert [r[1] for r in rows[3:6]] == ["2,680", "2,595", "96.8%"]
     # read as what it is: not an opt-in report, no opt-in placeholders, no coverage gap
     assert soup.h1.get_text() == "Monthly online access report (default model)"
     assert "placeholder codes" not in soup.get_text()

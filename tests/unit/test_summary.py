@@ -245,7 +245,4 @@ def test_last_months_longest_wait_follows_its_published_tail(sample_run):
     ],
 )
 def test_last_months_longest_wait_is_a_band_only_where_the_tail_decides_it(opened, tail, band):
-    out = {"open_requests": opened} | {
-        f"open_requests_over_{t}_days": v for t, v in zip((28, 90, 180), tail, strict=True)
-    }
-    assert published._tail_band(out) == band
+    assert published.longest_band(opened, dict(zip((28, 90, 180), tail, strict=True))) == band
