@@ -185,7 +185,9 @@ def _main_script_hidden() -> Iterator[None]:
     A spawned process imports the parent's ``__main__`` by its file unless it has none;
     the console script's imports the whole command line (0.2 s of CPU a helper, when a
     run with PDFs is CPU-bound), and the helpers need only this module. A main module
-    run with ``-m`` is imported by name, as before.
+    run with ``-m`` is imported by name, as before. (What a spawned process is told to
+    import is decided by ``multiprocessing.spawn.get_preparation_data``: the ``__main__``
+    module's ``__file__``, when it has no ``__spec__``.)
     """
     main = sys.modules["__main__"]
     script = None
@@ -213,24 +215,30 @@ def start_pdf_helper(processes: int | None = None) -> None:
     pdf_helper()
 
 
-def stop_pdf_helper() -> None:
-    """Let this process's PDF helpers go (if any), without waiting for them."""
+def stop_pdf_helper(kill: bool = False) -> None:
+    """Let this process's PDF helpers go (if any), without waiting for them: each ends
+    once its PDF is laid out; with ``kill`` (helpers that did not answer), at once."""
     global _helper
     if _helper is not None:
+        # the pool's own record of its processes (Python 3.14 has kill_workers() for it)
+        processes = list((getattr(_helper, "_processes", None) or {}).values()) if kill else []
         _helper.shutdown(wait=False, cancel_futures=True)
         _helper = None
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.kill()
 
 
 def unavailable_in_helper(processes: int) -> str | None:
     """:func:`unavailable`, answered by this process's PDF helpers (started now if they
     are not running: ``processes`` of them), which import WeasyPrint anyway; so this
     process need not (0.4 s of CPU). Answered here if the helpers cannot answer within
-    a minute; the helpers are let go if PDFs cannot be made."""
+    a minute (those helpers are killed); the helpers are let go if PDFs cannot be made."""
     start_pdf_helper(processes)
     try:
         why = pdf_helper().submit(unavailable).result(timeout=60)
     except (BrokenProcessPool, TimeoutError):
-        stop_pdf_helper()
+        stop_pdf_helper(kill=True)
         return unavailable()
     if why is not None:
         stop_pdf_helper()

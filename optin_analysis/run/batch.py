@@ -622,6 +622,16 @@ def _run_parallel(cfg, todo, period, options, codelist, earlier, jobs, progress)
 PDF_HELPERS_ONE_JOB = 2
 
 
+def runs_here(jobs: int, practices: int) -> bool:
+    """Whether a batch of ``practices`` on ``jobs`` runs in this process (not in workers)."""
+    return jobs == 1 or practices <= 1
+
+
+def pdf_helpers_here(practices: int) -> int:
+    """PDF helpers of a batch of ``practices`` run in this process."""
+    return min(PDF_HELPERS_ONE_JOB, practices)
+
+
 def _run_here(cfg, todo, period, options, codelist, earlier, progress) -> None:
     """Run in this process, one practice after another, each one's reports staged by the
     kernel while the next practice is read, measured and its worklists staged (so the two
@@ -629,7 +639,7 @@ def _run_here(cfg, todo, period, options, codelist, earlier, progress) -> None:
     staged are dropped and nothing more is published."""
     reports = ThreadPoolExecutor(1, thread_name_prefix="reports")
     if options.reports and options.pdf and todo:
-        start_pdf_helper(min(PDF_HELPERS_ONE_JOB, len(todo)))
+        start_pdf_helper(pdf_helpers_here(len(todo)))
     begun: list[Begun] = []
     try:
         for p in todo:
@@ -756,7 +766,7 @@ def run_batch(
         try:
             for result in skipped:
                 finished(result)
-            if jobs > 1 and len(todo) > 1:
+            if not runs_here(jobs, len(todo)):
                 _run_parallel(cfg, todo, period, options, codelist, earlier, jobs, finished)
             else:
                 _run_here(cfg, todo, period, options, codelist, earlier, finished)

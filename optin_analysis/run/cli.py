@@ -373,16 +373,19 @@ def _stale_rollup(period: str):
 
 def _pdf_unavailable(practices: list, jobs: int) -> str | None:
     """Why this run cannot make PDFs, or None: asked of the PDF helpers where the run is in
-    this process (they are started for it anyway), so that it need not load WeasyPrint.
+    this process (they are started for it anyway), so that it need not load WeasyPrint;
+    the kernel starts first, so that it need not wait for their answer.
 
     Decided on the practices asked for: with ``--resume`` fewer may be left to run (known
     only once the run holds its lock), and then helpers may start that are not used.
     """
     from optin_analysis.reports import pdf
-    from optin_analysis.run.batch import PDF_HELPERS_ONE_JOB
+    from optin_analysis.reports.kernel import session
+    from optin_analysis.run.batch import pdf_helpers_here, runs_here
 
-    if practices and (jobs == 1 or len(practices) == 1):
-        return pdf.unavailable_in_helper(min(PDF_HELPERS_ONE_JOB, len(practices)))
+    if practices and runs_here(jobs, len(practices)):
+        session().warm()
+        return pdf.unavailable_in_helper(pdf_helpers_here(len(practices)))
     return pdf.unavailable()
 
 

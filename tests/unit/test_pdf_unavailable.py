@@ -4,12 +4,14 @@ once why the DPIA PDFs are missing (a fresh machine may lack Pango)."""
 from __future__ import annotations
 
 import builtins
+import signal
 import subprocess
 import sys
+import time
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 
-from optin_analysis.reports import pdf
+from optin_analysis.reports import kernel, pdf
 from optin_analysis.run import cli
 from optin_analysis.run.batch import Options
 from tests.system import require
@@ -66,8 +68,14 @@ def _batch_pdf(monkeypatch, practices: list, jobs: int) -> bool:
     monkeypatch.setattr(pdf, "unavailable_in_helper", lambda n: "no Pango in the helpers")
     monkeypatch.setattr(pdf, "unavailable", lambda: None)
     monkeypatch.setattr(cli, "_say_earlier_list", lambda *_: None)
+    monkeypatch.setattr(kernel, "session", lambda: _NoKernel())
     cli._batch(None, practices, "2026-10", Options(), jobs)
     return seen["pdf"]
+
+
+class _NoKernel:
+    def warm(self) -> None:
+        pass
 
 
 def test_a_run_in_this_process_asks_its_pdf_helpers(monkeypatch, capsys):
@@ -78,6 +86,25 @@ def test_a_run_in_this_process_asks_its_pdf_helpers(monkeypatch, capsys):
 
 def test_a_run_in_worker_processes_checks_here(monkeypatch):
     assert _batch_pdf(monkeypatch, ["Y90001", "Y90002"], 2) is True
+
+
+def test_the_kernel_starts_before_the_helpers_are_asked(monkeypatch):
+    # the helpers take about a second to answer (WeasyPrint's import): the kernel's start
+    # need not wait for it
+    order = []
+
+    class Kernel:
+        def warm(self) -> None:
+            order.append("kernel")
+
+    monkeypatch.setattr(kernel, "session", Kernel)
+    monkeypatch.setattr(pdf, "unavailable_in_helper", lambda n: order.append(f"helpers {n}"))
+    assert cli._pdf_unavailable(["Y90001", "Y90002", "Y90003"], 1) is None
+    assert order == ["kernel", "helpers 2"]
+    order.clear()
+    monkeypatch.setattr(pdf, "unavailable", lambda: order.append("here"))
+    cli._pdf_unavailable(["Y90001", "Y90002"], 2)  # in workers: each starts its own kernel
+    assert order == ["here"]
 
 
 PROBE = """
@@ -124,13 +151,13 @@ def _helpers(monkeypatch, helpers: _Helpers) -> list:
     stopped = []
     monkeypatch.setattr(pdf, "start_pdf_helper", lambda _n: None)
     monkeypatch.setattr(pdf, "pdf_helper", lambda: helpers)
-    monkeypatch.setattr(pdf, "stop_pdf_helper", lambda: stopped.append(True))
+    monkeypatch.setattr(pdf, "stop_pdf_helper", lambda kill=False: stopped.append(kill))
     return stopped
 
 
 def test_helpers_that_cannot_make_pdfs_are_let_go(monkeypatch):
     stopped = _helpers(monkeypatch, _Helpers("no Pango"))
-    assert pdf.unavailable_in_helper(2) == "no Pango" and stopped == [True]
+    assert pdf.unavailable_in_helper(2) == "no Pango" and stopped == [False]
     stopped = _helpers(monkeypatch, _Helpers(None))
     assert pdf.unavailable_in_helper(2) is None and stopped == []  # kept for the run
 
@@ -138,4 +165,16 @@ def test_helpers_that_cannot_make_pdfs_are_let_go(monkeypatch):
 def test_broken_helpers_are_let_go_and_the_answer_found_here(monkeypatch):
     stopped = _helpers(monkeypatch, _Helpers(None, broken=True))
     monkeypatch.setattr(pdf, "unavailable", lambda: "asked here")
-    assert pdf.unavailable_in_helper(2) == "asked here" and stopped == [True]
+    assert pdf.unavailable_in_helper(2) == "asked here" and stopped == [True]  # killed
+
+
+def test_helpers_that_do_not_answer_are_killed():
+    pdf.stop_pdf_helper()  # a pool of this test's own
+    pdf.start_pdf_helper(1)
+    helpers = list(pdf.pdf_helper()._processes.values())
+    pdf.pdf_helper().submit(time.sleep, 600)  # stuck, as one that never answers
+    pdf.stop_pdf_helper(kill=True)
+    deadline = time.monotonic() + 10  # the pool's own thread may be the one to reap them
+    while time.monotonic() < deadline and any(p.exitcode is None for p in helpers):
+        time.sleep(0.05)
+    assert helpers and [p.exitcode for p in helpers] == [-signal.SIGKILL]
