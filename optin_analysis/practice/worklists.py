@@ -795,8 +795,7 @@ FIRST_SHEET_DAY = np.datetime64("1900-01-01")
 def cells(frame: pd.DataFrame) -> Cells:
     """``frame`` as :class:`Cells`."""
     columns, risky, longest = {}, {}, {}
-    for name in frame.columns:
-        column = frame[name]
+    for name, column in frame.items():
         if pd.api.types.is_datetime64_any_dtype(column):
             days = column.to_numpy().astype("datetime64[D]")
             missing = np.isnat(days)
@@ -811,7 +810,8 @@ def cells(frame: pd.DataFrame) -> Cells:
         elif pd.api.types.is_numeric_dtype(column):
             columns[name] = pa.array(column, from_pandas=True)
         else:
-            text = pa.array(column.astype("str"), type=pa.large_string(), from_pandas=True)
+            values = column.array if column.dtype == "str" else column.astype("str")
+            text = pa.array(values, type=pa.large_string(), from_pandas=True)
             columns[name], risky[name] = text, _risky(text)
             longest[name] = pc.max(pc.utf8_length(text)).as_py() or 0
     return Cells(pa.table(columns), risky, longest)
