@@ -624,7 +624,7 @@ PDF_HELPERS_ONE_JOB = 2
 
 def runs_here(jobs: int, practices: int) -> bool:
     """Whether a batch of ``practices`` on ``jobs`` runs in this process (not in workers)."""
-    return jobs == 1 or practices <= 1
+    return jobs <= 1 or practices <= 1
 
 
 def pdf_helpers_here(practices: int) -> int:
