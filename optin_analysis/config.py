@@ -59,10 +59,16 @@ class Disclosure(Strict):
     round_to: Annotated[int, Field(ge=1)] = 5
 
     @model_validator(mode="after")
-    def _zero_means_none(self) -> Disclosure:
-        if self.enabled and (problem := zero_problem(self.redact_at_or_below, self.round_to)):
+    def _published_values_mean_what_they_say(self) -> Disclosure:
+        if self.enabled and (problem := rule_problem(self.redact_at_or_below, self.round_to)):
             raise ValueError(problem)
         return self
+
+
+def rule_problem(redact_at_or_below: int, round_to: int) -> str | None:
+    """Why a disclosure rule cannot be used, or None: it would publish a count above 0 as
+    0 (:func:`zero_problem`), or a rounded value that is an exact count (:func:`step_problem`)."""
+    return zero_problem(redact_at_or_below, round_to) or step_problem(redact_at_or_below, round_to)
 
 
 def zero_problem(redact_at_or_below: int, round_to: int) -> str | None:
@@ -77,6 +83,36 @@ def zero_problem(redact_at_or_below: int, round_to: int) -> str | None:
     return (
         f"rounding to {round_to} with counts 1 to {redact_at_or_below} hidden would "
         f"publish a count of {shown} as 0: round to at most {2 * shown}, or hide more"
+    )
+
+
+def lowest_step(redact_at_or_below: int, round_to: int) -> tuple[int, int]:
+    """(the lowest value published above 0, the largest count published as it): the
+    smallest count shown, ``redact_at_or_below + 1``, rounded half up to ``round_to``."""
+    steps = (2 * (redact_at_or_below + 1) + round_to) // (2 * round_to)
+    return steps * round_to, ((2 * steps + 1) * round_to - 1) // 2
+
+
+def step_problem(redact_at_or_below: int, round_to: int) -> str | None:
+    """Why a rule's lowest rounded value would stand for one count only, or None
+    ([rule sdc-step]).
+
+    Counts 1 to ``redact_at_or_below`` are hidden, so the lowest value shown stands for
+    the counts from ``redact_at_or_below + 1`` to the largest that rounds to it. Rounded
+    to 2 or more, that must be two counts at least, or the published value pins its count
+    (hidden below 8, rounded to 6: a published 6 can only be 8). Rounding to 1 is no
+    rounding: every count shown is exact, as the rule says.
+    """
+    shown = redact_at_or_below + 1
+    value, top = lowest_step(redact_at_or_below, round_to)
+    if round_to == 1 or top > shown:
+        return None
+    usable = [r for r in range(2, 2 * shown + 1) if lowest_step(redact_at_or_below, r)[1] > shown]
+    nearest = sorted(usable, key=lambda r: (abs(r - round_to), r))[:2]
+    return (
+        f"rounding to {round_to} with counts 1 to {redact_at_or_below} hidden would "
+        f"publish {value} only for a count of {shown}, so a published {value} would be "
+        f"exact: round to {' or '.join(map(str, sorted(nearest)))}, or hide more"
     )
 
 

@@ -198,7 +198,7 @@ def exact_total_is_safe(
     t_lo, t_hi = interval(total_published, rule)
     sum_lo, sum_hi = sum(b[0] for b in boxes), sum(b[1] for b in boxes)
     for lo, hi in boxes:
-        if lo == hi:  # an exact zero (or disclosure off): nothing to protect
+        if lo == hi:  # an exact part (0, not rounded, or control off): nothing to protect
             continue
         low = max(lo, t_lo - (sum_hi - hi))
         high = min(hi, t_hi - (sum_lo - lo))

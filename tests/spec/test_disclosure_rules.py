@@ -20,6 +20,7 @@ from optin_analysis.config import (
     Model,
     Supplier,
     load_config,
+    rule_problem,
     zero_problem,
 )
 from optin_analysis.measures.month import MonthMeasures
@@ -93,6 +94,37 @@ def test_sdc_zero_a_rule_that_rounds_a_count_to_0_is_refused(tmp_path) -> None:
         match="line 1: disclosure: rounding to 20 with counts 1 "
         "to 7 hidden would publish a count of 8 as 0: round to at most 16",
     ):
+        load_config(config)
+
+
+def test_sdc_step_every_rounded_value_stands_for_two_counts_or_more() -> None:
+    # Published under each rule, counts 1 to 400 (the values up to 350 checked: a value
+    # near 400 lacks its higher counts here): a rule is accepted exactly when no count
+    # reads 0 and no value above 0 stands for one count only; or it does not round at all
+    for k, r in [(k, r) for k in range(13) for r in range(1, 40)]:
+        counts: dict[object, list[int]] = {}
+        rule = Disclosure.model_construct(redact_at_or_below=k, round_to=r, enabled=True)
+        for n in range(1, 401):
+            counts.setdefault(control_count(n, rule), []).append(n)
+        pinned = [v for v, ns in counts.items() if v not in (C, 0) and v < 350 and len(ns) == 1]
+        sound = 0 not in counts and (r == 1 or not pinned)
+        assert (rule_problem(k, r) is None) == sound, (k, r, pinned[:3])
+    # by hand: hidden to 7, rounded to 6: 8 -> 6 (8 / 6 = 1.33), 9 -> 12 (1.5 rounds up):
+    # a published 6 is 8; rounded to 2: 8 -> 8, 9 -> 10 (4.5 rounds up): an 8 is 8;
+    # hidden to 11, rounded to 5: 12 -> 10, 13 -> 15 (2.6 rounds up): a 10 is 12
+    assert rule_problem(7, 6) and rule_problem(7, 2) and rule_problem(11, 5)
+    # the default rule: 8 to 12 all read 10; hidden to 10, rounded to 10: 11 to 14 read 10
+    assert rule_problem(7, 5) is None and rule_problem(10, 10) is None
+
+
+def test_sdc_step_a_rule_whose_lowest_value_is_exact_is_refused(tmp_path) -> None:
+    with pytest.raises(ValidationError, match="would publish 6 only for a count of 8, so a "
+                       "published 6 would be exact: round to 5 or 7, or hide more"):  # fmt: skip
+        Disclosure(round_to=6)
+    config = tmp_path / "config.yaml"
+    config.write_text("disclosure:\n  redact_at_or_below: 11\npractices: []\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="line 1: disclosure: rounding to 5 with counts 1 to "
+                       "11 hidden would publish 10 only for a count of 12"):  # fmt: skip
         load_config(config)
 
 
@@ -443,6 +475,20 @@ def test_sdc_rollup_exact_total_only_where_safe() -> None:
     assert exact_total_is_safe(15, [10, C], RULE)
     # A lone [c] part (1..7) beside a total of 10 (8..12) would be pinned above 7: unsafe.
     assert not exact_total_is_safe(10, [C], RULE)
+
+
+def test_sdc_rollup_exact_total_under_a_rule_that_does_not_round() -> None:
+    # Hidden 1..7, not rounded: parts 60 (exactly 60) and [c] (true 3); an exact total of
+    # 63 would leave the [c] part 63 - 60 = 3: unsafe, so "at least 61 (1 suppressed)"
+    only_hidden = Disclosure(redact_at_or_below=7, round_to=1)
+    assert not exact_total_is_safe(63, [60, C], only_hidden)
+    rows = [{"ods_code": "A", "eligible": 60}, {"ods_code": "B", "eligible": C}]
+    exact = {"A": {"eligible": 60}, "B": {"eligible": 3}}
+    assert rollup._total(rows, "eligible", exact, only_hidden) == {
+        "value": 61, "suppressed": 1, "exact": False,
+    }  # fmt: skip
+    # two exact parts: the exact total tells nothing new
+    assert exact_total_is_safe(70, [60, 10], only_hidden)
 
 
 # --------------------------------------------------------------------------- show

@@ -65,6 +65,10 @@ def test_both_models_as_sent_are_accepted(summaries) -> None:
         (lambda s: s["disclosure"].update(redact_at_or_below=7, round_to=20),
          "a disclosure rule that publishes small counts as 0 (1 to 7 hidden, rounded to 20, "
          "so 8 reads 0): ask the practice to run again with the ICB's rule"),
+        # hides more and rounds to 5, but 12 is the only count published as 10
+        (lambda s: s["disclosure"].update(redact_at_or_below=11, round_to=5),
+         "a disclosure rule whose lowest rounded value is an exact count (1 to 11 hidden, "
+         "rounded to 5, so 10 can only be 12): ask the practice to run again"),
     ],
 )  # fmt: skip
 def test_an_opt_in_summary_the_roll_up_cannot_read_is_refused(summaries, change, words) -> None:

@@ -90,6 +90,22 @@ def test_projection_from_published_figures():
     )
 
 
+def test_projection_rate_over_the_last_three_months_not_more():
+    # D = 30 Sep, backlog 100: Jul-Sep hold 30, 10 a month (June's 40 is left out); 100 /
+    # 10 = 10 months after September -> end of July 2027
+    months = [("2026-06", 40), ("2026-07", 10), ("2026-08", 10), ("2026-09", 10)]
+    got = projection(100, _revocations("month", months), "2026-09-30", RULE)
+    assert (got["revocation_window_months"], got["revocation_rate_per_month"]) == (3, 10.0)
+    assert got["projected_clear_date"] == "2027-07-31"
+    # by quarter, D = 30 Jun: the last quarter alone spans 3 months, 60: 20 a month
+    quarters = Table("quarter", [
+        {"period": "2026-Q1", "from": "2026-01", "to": "2026-03", "revocations": 30},
+        {"period": "2026-Q2", "from": "2026-04", "to": "2026-06", "revocations": 60},
+    ])  # fmt: skip
+    got = projection(100, quarters, "2026-06-30", RULE)
+    assert (got["revocation_window_months"], got["revocation_rate_per_month"]) == (3, 20.0)
+
+
 def test_projection_mid_month_leaves_the_incomplete_month_out():
     months = [("2026-07", 10), ("2026-08", 10), ("2026-09", 10), ("2026-10", 90)]
     # D = 20 Oct: Jul-Sep complete, 30 in 3 months; backlog 50 -> 5 months -> March 2027
