@@ -245,6 +245,24 @@ def test_sdc_a_month_inside_a_zero_period_is_zero() -> None:
     assert pub.previous["revocations_period"] == 0
 
 
+def test_sdc_last_months_rate_only_from_what_was_published_by_then() -> None:
+    # Revocations Jan-Mar 2024: 3, 2, 4, each [c] by month, so published by quarter: Q1
+    # 9 -> 10, 3.3 a month over 3 months at D = 31 March. Last month (D = 29 February) no
+    # period had ended: no rate and no window, not "0.0 a month over 0 months".
+    measures = _measures()
+    frame = measures.backlog_by_month.assign(revocations=[3, 2, 4])
+    previous = {**measures.headline, "ref_date": "2024-02-29", "period_start": "2024-02-01",
+                "open_requests": 13, "open_requests_over_28_days": 0,
+                "pending_16_protected": 0, "pending_16_at_risk": 0}  # fmt: skip
+    m = MonthMeasures(**{**measures.__dict__, "backlog_by_month": frame, "previous": previous})
+    pub = publish(m, RULE, Supplier.EMIS)
+    assert [r["revocations"] for r in pub.tables["revocations"].rows] == [10]
+    assert (pub.headline["revocation_rate_per_month"], pub.headline["revocation_window_months"]
+            ) == (3.3, 3)  # fmt: skip
+    assert pub.previous["revocation_rate_per_month"] is None
+    assert pub.previous["revocation_window_months"] is None
+
+
 def test_sdc_derived_totals_and_shares() -> None:
     assert total([10, 15]) == 25
     assert total([10, C]) == C  # a suppressed part hides the total
