@@ -95,7 +95,7 @@ def lowest_step(redact_at_or_below: int, round_to: int) -> tuple[int, int]:
 
 def step_problem(redact_at_or_below: int, round_to: int) -> str | None:
     """Why a rule's lowest rounded value would stand for one count only, or None
-    ([rule sdc-step]).
+    ([rule sdc-step]; a rule rounding that count to 0 is :func:`zero_problem`'s).
 
     Counts 1 to ``redact_at_or_below`` are hidden, so the lowest value shown stands for
     the counts from ``redact_at_or_below + 1`` to the largest that rounds to it. Rounded
@@ -103,17 +103,35 @@ def step_problem(redact_at_or_below: int, round_to: int) -> str | None:
     (hidden below 8, rounded to 6: a published 6 can only be 8). Rounding to 1 is no
     rounding: every count shown is exact, as the rule says.
     """
-    shown = redact_at_or_below + 1
-    value, top = lowest_step(redact_at_or_below, round_to)
-    if round_to == 1 or top > shown:
+    if not pins_lowest(redact_at_or_below, round_to):
         return None
-    usable = [r for r in range(2, 2 * shown + 1) if lowest_step(redact_at_or_below, r)[1] > shown]
-    nearest = sorted(usable, key=lambda r: (abs(r - round_to), r))[:2]
+    shown, value = redact_at_or_below + 1, lowest_step(redact_at_or_below, round_to)[0]
+    one_more = pins_lowest(shown, round_to) or zero_problem(shown, round_to)
+    hide = "hide more" if one_more else f"hide 1 to {shown}"
     return (
         f"rounding to {round_to} with counts 1 to {redact_at_or_below} hidden would "
-        f"publish {value} only for a count of {shown}, so a published {value} would be "
-        f"exact: round to {' or '.join(map(str, sorted(nearest)))}, or hide more"
+        f"publish only a count of {shown} as {value}, so a published {value} would be "
+        f"exact: {hide}, or round to {_nearest_usable(redact_at_or_below, round_to)}"
     )
+
+
+def pins_lowest(redact_at_or_below: int, round_to: int) -> bool:
+    """Whether the lowest value above 0 the rule publishes stands for one count only."""
+    value, top = lowest_step(redact_at_or_below, round_to)
+    return round_to > 1 and value > 0 and top <= redact_at_or_below + 1
+
+
+def _nearest_usable(redact_at_or_below: int, round_to: int) -> str:
+    """The one or two roundings nearest ``round_to`` that pin no count and round none to 0
+    (searched outwards, so a huge ``redact_at_or_below`` costs no more than a small one)."""
+    limit, found = 2 * (redact_at_or_below + 1), []
+    for distance in range(1, limit):
+        for r in (round_to - distance, round_to + distance):
+            if 2 <= r <= limit and not pins_lowest(redact_at_or_below, r):
+                found.append(r)
+        if found:
+            return " or ".join(map(str, found))
+    return str(limit)
 
 
 class Limits(Strict):

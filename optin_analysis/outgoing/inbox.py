@@ -32,7 +32,7 @@ from pathlib import Path
 
 import fastjsonschema
 
-from optin_analysis.config import Disclosure, lowest_step, step_problem, zero_problem
+from optin_analysis.config import Disclosure, lowest_step, pins_lowest, zero_problem
 from optin_analysis.outgoing.schema import (
     FORMAT_VERSION,
     published_value_problems,
@@ -153,11 +153,11 @@ def _weaker(theirs: dict, rule: Disclosure) -> str | None:
         return (f"made under a disclosure rule that publishes small counts as 0 (1 to {k} "
                 f"hidden, rounded to {r}, so {k + 1} reads 0): ask the practice to run again "
                 "with the ICB's rule")  # fmt: skip
-    if step_problem(k, r):
+    if pins_lowest(k, r):
         value = lowest_step(k, r)[0]
         return (f"made under a disclosure rule whose lowest rounded value is an exact count "
-                f"(1 to {k} hidden, rounded to {r}, so {value} can only be {k + 1}): ask the "
-                "practice to run again with the ICB's rule")  # fmt: skip
+                f"(1 to {k} hidden, rounded to {r}, so a published {value} can only be "
+                f"{k + 1}): ask the practice to run again with the ICB's rule")  # fmt: skip
     if k >= rule.redact_at_or_below and r % rule.round_to == 0:
         return None
     return (f"made under a weaker disclosure rule (1 to {k} hidden, rounded to {r}) than the "

@@ -118,13 +118,17 @@ def test_sdc_step_every_rounded_value_stands_for_two_counts_or_more() -> None:
 
 
 def test_sdc_step_a_rule_whose_lowest_value_is_exact_is_refused(tmp_path) -> None:
-    with pytest.raises(ValidationError, match="would publish 6 only for a count of 8, so a "
-                       "published 6 would be exact: round to 5 or 7, or hide more"):  # fmt: skip
+    with pytest.raises(ValidationError, match="would publish only a count of 8 as 6, so a "
+                       "published 6 would be exact: hide 1 to 8, or round to 5 or 7"):  # fmt: skip
         Disclosure(round_to=6)
+    # each way out it names is a rule accepted; a huge rule is answered at once
+    assert Disclosure(redact_at_or_below=8, round_to=6) and Disclosure(round_to=7)
+    with pytest.raises(ValidationError, match="hide 1 to 1000000000002, or round to 3"):
+        Disclosure(redact_at_or_below=10**12 + 1, round_to=2)
     config = tmp_path / "config.yaml"
     config.write_text("disclosure:\n  redact_at_or_below: 11\npractices: []\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="line 1: disclosure: rounding to 5 with counts 1 to "
-                       "11 hidden would publish 10 only for a count of 12"):  # fmt: skip
+                       "11 hidden would publish only a count of 12 as 10"):  # fmt: skip
         load_config(config)
 
 

@@ -68,7 +68,10 @@ def test_both_models_as_sent_are_accepted(summaries) -> None:
         # hides more and rounds to 5, but 12 is the only count published as 10
         (lambda s: s["disclosure"].update(redact_at_or_below=11, round_to=5),
          "a disclosure rule whose lowest rounded value is an exact count (1 to 11 hidden, "
-         "rounded to 5, so 10 can only be 12): ask the practice to run again"),
+         "rounded to 5, so a published 10 can only be 12): ask the practice to run again"),
+        # ... and is answered at once, however many it says it hides
+        (lambda s: s["disclosure"].update(redact_at_or_below=10**12 + 1, round_to=5),
+         "(1 to 1000000000001 hidden, rounded to 5, so a published 1000000000000 can only"),
     ],
 )  # fmt: skip
 def test_an_opt_in_summary_the_roll_up_cannot_read_is_refused(summaries, change, words) -> None:
