@@ -164,8 +164,9 @@ def practice_row(summary: dict, pcn: str | None = None) -> dict:
     need = (default_urgency(h) if p["model"] == "default"
             else urgency(h, steps, summary["period"], reapproval))  # fmt: skip
     keys = (
-        "opt_in_share_of_account_holders", "protection_coverage_share",
-        "access_share_of_eligible", "access_share_of_account_holders", "active_104_share",
+        "opt_in_share_of_account_holders", "protection_coverage_share", "with_access",
+        "account_holders_with_access", "access_share_of_eligible",
+        "access_share_of_account_holders", "active_104_share",
         "longest_wait_band", "projected_clear_status", "projected_clear_date",
         "projected_clear_latest",
     )  # fmt: skip

@@ -246,28 +246,40 @@ def practice_table(bundle: dict) -> None:
     _section("Opt-in practices side by side", body)
 
 
+def _share_of(row: dict, share: str, part: str, whole: str) -> str:
+    """A share with the published counts it is worked out from: "67.1% (2,595 of 3,870)"
+    (the share alone from a roll-up made before the counts were in it)."""
+    text = show(row[share], "share")
+    if part in row:
+        text += f" ({show(row[part])} of {show(row[whole])})"
+    return text
+
+
+def _default_row(r: dict, ref: dict) -> dict:
+    """A default-model practice's row: NHS England's lines, each share with its counts,
+    and whether its DPIA needs re-approval."""
+    holders = f"16+ account holders with access (NHS England: {ref['access']:.0%} or more)"
+    active_104 = f"16+ with an active 104 (action plan above {ref['exclusion']:.0%})"
+    again = r["dpia_reapproval"]
+    return {
+        "Practice": _name(r),
+        "Below NHS England's lines": "; ".join(r["flags"]) or "no",
+        "16+ with full prospective access": _share_of(
+            r, "access_share_of_eligible", "with_access", "eligible"
+        ),
+        holders: _share_of(r, "access_share_of_account_holders",
+                           "account_holders_with_access", "account_holders_16plus"),
+        active_104: show(r["active_104_share"], "share"),
+        "DPIA": f"re-approval needed: {'; '.join(again)}" if again else "no re-approval needed",
+    }  # fmt: skip
+
+
 def default_model_table(bundle: dict) -> None:
     """Practices on the default model, with the figures NHS England monitors for them."""
     rows = _default(bundle)
     if not rows:
         return
-    ref = bundle["references"]
-    table = pd.DataFrame(
-        [
-            {
-                "Practice": _name(r),
-                "Below NHS England's lines": "; ".join(r["flags"]) or "no",
-                "16+ with full prospective access": show(r["access_share_of_eligible"], "share"),
-                f"16+ account holders with access (NHS England: {ref['access']:.0%} or more)": show(
-                    r["access_share_of_account_holders"], "share"
-                ),
-                f"16+ with an active 104 (action plan above {ref['exclusion']:.0%})": show(
-                    r["active_104_share"], "share"
-                ),
-            }
-            for r in rows
-        ]
-    )
+    table = pd.DataFrame([_default_row(r, bundle["references"]) for r in rows])
     note = (
         "<p class='note'>NHS England's dashboard expects 90% or more of online account "
         "holders to have prospective access, and asks practices excluding more than 50% "

@@ -392,6 +392,18 @@ def test_rollup_step_matrix_matches_each_practice_s_action_plan(sample_run):
     assert "`" not in soup.get_text()  # no Markdown in the page
 
 
+def test_rollup_shows_default_model_shares_with_counts_and_dpia_review(sample_run):
+    soup = _soup(sample_run.config.reports_dir / "2026-10" / "icb-rollup.html")
+    section = next(s for s in soup.find_all("section")
+                   if s.h2.get_text() == "Practices on the default model")  # fmt: skip
+    rows = [[td.get_text(strip=True) for td in tr.find_all("td")] for tr in section.find_all("tr")]
+    y90005 = next(r for r in rows if r and "(Y90005)" in r[0])
+    # as in its own report: 2,595 / 3,870 = 67.1%, 2,595 / 2,680 = 96.8%
+    assert y90005[2:4] == ["67.1% (2,595 of 3,870)", "96.8% (2,595 of 2,680)"]
+    # its next DPIA review was 2026-10-18 (config.yaml), before the extract date 2026-10-31
+    assert y90005[-1] == "re-approval needed: the review due on 2026-10-18 has passed"
+
+
 def test_rollup_totals_never_drop_a_suppressed_practice(sample_run):
     rollup = json.loads((sample_run.config.reports_dir / "2026-10" / "rollup.json").read_text())
     for key, total in rollup["totals"].items():
