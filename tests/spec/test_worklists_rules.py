@@ -241,6 +241,25 @@ def test_code_104_origin_bulk_individual_at_registration_cancelled() -> None:
     assert got.loc["late", "origin"] == "" and got.loc["gone", "origin"] == ""
 
 
+def test_code_104_dated_on_the_registration_day_is_individual() -> None:
+    # "at registration" is a 104 dated before the registration date (it came with the
+    # record); t0 registered 2024-03-01 and was coded that day, by this practice
+    rows, events = _codes_practice()
+    rows += [{"patient_id": "t0", "registration_date": "2024-03-01"}]
+    got = _history(rows, [*events, ev(ADDED, "2024-03-01", "t0")])
+    assert got.loc["t0"].tolist() == [pd.Timestamp("2024-03-01"), "individual", pd.NaT]
+    assert got.loc["t", "origin"] == "at registration"
+
+
+def test_worklist_codes_104_include_one_coded_on_d() -> None:
+    # what is known on D counts: k's 104 dated 2024-06-01 (= D) is active, so k is on
+    # codes-104 and not given access; g, with nothing, is
+    rows = [{"patient_id": "k"}, {"patient_id": "g"}]
+    lists = _lists(rows, [ev(ADDED, "2024-06-01", "k")], "2024-06-01", model=Model.DEFAULT)
+    assert lists["codes-104"]["patient_id"].tolist() == ["k"]
+    assert lists["give-access"]["patient_id"].tolist() == ["g"]
+
+
 def test_code_104_origin_not_bulk_at_49_patients() -> None:
     # without b49, 49 patients were coded on 2024-01-05: each of them is individual
     rows, events = _codes_practice()
@@ -376,6 +395,16 @@ def test_worklist_review_turning_16_within_the_weeks_asked() -> None:
     two = _lists(*_week(), "2024-06-08", since="2024-06-01", review_weeks=2)["review"]
     one = _lists(*_week(), "2024-06-08", since="2024-06-01", review_weeks=1)["review"]
     assert "t1" in set(two["patient_id"]) and "t1" not in set(one["patient_id"])
+
+
+def test_worklist_review_turning_16_on_the_last_day_of_the_weeks() -> None:
+    # four weeks from 2024-06-08 is 2024-07-06: 16 on 2024-07-05 and on 2024-07-06 are
+    # listed, on 2024-07-07 not (the next review, a week later, lists it)
+    rows = [{"patient_id": "in", "date_of_birth": "2008-07-05"},
+            {"patient_id": "edge", "date_of_birth": "2008-07-06"},
+            {"patient_id": "out", "date_of_birth": "2008-07-07"}]  # fmt: skip
+    got = _lists(rows, [], "2024-06-08", since="2024-06-01")["review"]
+    assert got[got["item"] == "turning 16"]["patient_id"].tolist() == ["in", "edge"]
 
 
 def test_worklist_review_on_the_default_model_asks_for_exceptions() -> None:

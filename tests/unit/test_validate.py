@@ -304,3 +304,60 @@ def test_date_columns_parsed_together_are_parsed_as_each_alone():
         for part in ("values", "blank", "midnight", "timed"):
             got, want = getattr(together[column], part), getattr(alone, part)
             assert np.array_equal(got, want, equal_nan=part == "values"), (column, part)
+
+
+# --- cases an independent mutation run found untested (each checked against its mutant) --
+
+
+def test_a_check_digit_of_0_is_valid_and_one_that_would_be_10_never_is(tmp_path):
+    # 943476590: 9*10 + 4*9 + 3*8 + 4*7 + 7*6 + 6*5 + 5*4 + 9*3 + 0*2 = 297 = 27 * 11, so
+    # 11 - 0 = 11 gives the check digit 0: 9434765900 is valid, 9434765901 is not.
+    # 999000000: 90 + 81 + 72 = 243, 243 mod 11 = 1, 11 - 1 = 10: no check digit can do,
+    # not even ':' (the byte after '9').
+    valid = EMIS_PATIENTS.replace("9434765919", "9434765900")
+    cfg = load_config(write_practice(tmp_path / "a", "emis", valid, EMIS_EVENTS))
+    assert load_practice(cfg.practices[0]).patients["nhs_number"][0] == "9434765900"
+    wrong = _only(_errors(tmp_path / "b", "emis", valid.replace("65900", "65901"), EMIS_EVENTS))
+    assert (wrong.row, wrong.column) == (4, "NHS Number")
+    colon = EMIS_PATIENTS.replace("9990000018", "999000000:")
+    ten = _only(_errors(tmp_path / "c", "emis", colon, EMIS_EVENTS))
+    assert (ten.row, ten.column) == (6, "NHS Number")
+    numbers = pd.Series([f"999000000{c}" for c in "0123456789:"])
+    assert not nhs_number.is_valid(numbers).any()
+
+
+def test_nhs_number_written_in_groups_is_valid_and_kept_as_ten_digits(tmp_path):
+    body = EMIS_PATIENTS.replace("9434765919", "943 476 5919")  # as letters and screens show it
+    cfg = load_config(write_practice(tmp_path, "emis", body, EMIS_EVENTS))
+    data = load_practice(cfg.practices[0])
+    assert data.patients["nhs_number"][0] == "9434765919" and not data.warnings
+
+
+def test_registered_on_the_day_of_birth_is_valid_and_the_day_before_is_not(tmp_path):
+    same_day = TPP_PATIENTS.replace("29/02/2012,M,01/03/2012", "29/02/2012,M,29/02/2012")
+    cfg = load_config(write_practice(tmp_path / "a", "tpp", same_day, TPP_EVENTS))
+    assert len(load_practice(cfg.practices[0]).patients) == 2
+    before = TPP_PATIENTS.replace("29/02/2012,M,01/03/2012", "29/02/2012,M,28/02/2012")
+    p = _only(_errors(tmp_path / "b", "tpp", before, TPP_EVENTS))
+    assert (p.row, p.column, p.message) == (3, "Date registered", "registered before birth")
+
+
+def test_an_event_without_a_date_is_an_error(tmp_path):
+    events = EMIS_EVENTS + "E1,1364731000000104,\r\n"  # a 104 with no date: row 6
+    p = _only(_errors(tmp_path, "emis", EMIS_PATIENTS, events))
+    assert (p.file.name, p.row, p.column) == ("events.csv", 6, "Date")
+    assert "a date is needed" in p.message
+
+
+def test_warnings_name_the_row_counting_blank_lines(tmp_path):
+    # a blank line after T1 (row 2) keeps its number: T2 is row 4 (not 3); in the EMIS
+    # events, a blank line after E3's event (row 5) makes the new event row 7 (not 6)
+    patients = TPP_PATIENTS.replace("\r\nT2,,29/02/2012", "\r\n\r\nT2,,28/02/1812")
+    cfg = load_config(write_practice(tmp_path / "a", "tpp", patients, TPP_EVENTS))
+    old = _only(load_practice(cfg.practices[0]).warnings)
+    assert (old.row, old.column) == (4, "Date of birth") and "before 1900" in old.message
+    events = EMIS_EVENTS + "\r\nE1,123456,01-Apr-2024\r\n"
+    cfg = load_config(write_practice(tmp_path / "b", "emis", EMIS_PATIENTS, events))
+    unknown = _only(load_practice(cfg.practices[0]).warnings)
+    assert (unknown.row, unknown.column) == (7, "SNOMED CT Concept ID")
+    assert "not in the codelist" in unknown.message
