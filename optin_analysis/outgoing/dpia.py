@@ -33,7 +33,8 @@ Rules (each has a hand-worked test):
   risk at its inherent level, flagged. One that cannot tell (no target missed, some that
   cannot be judged) keeps the register's residual risk with the reason shown, as does one
   the register ties to no monthly figure ("not measured monthly"). A risk's residual is
-  the highest of its mitigations'.
+  the highest of its mitigations'; a risk of the branch none of whose mitigations applies
+  to it stays at its inherent level, and says so.
 * [rule dpia-applies] A risk or mitigation listed for other branches of the guidance is
   "not applicable", with the register's reason.
 * [rule dpia-article-36] A risk whose residual is high this month is named: accepting it
@@ -576,21 +577,26 @@ def evaluate(
             _mitigation(m, risk, branch, figures, history, rule) for m in risk.mitigations
         ]
         levels = [m["residual"] for m in mitigations if m["residual"] is not None]
-        rows.append(base | {"applies": bool(levels), "why": "" if levels else
-                            "No mitigation of it applies to this branch.",
-                            "residual": _highest(levels) if levels else None,
+        rows.append(base | {"applies": True, "why": "" if levels else UNMITIGATED,
+                            "residual": _highest(levels) if levels else risk.inherent,
                             "mitigations": mitigations})  # fmt: skip
     return rows
 
 
+#: [rule dpia-residual] A risk of the branch none of whose measures applies to it: nothing
+#: reduces it, so its residual risk is its inherent risk (ICO DPIA template, step 6).
+UNMITIGATED = "No measure of it applies to this branch: it stays at its inherent level."
+
+
 def levels_when_effective(register: Register, branch: str) -> dict[str, str]:
     """Each risk that applies to ``branch`` at the residual level its register gives when
-    every measure works: the state a DPO approves with a new DPIA."""
+    every measure works (its inherent level when none of its measures applies): the state
+    a DPO approves with a new DPIA."""
     out = {}
     for risk in register.risks:
         levels = [m.residual_risk for m in risk.mitigations if _applies(m.applies_to, branch)]
-        if _applies(risk.applies_to, branch) and levels:
-            out[risk.id] = _highest(levels)
+        if _applies(risk.applies_to, branch):
+            out[risk.id] = _highest(levels) if levels else risk.inherent
     return out
 
 

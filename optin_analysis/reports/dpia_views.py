@@ -294,6 +294,8 @@ def measures(bundle: dict) -> None:
             index=False, escape=False, border=0, classes="figures text"
         )
         against = f"; approved {approved[risk['id']]}" if risk["id"] in approved else ""
+        if risk["why"]:  # none of its measures applies here
+            block += f"<p class='note'>{html.escape(risk['why'])}</p>"
         block += table + (
             f"<p><strong>Residual risk this month: {risk['residual']}</strong> "
             f"(inherent {risk['inherent']}{against}).</p>"
@@ -303,8 +305,9 @@ def measures(bundle: dict) -> None:
         names = ", ".join(d["article_36"])
         body += (
             f"<p class='alert'>Residual risk high this month: {html.escape(names)} (a "
-            "mitigation missed its target). If the practice accepts a high residual risk it "
-            "must consult the ICO before going ahead (UK GDPR Article&nbsp;36).</p>"
+            "measure missed its target, or none applies). If the practice accepts a high "
+            "residual risk it must consult the ICO before going ahead (UK GDPR "
+            "Article&nbsp;36).</p>"
         )
     _show_html(f"<section><h2>Step 6: Measures to reduce risk</h2>{body}</section>")
 

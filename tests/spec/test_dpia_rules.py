@@ -38,6 +38,7 @@ from optin_analysis.outgoing.dpia import (
     dpia,
     evaluate,
     judge,
+    levels_when_effective,
     overall,
     practice_files,
 )
@@ -83,6 +84,8 @@ def test_dpia_score(likelihood: str, severity: str, level: str) -> None:
         (Target(at_most=6), C, None),  # 1 would meet it, 7 would not
         (Target(at_least=8), C, False),  # none of 1..7 is 8 or more
         (Target(at_least=1), C, True),
+        (Target(at_most=1), C, None),  # 1 would meet it, 2 to 7 would not
+        (Target(at_least=7), C, None),  # 7 would meet it, 1 to 6 would not
     ],
 )
 def test_dpia_met(target: Target, value: object, met: bool | None) -> None:
@@ -151,6 +154,14 @@ COVERAGE = "protection_coverage_share"  # 1 - unprotected / protection_coverage_
         # 7/1228 = 0.57%, so coverage is at least 99.43%: "at least 95%" is met
         (COVERAGE, Target(at_least=0.95),
          {COVERAGE: C, "unprotected": C, "protection_coverage_denominator": 1230}, True),
+        # the same gap against "at least 99.9%": 1 of 1,232 unprotected is 99.92%, 7 of
+        # 1,228 is 99.43%: cannot tell
+        (COVERAGE, Target(at_least=0.999),
+         {COVERAGE: C, "unprotected": C, "protection_coverage_denominator": 1230}, None),
+        # [c] of 900 (898 to 902): at least 1/902 = 0.1109%, so "at least 1/900" (0.1111%)
+        # cannot tell; the lowest share takes the largest denominator
+        (OPT_IN, Target(at_least=1 / 900),
+         {OPT_IN: C, "opt_in_holders_with_account": C, "account_holders_16plus": 900}, None),
         # a suppressed number of days (too few provisions to publish it): cannot tell
         ("request_to_provision_p90_days", Target(at_most=28),
          {"request_to_provision_p90_days": C}, None),
@@ -248,6 +259,20 @@ def test_dpia_applies_risk_of_another_branch() -> None:
                                         approved=True)])  # fmt: skip
     (row,) = evaluate(Register(risks=[risk]), EMIS_LIVE, {}, {})
     assert (row["applies"], row["why"], row["residual"]) == (False, "TPP only", None)
+
+
+def test_dpia_residual_of_a_risk_none_of_whose_mitigations_applies_is_inherent() -> None:
+    # probable x severe = high (3 x 3 = 9); its only measure is for TPP, the practice is
+    # on EMIS: nothing reduces the risk here, so it stays high and is named for Article 36
+    risk = Risk(id="R9", title="t", likelihood="probable", severity="severe",
+                mitigations=[Mitigation(action="a", effect="reduced", residual_risk="low",
+                                        approved=True, applies_to=["tpp-live"],
+                                        not_applicable="TPP only")])  # fmt: skip
+    (row,) = evaluate(Register(risks=[risk]), EMIS_LIVE, {}, {})
+    assert (row["applies"], row["inherent"], row["residual"]) == (True, "high", "high")
+    assert row["why"] == "No measure of it applies to this branch: it stays at its inherent level."
+    assert levels_when_effective(Register(risks=[risk]), "emis-live") == {"R9": "high"}
+    assert levels_when_effective(Register(risks=[risk]), "tpp-live") == {"R9": "low"}
 
 
 @pytest.mark.parametrize(

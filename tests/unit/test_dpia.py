@@ -14,9 +14,12 @@ from optin_analysis.outgoing.dpia import (
     dpia,
     evaluate,
     fill,
+    levels_when_effective,
     load_narrative,
     load_register,
+    months_of,
     overall,
+    reference_date,
 )
 from tests.builders import make_profile
 
@@ -338,3 +341,24 @@ def test_a_narrative_may_hold_any_brace_the_practice_types():
     # run with "Single '}' encountered", naming no file)
     text = "Retention {years} years } {} {0} {x.y} {unknown}"
     assert fill(text, {"years": 8}) == "Retention 8 years } {} {0} {x.y} {unknown}"
+
+
+def test_reference_date_without_one_recorded_is_the_period_s_last_day() -> None:
+    # December's last day is in the same year (the following month's first day is 1
+    # January of the next); February 2028 is a leap month
+    assert reference_date({"period": "2026-12"}) == dt.date(2026, 12, 31)
+    assert reference_date({"period": "2028-02"}) == dt.date(2028, 2, 29)
+    assert reference_date({"period": "2026-12", "ref_date": "2026-12-14"}) == dt.date(2026, 12, 14)
+
+
+def test_months_of_keeps_only_the_periods_before_this_one() -> None:
+    rows = [{"period": p, "measure": "backlog", "value": v}
+            for p, v in (("2026-08", 30), ("2026-09", 20), ("2026-10", 10))]  # fmt: skip
+    assert months_of(rows, "2026-10") == {"2026-08": {"backlog": 30}, "2026-09": {"backlog": 20}}
+
+
+def test_levels_when_effective_only_for_risks_of_the_branch() -> None:
+    # the shipped opt-in register on TPP before go-live: R2 is for the live branches and
+    # R4, R5 for EMIS, so only R1, R3, R6 and R7 are approved at their effective levels
+    levels = levels_when_effective(load_register(), "tpp-not-live")
+    assert levels == {"R1": "low", "R3": "medium", "R6": "low", "R7": "medium"}
