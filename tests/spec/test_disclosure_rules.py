@@ -36,7 +36,7 @@ from optin_analysis.outgoing.disclosure import (
     total,
 )
 from optin_analysis.outgoing.published import publish
-from optin_analysis.outgoing.releases import Released, series_rows
+from optin_analysis.outgoing.releases import Released, ledger_cells, series_rows, state_rows
 
 C = "[c]"
 RULE = Disclosure()
@@ -471,6 +471,72 @@ def test_sdc_releases_one_level_for_every_column_the_coarsest_any_needs() -> Non
     pub = publish(_uptake([20, 20, 20], [3, 3, 20], "2024-03-31"), RULE, Supplier.EMIS)
     rows = pub.tables["uptake"].rows
     assert [(r["period"], r["requests"], r["provisioned"]) for r in rows] == [("2024 Q1", 60, 25)]
+
+
+def _series(first: str, values: list[int]) -> pd.DataFrame:
+    months = [str(p) for p in pd.period_range(first, periods=len(values), freq="M")]
+    return pd.DataFrame({"month": months, "requests": values})
+
+
+def _published(rows: list[dict]) -> list[tuple]:
+    return [(r["period"], r["requests"]) for r in rows]
+
+
+def test_sdc_releases_a_complete_year_is_grouped_by_its_own_months() -> None:
+    # 2023: 2 a month (every month [c], every quarter 6 [c]: the year, 24 -> 25); 2024:
+    # 20 a month, which passes by month on its own, whatever 2023 needed
+    frame = _series("2023-01", [2] * 12 + [20] * 12)
+    rows = series_rows(frame, ["requests"], RULE, released=[], last_complete="2024-12")
+    assert _published(rows) == [("2023", 25)] + [(f"2024-{m:02d}", 20) for m in range(1, 13)]
+
+
+def test_sdc_releases_the_current_year_by_month_when_the_last_twelve_months_pass() -> None:
+    # June 2023 to May 2024, 20 a month but January-March 2024 (3 each, [c]): 3 of the
+    # last twelve months hidden, at most 25% (3 <= 0.25 * 12): 2024 is published by
+    # month. (Over eleven months, 3 of 11 would not pass.)
+    frame = _series("2023-06", [20] * 7 + [3, 3, 3, 20, 20])
+    rows = series_rows(frame, ["requests"], RULE, released=[], last_complete="2024-05")
+    assert _published(rows)[-5:] == [("2024-01", C), ("2024-02", C), ("2024-03", C),
+                                      ("2024-04", 20), ("2024-05", 20)]  # fmt: skip
+
+
+def test_sdc_releases_a_later_release_s_cells_are_not_republished_in_an_earlier_one() -> None:
+    # March 2024 run again after April's release: April's recorded cell is not March's
+    frame = _series("2024-01", [20, 20, 20])
+    released = [_cell("2024-04", "2024-04", "2024-04", "month", requests=20)]
+    rows = series_rows(frame, ["requests"], RULE, released, last_complete="2024-03")
+    assert [r["period"] for r in rows] == ["2024-01", "2024-02", "2024-03"]
+
+
+def test_sdc_releases_a_window_starting_inside_a_published_quarter() -> None:
+    # 2024 Q1 was published (60). This report's window starts in February: February and
+    # March are not published again as a part of Q1 (Q1 minus it would give January),
+    # and 2024 keeps quarters: April-June is Q2, 20 + 20 + 20 = 60
+    frame = _series("2024-02", [20] * 5)
+    released = [_cell("2024 Q1", "2024-01", "2024-03", "quarter", requests=60)]
+    rows = series_rows(frame, ["requests"], RULE, released, last_complete="2024-06")
+    assert _published(rows) == [("2024 Q2", 60)]
+
+
+def test_sdc_releases_month_end_states_republished_as_first_published() -> None:
+    # the backlog at the end of August was published as 15 (since corrected: now 22);
+    # it is published again as 15; September 12 -> 10 is new. October is not complete
+    # (the extract is mid-October), September is: the last complete month is complete.
+    frame = pd.DataFrame({"month": ["2026-08", "2026-09", "2026-10"], "backlog": [22, 12, 9]})
+    released = [_cell("2026-08", "2026-08", "2026-08", "month", backlog=15)]
+    rows = state_rows(frame, ["backlog"], RULE, released, last_complete="2026-09")
+    assert [(r["period"], r["backlog"], r["complete"]) for r in rows] == [
+        ("2026-08", 15, True), ("2026-09", 10, True), ("2026-10", 10, False),
+    ]  # fmt: skip
+
+
+def test_sdc_releases_only_complete_rows_are_recorded() -> None:
+    # a month still in progress is published for now, not fixed for every later release
+    rows = [
+        _cell("2026-09", "2026-09", "2026-09", "month", requests=20),
+        {**_cell("2026-10", "2026-10", "2026-10", "month", requests=5), "complete": False},
+    ]
+    assert ledger_cells({"uptake": {"rows": rows}}) == {"uptake": rows[:1]}
 
 
 # --------------------------------------------------------------------------- roll-up
