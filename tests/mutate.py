@@ -103,9 +103,11 @@ MUTATIONS: tuple[Mutation, ...] = (
             Edit(STATE, OPENER, "    opener = ev.latest(ev.opens & (_prev(ev.opens, ev.pos) < 0), d)\n"),  # noqa: E501
             Edit(
                 STATE,
-                "from optin_analysis.measures.timeline import disagreement_words, timeline\n",
+                "from optin_analysis.measures.timeline import coded_text, disagreement_words, "
+                "timeline\n",
                 "from optin_analysis.measures.timeline import _previous as _prev\n"
-                "from optin_analysis.measures.timeline import disagreement_words, timeline\n",
+                "from optin_analysis.measures.timeline import coded_text, disagreement_words, "
+                "timeline\n",
             ),
         ),
     ),
@@ -121,7 +123,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     _one(
         "late-at-28-days", "wait-bands", "optin_analysis/measures/month.py",
-        "int((wait > d.LATE_DAYS).sum())", "int((wait >= d.LATE_DAYS).sum())",
+        'f"open_requests_over_{t}_days": int((wait > t).sum())',
+        'f"open_requests_over_{t}_days": int((wait >= t).sum())',
     ),
     _one(
         "wait-band-upper-bound-outside", "wait-bands", DEFS,
@@ -217,7 +220,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     _one(
         "dpia-share-c-unbounded", "dpia-met", DPIA,
-        "        return _share_span(figures.get(numerator), figures.get(denominator), rule)",
+        "        return _share_span(SHARES[measure], figures, rule)",
         "        return None",
     ),
     _one(
