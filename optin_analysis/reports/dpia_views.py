@@ -277,16 +277,18 @@ def measures(bundle: dict) -> None:
         for m in risk["mitigations"]:
             evidence = "<br>".join(_evidence(e) for e in m["evidence"])
             evidence = evidence or _text(m.get("why") or "no monthly figure")
-            residual = m["residual"] or "not applicable"
-            status = m["status"]  # why it cannot tell: in the evidence's own note
+            register = f"register: {m['register_residual']}"  # why a status: in its evidence
+            residual = (
+                f"{m['residual']} ({m['status']}; {register})"
+                if m["residual"]
+                else f"not applicable here ({register})"
+            )
             lines.append(
                 {
                     "Measure": html.escape(m["action"]),
                     "Evidence this month": evidence,
                     "Effect on risk": m["effect"],
-                    "Residual risk": _text(
-                        f"{residual} ({status}; register: {m['register_residual']})"
-                    ),  # fmt: skip
+                    "Residual risk": _text(residual),
                     "Approved": "yes" if m["approved"] else "no",
                 }
             )

@@ -9,6 +9,9 @@ import pytest
 from optin_analysis.config import ConfigError, DpiaSignOff, GoLiveStatus, Model, Signer, Supplier
 from optin_analysis.outgoing.dpia import (
     STEP2_PARTS,
+    Mitigation,
+    Register,
+    Risk,
     Target,
     branch_key,
     dpia,
@@ -362,3 +365,24 @@ def test_levels_when_effective_only_for_risks_of_the_branch() -> None:
     # R4, R5 for EMIS, so only R1, R3, R6 and R7 are approved at their effective levels
     levels = levels_when_effective(load_register(), "tpp-not-live")
     assert levels == {"R1": "low", "R3": "medium", "R6": "low", "R7": "medium"}
+
+
+def test_step_6_of_a_risk_whose_only_measure_is_for_another_branch(monkeypatch):
+    from bs4 import BeautifulSoup
+
+    from optin_analysis.reports import dpia_views
+
+    # R9 probable x severe (high) on EMIS; its only measure is for TPP practices
+    risk = Risk(id="R9", title="t", likelihood="probable", severity="severe",
+                mitigations=[Mitigation(action="a", effect="reduced", residual_risk="low",
+                                        approved=True, applies_to=["tpp-live"],
+                                        not_applicable="TPP practices only")])  # fmt: skip
+    risks = evaluate(Register(risks=[risk]), make_profile(), {}, {})
+    bundle = {"dpia": {"risks": risks, "article_36": ["R9"]}}
+    page = BeautifulSoup(_shown(monkeypatch, dpia_views.measures, bundle), "html.parser")
+    text = page.get_text(" ", strip=True)
+    assert "No measure of it applies to this branch: it stays at its inherent level." in text
+    cells = [td.get_text(" ", strip=True) for td in page.select("td")]
+    assert cells[1] == "TPP practices only" and cells[3] == "not applicable here (register: low)"
+    assert "Residual risk this month: high (inherent high)." in text
+    assert "R9 (a measure missed its target, or none applies)" in text
