@@ -287,7 +287,7 @@ def default_model_table(bundle: dict) -> None:
         "the default model; opt-in practices are judged against their own targets "
         "above.</p>"
     )
-    _section("Practices on the default model", note + _table(table))
+    _section("Practices on the default model", note + _table(table, text=True))
 
 
 def totals_table(bundle: dict) -> None:

@@ -398,6 +398,8 @@ def test_rollup_shows_default_model_shares_with_counts_and_dpia_review(sample_ru
                    if s.h2.get_text() == "Practices on the default model")  # fmt: skip
     rows = [[td.get_text(strip=True) for td in tr.find_all("td")] for tr in section.find_all("tr")]
     y90005 = next(r for r in rows if r and "(Y90005)" in r[0])
+    # a text table: its cells wrap, so the DPIA's reason is not cut off at the page edge
+    assert "text" in section.table["class"]
     # as in its own report: 2,595 / 3,870 = 67.1%, 2,595 / 2,680 = 96.8%
     assert y90005[2:4] == ["67.1% (2,595 of 3,870)", "96.8% (2,595 of 2,680)"]
     # its next DPIA review was 2026-10-18 (config.yaml), before the extract date 2026-10-31
