@@ -277,7 +277,7 @@ def measures(bundle: dict) -> None:
         for m in risk["mitigations"]:
             evidence = "<br>".join(_evidence(e) for e in m["evidence"])
             evidence = evidence or _text(m.get("why") or "no monthly figure")
-            register = f"register: {m['register_residual']}"  # why a status: in its evidence
+            register = f"register: {m['register_residual']}"  # a status's why: in the evidence
             residual = (
                 f"{m['residual']} ({m['status']}; {register})"
                 if m["residual"]

@@ -247,12 +247,8 @@ def practice_table(bundle: dict) -> None:
 
 
 def _share_of(row: dict, share: str, part: str, whole: str) -> str:
-    """A share with the published counts it is worked out from: "67.1% (2,595 of 3,870)"
-    (the share alone from a roll-up made before the counts were in it)."""
-    text = show(row[share], "share")
-    if part in row:
-        text += f" ({show(row[part])} of {show(row[whole])})"
-    return text
+    """A share with the published counts it is worked out from: "67.1% (2,595 of 3,870)"."""
+    return f"{show(row[share], 'share')} ({show(row[part])} of {show(row[whole])})"
 
 
 def _default_row(r: dict, ref: dict) -> dict:
